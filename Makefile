@@ -1,0 +1,53 @@
+# One-command set-up: `make test` and `make demo` create/update .venv/ with the
+# pinned OpenMMLab stack (requirements/stack.txt), build mmcv 2.1.0 with its
+# compiled ops once per machine (wheel cached in $(CACHE_DIR)), install this
+# package non-editably (so `mim train blitznet_mm` works) and run.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+CACHE_DIR ?= $(HOME)/.cache/blitznet_mm
+WHEELS := $(CACHE_DIR)/wheels
+MMCV_VERSION := 2.1.0
+PROJECT_FILES := $(shell find blitznet_mm configs tools demo -type f \
+	-not -path '*/.mim/*' -not -name '*.pyc' 2>/dev/null) setup.py README.md
+
+.PHONY: env install test demo bench clean-venv
+env: $(VENV)/.stack-stamp
+install: $(VENV)/.project-stamp
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+# the stack; mmcv first (from the cached wheel, or built without isolation
+# so that it sees torch and compiles its ops)
+$(VENV)/.stack-stamp: requirements/stack.txt | $(VENV)/bin/python
+	$(PIP) install -q "setuptools<82" wheel ninja "torch==2.13.0"
+	@if ! ls $(WHEELS)/mmcv-$(MMCV_VERSION)-*.whl >/dev/null 2>&1; then \
+	  echo ">> building mmcv $(MMCV_VERSION) with its ops (~10 min, once per machine)"; \
+	  mkdir -p $(WHEELS) && \
+	  MAX_JOBS=$$(nproc) $(PIP) wheel --no-build-isolation --no-deps \
+	    -w $(WHEELS) mmcv==$(MMCV_VERSION); \
+	fi
+	$(PIP) install -q --no-deps $(WHEELS)/mmcv-$(MMCV_VERSION)-*.whl
+	$(PIP) install -q -r requirements/stack.txt
+	$(PIP) install -q --no-deps openmim==0.3.9
+	$(PY) -c "import mmcv.ops; from mmcv.ops import batched_nms"
+	touch $@
+
+$(VENV)/.project-stamp: $(VENV)/.stack-stamp $(PROJECT_FILES)
+	$(PIP) install -q --no-deps --no-build-isolation --force-reinstall .
+	rm -rf build blitznet_mm.egg-info
+	touch $@
+
+test: install
+	$(PY) -m pytest -q
+
+demo: install
+	bash demo/run_demo.sh
+
+bench: install
+	$(PY) tools/analysis/benchmark.py
+
+clean-venv:
+	rm -rf $(VENV)

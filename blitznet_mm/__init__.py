@@ -1,0 +1,9 @@
+"""BlitzNet (Dvornik et al., ICCV 2017) for MMDetection 3.x.
+
+Importing this package registers its modules in mmdet's registries
+(``MODELS``, ``TASK_UTILS``, ``DATASETS``, ``TRANSFORMS``, ``METRICS``).
+"""
+from .datasets import *  # noqa: F401,F403
+from .evaluation import *  # noqa: F401,F403
+from .models import *  # noqa: F401,F403
+from .version import __version__  # noqa: F401

@@ -1,0 +1,3 @@
+from .loading import LoadBlitzNetAnnotations, instances_to_semantic
+
+__all__ = ['LoadBlitzNetAnnotations', 'instances_to_semantic']

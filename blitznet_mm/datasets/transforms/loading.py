@@ -1,0 +1,88 @@
+"""Loading of boxes and the semantic mask for mixed annotations
+(BLITZNET_SPEC.md Sec. 4, "Mixed annotations")."""
+import os.path as osp
+
+import numpy as np
+from mmdet.datasets.transforms import LoadAnnotations
+from mmdet.registry import TRANSFORMS
+
+
+def instances_to_semantic(masks, labels, height: int, width: int,
+                          background: int = 0) -> np.ndarray:
+    """Union of instance masks per category as one class map.
+
+    Args:
+        masks (list[np.ndarray]): (H, W) binary masks.
+        labels (list[int]): segmentation class of each mask (>= 1).
+        height, width (int): map size in pixels.
+        background (int): value of pixels covered by no instance.
+
+    Returns:
+        np.ndarray: (H, W) uint8. Larger instances are painted first, so a
+        small object lying on a larger one of another class stays visible.
+    """
+    sem = np.full((height, width), background, dtype=np.uint8)
+    order = np.argsort([-int(m.sum()) for m in masks], kind='stable')
+    for i in order:
+        sem[masks[i].astype(bool)] = labels[i]
+    return sem
+
+
+@TRANSFORMS.register_module()
+class LoadBlitzNetAnnotations(LoadAnnotations):
+    """mmdet's ``LoadAnnotations`` for boxes, plus a semantic mask
+    ``gt_seg_map`` (H, W) uint8 from whichever source the image has:
+
+    1. ``seg_map_path``: a class-index PNG (VOC palette PNG, read with
+       pillow so that the palette indices are kept; 255 = void);
+    2. ``sem_seg_from_instances=True`` in the data info (COCO): the union
+       of the instance polygons/RLEs per category, crowd included,
+       background 0, class ``c`` -> ``c + 1``;
+    3. neither: all ``ignore_index`` (an image without a mask is ignored,
+       never trained as background — the authors' issue #31).
+
+    Args:
+        with_bbox (bool): Load boxes. Defaults to True.
+        with_label (bool): Load box labels. Defaults to True.
+        with_seg (bool): Produce ``gt_seg_map``. Defaults to True.
+        ignore_index (int): Value of ignored pixels. Defaults to 255.
+        imdecode_backend (str): Mask decoder. Defaults to 'pillow'.
+        **kwargs: passed to mmdet's ``LoadAnnotations``.
+
+    Raises:
+        FileNotFoundError: a referenced mask file is missing.
+        ValueError: a mask's size differs from its image's.
+    """
+
+    def __init__(self, with_bbox: bool = True, with_label: bool = True,
+                 with_seg: bool = True, ignore_index: int = 255,
+                 imdecode_backend: str = 'pillow', **kwargs) -> None:
+        super().__init__(with_bbox=with_bbox, with_label=with_label,
+                         with_seg=with_seg, with_mask=False,
+                         imdecode_backend=imdecode_backend, **kwargs)
+        self.ignore_index = ignore_index
+
+    def _load_seg_map(self, results: dict) -> None:
+        h, w = results['img'].shape[:2] if 'img' in results \
+            else results['ori_shape']
+        path = results.get('seg_map_path')
+        if path:
+            if not osp.isfile(path):
+                raise FileNotFoundError(
+                    f'mask {path} of image {results.get("img_path")} is '
+                    'missing')
+            super()._load_seg_map(results)
+            mh, mw = results['gt_seg_map'].shape[:2]
+            if (mh, mw) != (h, w):
+                raise ValueError(
+                    f'mask {path} is {mw}x{mh} but its image '
+                    f'{results.get("img_path")} is {w}x{h}')
+        elif results.get('sem_seg_from_instances', False):
+            insts = results.get('instances', [])
+            masks = [self._poly2mask(i['mask'], h, w) for i in insts]
+            labels = [i['bbox_label'] + 1 for i in insts]
+            results['gt_seg_map'] = instances_to_semantic(masks, labels, h, w)
+        else:
+            results['gt_seg_map'] = np.full((h, w), self.ignore_index,
+                                            dtype=np.uint8)
+        results['ignore_index'] = self.ignore_index

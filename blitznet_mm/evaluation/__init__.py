@@ -1,0 +1,3 @@
+from .sem_seg_metric import BlitzNetSegMetric
+
+__all__ = ['BlitzNetSegMetric']

@@ -1,0 +1,3 @@
+from .detectors import *  # noqa: F401,F403
+from .heads import *  # noqa: F401,F403
+from .necks import *  # noqa: F401,F403

@@ -1,0 +1,3 @@
+from .blitznet import BlitzNet
+
+__all__ = ['BlitzNet']

@@ -1,0 +1,107 @@
+"""The BlitzNet detector: one network, one forward pass, boxes and a
+semantic mask (paper Fig. 2, BLITZNET_SPEC.md Sec. 1)."""
+from typing import Dict, Optional, Tuple, Union
+
+from mmdet.models.detectors.base import BaseDetector
+from mmdet.registry import MODELS
+from mmdet.structures import SampleList
+from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
+from mmengine.structures import PixelData
+from torch import Tensor
+
+
+@MODELS.register_module()
+class BlitzNet(BaseDetector):
+    """Backbone -> neck -> detection head and/or segmentation head.
+
+    Either head may be ``None``: the detection-only and segmentation-only
+    variants of paper Table 3 are config changes.
+
+    Args:
+        backbone (dict): Trunk, mmdet's ``ResNet`` (depth 50,
+            ``out_indices=(0, 1, 2, 3)``).
+        neck (dict): ``BlitzNetNeck``.
+        bbox_head (dict, optional): ``BlitzNetDetHead``.
+        seg_head (dict, optional): ``BlitzNetSegHead``.
+        train_cfg (dict, optional): Passed to the detection head.
+        test_cfg (dict, optional): Passed to the detection head.
+        data_preprocessor (dict, optional): mmdet's ``DetDataPreprocessor``.
+        init_cfg (dict, optional): Initialisation config.
+
+    Raises:
+        ValueError: if both heads are ``None``.
+
+    ``predict`` fills ``pred_instances`` (``bboxes`` (K, 4) in original image
+    pixels, ``scores``, ``labels``) and ``pred_sem_seg`` (``sem_seg``
+    (1, H_ori, W_ori), 0 = background, c + 1 = class c).
+    """
+
+    def __init__(self,
+                 backbone: ConfigType,
+                 neck: ConfigType,
+                 bbox_head: OptConfigType = None,
+                 seg_head: OptConfigType = None,
+                 train_cfg: OptConfigType = None,
+                 test_cfg: OptConfigType = None,
+                 data_preprocessor: OptConfigType = None,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor,
+                         init_cfg=init_cfg)
+        if bbox_head is None and seg_head is None:
+            raise ValueError('BlitzNet needs a bbox_head, a seg_head or both')
+        self.backbone = MODELS.build(backbone)
+        self.neck = MODELS.build(neck)
+        if bbox_head is not None:
+            bbox_head = dict(bbox_head, train_cfg=train_cfg,
+                             test_cfg=test_cfg)
+            self.bbox_head = MODELS.build(bbox_head)
+        if seg_head is not None:
+            self.seg_head = MODELS.build(seg_head)
+        self.train_cfg = train_cfg
+        self.test_cfg = test_cfg
+
+    @property
+    def with_seg(self) -> bool:
+        return getattr(self, 'seg_head', None) is not None
+
+    def extract_feat(self, batch_inputs: Tensor) -> Tuple[Tensor]:
+        """(N, 3, S, S) -> neck levels, finest first."""
+        return self.neck(self.backbone(batch_inputs))
+
+    def loss(self, batch_inputs: Tensor,
+             batch_data_samples: SampleList) -> Dict[str, Tensor]:
+        """Total loss = seg + cls + loc (weights in the loss configs)."""
+        x = self.extract_feat(batch_inputs)
+        losses = {}
+        if self.with_bbox:
+            losses.update(self.bbox_head.loss(x, batch_data_samples))
+        if self.with_seg:
+            losses.update(self.seg_head.loss(x, batch_data_samples))
+        return losses
+
+    def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList,
+                rescale: bool = True) -> SampleList:
+        x = self.extract_feat(batch_inputs)
+        if self.with_bbox:
+            results = self.bbox_head.predict(x, batch_data_samples,
+                                             rescale=rescale)
+            for ds, res in zip(batch_data_samples, results):
+                ds.pred_instances = res
+        if self.with_seg:
+            metas = [ds.metainfo for ds in batch_data_samples]
+            for ds, seg in zip(batch_data_samples,
+                               self.seg_head.predict(x, metas)):
+                ds.pred_sem_seg = PixelData(sem_seg=seg[None])
+        return batch_data_samples
+
+    def _forward(self, batch_inputs: Tensor,
+                 batch_data_samples: Optional[SampleList] = None
+                 ) -> Tuple[Union[Tensor, tuple], ...]:
+        """Raw outputs: ``(cls_scores, bbox_preds)`` and/or seg logits."""
+        x = self.extract_feat(batch_inputs)
+        outs = ()
+        if self.with_bbox:
+            outs += (self.bbox_head.forward(x), )
+        if self.with_seg:
+            outs += (self.seg_head(x), )
+        return outs

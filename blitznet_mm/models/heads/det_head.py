@@ -1,0 +1,182 @@
+"""Detection branch of the BlitzNet head (BLITZNET_SPEC.md Sec. 1, 3-5)."""
+import copy
+from typing import Dict, List, Optional, Sequence
+
+import torch
+from mmdet.models.dense_heads import SSDHead
+from mmdet.registry import MODELS
+from mmdet.structures.bbox import scale_boxes
+from mmdet.utils import ConfigType, InstanceList, OptInstanceList
+from mmengine.structures import InstanceData
+from torch import Tensor
+
+from .hard_negative_mining import hard_negative_mask
+from .postprocess import per_class_nms
+
+
+@MODELS.register_module()
+class BlitzNetDetHead(SSDHead):
+    """SSD-style detection branch: per level one 3x3 conv for box deltas
+    (A*4 channels) and one for class scores (A*(C+1)), not shared.
+
+    Derived from mmdet's ``SSDHead`` (targets, anchors, convs) with:
+
+    - the BlitzNet anchors (``BlitzNetAnchorGenerator``);
+    - losses as config keys (``loss_cls``, ``loss_bbox``) and hard-negative
+      mining per image (mmdet) or over the batch (authors' code),
+      ``train_cfg.hard_negative_mining = 'image' | 'batch'``;
+    - the paper's per-class post-processing (Sec. 3.5) when ``test_cfg`` has
+      ``nms_pre_per_class``; otherwise mmdet's default (``nms_pre``) path;
+    - ``self.loss_cls`` defined, which mmdet 3.3.0's ``SSDHead.predict``
+      needs (STACK.md).
+
+    Label convention (mmdet): foreground 0..C-1, background C.
+
+    Args:
+        num_classes (int): Foreground classes C.
+        in_channels (Sequence[int]): Channels per level (512 each).
+        anchor_generator (dict): Prior generator config.
+        bbox_coder (dict): Box coder; SSD deltas with variances
+            (0.1, 0.1, 0.2, 0.2).
+        loss_cls (dict): Per-anchor classification loss, must support
+            ``reduction_override='none'``. Softmax CE by default.
+        loss_bbox (dict): Box regression loss (smooth L1, beta 1) averaged
+            over positives.
+        train_cfg (dict): ``assigner``, ``neg_pos_ratio`` (3),
+            ``hard_negative_mining`` ('image' or 'batch').
+        test_cfg (dict): ``score_thr``, ``nms_pre_per_class``, ``nms``,
+            ``max_per_class``, ``max_per_img``.
+        init_cfg (dict): Initialisation config.
+    """
+
+    def __init__(self,
+                 num_classes: int = 20,
+                 in_channels: Sequence[int] = (512, ) * 7,
+                 anchor_generator: ConfigType = dict(
+                     type='BlitzNetAnchorGenerator', input_size=300,
+                     featmap_sizes=(75, 38, 19, 10, 5, 3, 1),
+                     scales=(.04, .10, .27, .44, .61, .78, .95)),
+                 bbox_coder: ConfigType = dict(
+                     type='DeltaXYWHBBoxCoder',
+                     target_means=[.0, .0, .0, .0],
+                     target_stds=[0.1, 0.1, 0.2, 0.2]),
+                 loss_cls: ConfigType = dict(
+                     type='CrossEntropyLoss', use_sigmoid=False,
+                     loss_weight=1.0),
+                 loss_bbox: ConfigType = dict(
+                     type='SmoothL1Loss', beta=1.0, loss_weight=1.0),
+                 train_cfg: Optional[ConfigType] = None,
+                 test_cfg: Optional[ConfigType] = None,
+                 init_cfg=dict(type='Xavier', layer='Conv2d',
+                               distribution='uniform', bias=0)) -> None:
+        super().__init__(num_classes=num_classes, in_channels=in_channels,
+                         anchor_generator=anchor_generator,
+                         bbox_coder=bbox_coder, train_cfg=train_cfg,
+                         test_cfg=test_cfg, init_cfg=init_cfg)
+        self.loss_cls = MODELS.build(loss_cls)
+        self.loss_bbox = MODELS.build(loss_bbox)
+        if train_cfg is not None:
+            mining = train_cfg.get('hard_negative_mining', 'image')
+            if mining not in ('image', 'batch'):
+                raise ValueError("train_cfg.hard_negative_mining must be "
+                                 f"'image' or 'batch', got {mining!r}")
+
+    def loss_by_feat(self,
+                     cls_scores: List[Tensor],
+                     bbox_preds: List[Tensor],
+                     batch_gt_instances: InstanceList,
+                     batch_img_metas: List[dict],
+                     batch_gt_instances_ignore: OptInstanceList = None
+                     ) -> Dict[str, Tensor]:
+        """Softmax CE with 3:1 hard-negative mining + smooth L1 on positives,
+        both divided by the number of positives in the batch (at least 1).
+
+        Args:
+            cls_scores (list[Tensor]): per level (N, A*(C+1), H, W).
+            bbox_preds (list[Tensor]): per level (N, A*4, H, W).
+            batch_gt_instances (list[InstanceData]): ``bboxes`` (K, 4) in
+                input pixels and ``labels`` (K,); K may be 0.
+            batch_img_metas (list[dict]): image metas.
+
+        Returns:
+            dict[str, Tensor]: ``loss_cls`` and ``loss_bbox`` (scalars).
+        """
+        num_images = len(batch_img_metas)
+        featmap_sizes = [s.shape[-2:] for s in cls_scores]
+        anchor_list, valid_flag_list = self.get_anchors(
+            featmap_sizes, batch_img_metas, device=cls_scores[0].device)
+        (labels, label_weights, bbox_targets, bbox_weights,
+         _) = self.get_targets(
+             anchor_list, valid_flag_list, batch_gt_instances,
+             batch_img_metas, batch_gt_instances_ignore=batch_gt_instances_ignore,
+             unmap_outputs=True)
+        labels = torch.cat(labels, -1).view(num_images, -1)
+        label_weights = torch.cat(label_weights, -1).view(num_images, -1)
+        bbox_targets = torch.cat(bbox_targets, -2).view(-1, 4)
+        bbox_weights = torch.cat(bbox_weights, -2).view(-1, 4)
+        scores = torch.cat([
+            s.permute(0, 2, 3, 1).reshape(num_images, -1,
+                                          self.cls_out_channels)
+            for s in cls_scores], 1)
+        deltas = torch.cat([
+            b.permute(0, 2, 3, 1).reshape(num_images, -1, 4)
+            for b in bbox_preds], 1).view(-1, 4)
+
+        loss_all = self.loss_cls(
+            scores.view(-1, self.cls_out_channels), labels.view(-1),
+            reduction_override='none').view(num_images, -1) * label_weights
+        pos = (labels >= 0) & (labels < self.num_classes)
+        neg = (labels == self.num_classes) & (label_weights > 0)
+        hard_neg = hard_negative_mask(
+            loss_all, pos, neg, self.train_cfg.get('neg_pos_ratio', 3),
+            per_image=self.train_cfg.get('hard_negative_mining',
+                                         'image') == 'image')
+        num_pos = max(int(pos.sum()), 1)
+        loss_cls = loss_all[pos | hard_neg].sum() / num_pos
+
+        if self.reg_decoded_bbox:
+            anchors = torch.cat([torch.cat(a) for a in anchor_list])
+            deltas = self.bbox_coder.decode(anchors, deltas)
+        loss_bbox = self.loss_bbox(deltas, bbox_targets, bbox_weights,
+                                   avg_factor=num_pos)
+        return dict(loss_cls=loss_cls, loss_bbox=loss_bbox)
+
+    def _predict_by_feat_single(self,
+                                cls_score_list: List[Tensor],
+                                bbox_pred_list: List[Tensor],
+                                score_factor_list: List[Tensor],
+                                mlvl_priors: List[Tensor],
+                                img_meta: dict,
+                                cfg: ConfigType,
+                                rescale: bool = False,
+                                with_nms: bool = True) -> InstanceData:
+        """Boxes of one image: (x1, y1, x2, y2) in input pixels, or original
+        image pixels when ``rescale``; ``scores`` and ``labels`` (K,)."""
+        cfg = copy.deepcopy(self.test_cfg if cfg is None else cfg)
+        if 'nms_pre_per_class' not in cfg or not with_nms:
+            return super()._predict_by_feat_single(
+                cls_score_list, bbox_pred_list, score_factor_list,
+                mlvl_priors, img_meta, cfg, rescale, with_nms)
+        scores = torch.cat([
+            s.permute(1, 2, 0).reshape(-1, self.cls_out_channels)
+            for s in cls_score_list]).softmax(-1)[:, :-1]
+        deltas = torch.cat(
+            [b.permute(1, 2, 0).reshape(-1, 4) for b in bbox_pred_list])
+        priors = torch.cat(mlvl_priors)
+
+        def decode(idx: Tensor) -> Tensor:
+            return self.bbox_coder.decode(priors[idx], deltas[idx],
+                                          max_shape=img_meta['img_shape'])
+
+        bboxes, scores, labels = per_class_nms(
+            scores, decode, score_thr=cfg.get('score_thr', 0.01),
+            nms_pre_per_class=cfg.nms_pre_per_class,
+            iou_threshold=cfg.nms.get('iou_threshold', 0.45),
+            max_per_class=cfg.get('max_per_class', 50),
+            max_per_img=cfg.get('max_per_img', 200))
+        if rescale:
+            bboxes = scale_boxes(bboxes,
+                                 [1 / s for s in img_meta['scale_factor']])
+        results = InstanceData()
+        results.bboxes, results.scores, results.labels = bboxes, scores, labels
+        return results

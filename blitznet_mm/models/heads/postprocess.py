@@ -1,0 +1,50 @@
+"""Detection post-processing of BlitzNet (paper Sec. 3.5,
+BLITZNET_SPEC.md Sec. 5), built on mmcv's ``batched_nms``."""
+from typing import Tuple
+
+import torch
+from mmcv.ops import batched_nms
+from torch import Tensor
+
+
+def per_class_nms(scores: Tensor,
+                  decode_fn,
+                  score_thr: float = 0.01,
+                  nms_pre_per_class: int = 400,
+                  iou_threshold: float = 0.45,
+                  max_per_class: int = 50,
+                  max_per_img: int = 200) -> Tuple[Tensor, Tensor, Tensor]:
+    """Per class: scores > thr, top ``nms_pre_per_class``, NMS, keep at most
+    ``max_per_class``; then merge classes and keep the ``max_per_img`` best.
+
+    Args:
+        scores (Tensor): (A, C) foreground probabilities (softmax, background
+            column removed).
+        decode_fn (callable): maps a (K,) LongTensor of anchor indices to
+            (K, 4) boxes (x1, y1, x2, y2); only selected anchors are decoded.
+        score_thr, nms_pre_per_class, iou_threshold, max_per_class,
+        max_per_img: the Sec. 3.5 settings (0.01, 400, 0.45, 50, 200).
+
+    Returns:
+        tuple[Tensor, Tensor, Tensor]: boxes (K, 4), scores (K,), labels (K,)
+        sorted by descending score, K <= max_per_img.
+    """
+    num_anchors, num_classes = scores.shape
+    k = min(nms_pre_per_class, num_anchors)
+    top_scores, top_idx = scores.t().topk(k, dim=1)  # (C, k)
+    keep = top_scores > score_thr
+    labels = torch.arange(num_classes, device=scores.device)[:, None].expand(
+        -1, k)[keep]
+    cand_scores, cand_idx = top_scores[keep], top_idx[keep]
+    if cand_scores.numel() == 0:
+        empty = scores.new_zeros((0, ))
+        return scores.new_zeros((0, 4)), empty, labels
+    boxes = decode_fn(cand_idx)
+    dets, kept = batched_nms(boxes, cand_scores, labels,
+                             dict(type='nms', iou_threshold=iou_threshold))
+    labels = labels[kept]
+    # rank of each kept box inside its class (dets are sorted by score)
+    onehot = torch.nn.functional.one_hot(labels, num_classes)
+    rank_in_class = (onehot.cumsum(0) * onehot).sum(1) - 1
+    sel = (rank_in_class < max_per_class).nonzero().squeeze(1)[:max_per_img]
+    return dets[sel, :4], dets[sel, 4], labels[sel]

@@ -1,0 +1,133 @@
+"""Segmentation branch of the BlitzNet head (BLITZNET_SPEC.md Sec. 1, 4, 5).
+
+Label convention: 0 is background, detection class c is segmentation class
+c + 1, 255 is ignored (void, or "this image has no mask").
+"""
+from typing import Dict, List, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import ConvModule
+from mmdet.registry import MODELS
+from mmdet.structures import SampleList
+from mmdet.utils import ConfigType, OptMultiConfig
+from mmengine.model import BaseModule
+from torch import Tensor
+
+
+def gt_sem_seg_batch(batch_data_samples: SampleList, size: Tuple[int, int],
+                     ignore_index: int = 255) -> Tensor:
+    """Stack the ground-truth masks of a batch, (N, H, W) long.
+
+    An image whose data sample carries no ``gt_sem_seg`` gets an all-ignore
+    mask (never background: the authors' issue #31 bug).
+
+    Raises:
+        ValueError: if a mask's size differs from ``size`` (the padded input).
+    """
+    masks = []
+    for ds in batch_data_samples:
+        if 'gt_sem_seg' not in ds:
+            masks.append(torch.full(size, ignore_index, dtype=torch.long))
+            continue
+        m = ds.gt_sem_seg.sem_seg.squeeze(0).long()
+        if tuple(m.shape) != tuple(size):
+            raise ValueError(
+                f'gt_sem_seg of {ds.metainfo.get("img_path", "an image")} has '
+                f'size {tuple(m.shape)}, the batch input is {tuple(size)}')
+        masks.append(m)
+    return torch.stack(masks)
+
+
+@MODELS.register_module()
+class BlitzNetSegHead(BaseModule):
+    """Per level a 1x1 conv to ``channels`` + ReLU, every level resized
+    (bilinear) to the finest level, concatenated, and a 3x3 conv to
+    ``num_classes + 1`` logits (background included).
+
+    Args:
+        num_classes (int): Foreground classes C (as the detection branch).
+        in_channels (Sequence[int]): Channels of each neck level.
+        channels (int): Per-level reduction width. Defaults to 64.
+        ignore_index (int): Ignored label. Defaults to 255.
+        loss_seg (dict): Pixel loss; mmdet's CrossEntropyLoss averaged over
+            non-ignored pixels (a batch without masks gives exactly 0).
+        loss_at (str): ``'logits'`` computes the loss at the logits' stride on
+            a nearest-downsampled mask (authors' code); ``'input'`` upsamples
+            the logits bilinearly to the input size instead.
+        init_cfg (dict, optional): Initialisation config.
+
+    Inputs: tuple of (N, in_channels[k], h_k, w_k), finest first.
+    Output of ``forward``: logits (N, C+1, h_0, w_0).
+    """
+
+    def __init__(self,
+                 num_classes: int = 20,
+                 in_channels: Sequence[int] = (512, ) * 7,
+                 channels: int = 64,
+                 ignore_index: int = 255,
+                 loss_seg: ConfigType = dict(
+                     type='CrossEntropyLoss', use_sigmoid=False,
+                     ignore_index=255, avg_non_ignore=True, loss_weight=1.0),
+                 loss_at: str = 'logits',
+                 init_cfg: OptMultiConfig = dict(
+                     type='Kaiming', layer='Conv2d', distribution='uniform')
+                 ) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if loss_at not in ('logits', 'input'):
+            raise ValueError(f"loss_at must be 'logits' or 'input', "
+                             f'got {loss_at!r}')
+        self.num_classes = num_classes
+        self.ignore_index = ignore_index
+        self.loss_at = loss_at
+        self.reduce = nn.ModuleList(
+            ConvModule(c, channels, 1, act_cfg=dict(type='ReLU'))
+            for c in in_channels)
+        self.cls_seg = nn.Conv2d(channels * len(in_channels),
+                                 num_classes + 1, 3, padding=1)
+        self.loss_seg = MODELS.build(loss_seg)
+
+    def forward(self, x: Tuple[Tensor]) -> Tensor:
+        size = x[0].shape[-2:]
+        feats = [
+            F.interpolate(conv(f), size=size, mode='bilinear',
+                          align_corners=False) if f.shape[-2:] != size
+            else conv(f) for conv, f in zip(self.reduce, x)
+        ]
+        return self.cls_seg(torch.cat(feats, dim=1))
+
+    def loss(self, x: Tuple[Tensor],
+             batch_data_samples: SampleList) -> Dict[str, Tensor]:
+        """Pixel CE over non-ignored pixels; ``loss_seg`` is 0 with no
+        gradient to the logits when the batch has no mask."""
+        logits = self(x)
+        input_size = batch_data_samples[0].metainfo['batch_input_shape']
+        gt = gt_sem_seg_batch(batch_data_samples, input_size,
+                              self.ignore_index).to(logits.device)
+        if self.loss_at == 'logits':
+            gt = F.interpolate(gt[:, None].float(), size=logits.shape[-2:],
+                               mode='nearest')[:, 0].long()
+        else:
+            logits = F.interpolate(logits, size=gt.shape[-2:],
+                                   mode='bilinear', align_corners=False)
+        return dict(loss_seg=self.loss_seg(logits, gt,
+                                           ignore_index=self.ignore_index))
+
+    def predict(self, x: Tuple[Tensor],
+                batch_img_metas: List[dict]) -> List[Tensor]:
+        """Label maps (H_ori, W_ori) long per image: logits cropped to the
+        valid (unpadded) input area, bilinearly resized to the original
+        image size, argmax (paper Sec. 3.5)."""
+        logits = self(x)
+        results = []
+        for logit, meta in zip(logits, batch_img_metas):
+            pad_h, pad_w = meta['batch_input_shape']
+            img_h, img_w = meta['img_shape'][:2]
+            h = max(1, round(logit.shape[-2] * img_h / pad_h))
+            w = max(1, round(logit.shape[-1] * img_w / pad_w))
+            logit = F.interpolate(logit[None, :, :h, :w],
+                                  size=meta['ori_shape'][:2],
+                                  mode='bilinear', align_corners=False)
+            results.append(logit[0].argmax(dim=0))
+        return results

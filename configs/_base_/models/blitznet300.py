@@ -1,0 +1,81 @@
+# BlitzNet300 s4, ResNet-50 (BLITZNET_SPEC.md Sec. 1-5).
+input_size = 300
+num_classes = 20
+norm_cfg = dict(type='BN', requires_grad=True)
+model = dict(
+    type='BlitzNet',
+    data_preprocessor=dict(
+        type='DetDataPreprocessor',
+        mean=[103.06, 115.90, 123.15],  # BGR, no std division (spec Sec. 1)
+        std=[1, 1, 1],
+        bgr_to_rgb=False,
+        pad_size_divisor=1,
+        pad_seg=True,
+        seg_pad_value=255),
+    backbone=dict(
+        type='ResNet',
+        depth=50,
+        num_stages=4,
+        out_indices=(0, 1, 2, 3),
+        frozen_stages=-1,
+        norm_cfg=norm_cfg,
+        norm_eval=False,
+        style='caffe',
+        init_cfg=dict(type='Pretrained',
+                      checkpoint='open-mmlab://detectron2/resnet50_caffe')),
+    neck=dict(
+        type='BlitzNetNeck',
+        in_channels=(256, 512, 1024, 2048),
+        num_extra_blocks=3,
+        finest_level=0,
+        out_channels=512,
+        fusion_block=dict(type='ResSkip', mid_channels=128),
+        style='caffe',
+        norm_cfg=norm_cfg),
+    bbox_head=dict(
+        type='BlitzNetDetHead',
+        num_classes=num_classes,
+        in_channels=(512, ) * 7,
+        anchor_generator=dict(
+            type='BlitzNetAnchorGenerator',
+            input_size=input_size,
+            featmap_sizes=(75, 38, 19, 10, 5, 3, 1),
+            scales=(.04, .10, .27, .44, .61, .78, .95),
+            ratios=(2, 3)),
+        bbox_coder=dict(
+            type='DeltaXYWHBBoxCoder',
+            target_means=[.0, .0, .0, .0],
+            target_stds=[0.1, 0.1, 0.2, 0.2]),
+        loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=False,
+                      loss_weight=1.0),
+        loss_bbox=dict(type='SmoothL1Loss', beta=1.0, loss_weight=1.0)),
+    seg_head=dict(
+        type='BlitzNetSegHead',
+        num_classes=num_classes,
+        in_channels=(512, ) * 7,
+        channels=64,
+        ignore_index=255,
+        loss_seg=dict(type='CrossEntropyLoss', use_sigmoid=False,
+                      ignore_index=255, avg_non_ignore=True, loss_weight=1.0),
+        loss_at='logits'),
+    train_cfg=dict(
+        assigner=dict(
+            type='MaxIoUAssigner',
+            pos_iou_thr=0.5,
+            neg_iou_thr=0.5,
+            min_pos_iou=0.,  # each ground truth's best anchor is positive
+            ignore_iof_thr=-1,
+            gt_max_assign_all=False),
+        sampler=dict(type='PseudoSampler'),
+        smoothl1_beta=1.,
+        allowed_border=-1,
+        pos_weight=-1,
+        neg_pos_ratio=3,
+        hard_negative_mining='image',  # 'batch' = the authors' code
+        debug=False),
+    test_cfg=dict(
+        score_thr=0.01,
+        nms_pre_per_class=400,
+        nms=dict(type='nms', iou_threshold=0.45),
+        max_per_class=50,
+        max_per_img=200))

@@ -1,0 +1,61 @@
+"""The installed stack (issue: set-up): compiled mmcv ops, registries,
+configs."""
+import glob
+import os.path as osp
+
+import pytest
+import torch
+
+from conftest import REPO, config_path
+
+
+def test_mmcv_compiled_batched_nms_suppresses_overlap():
+    from mmcv.ops import batched_nms
+    import mmcv._ext  # noqa: F401  (the compiled ops, not a Python fallback)
+    boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 10., 10.],
+                          [20., 20., 30., 30.]])
+    scores = torch.tensor([0.9, 0.8, 0.7])
+    dets, keep = batched_nms(boxes, scores, torch.zeros(3, dtype=torch.long),
+                             dict(type='nms', iou_threshold=0.5))
+    assert keep.tolist() == [0, 2]
+    assert torch.allclose(dets[:, 4], torch.tensor([0.9, 0.7]))
+    # a different class is not suppressed
+    _, keep = batched_nms(boxes, scores, torch.tensor([0, 1, 0]),
+                          dict(type='nms', iou_threshold=0.5))
+    assert sorted(keep.tolist()) == [0, 1, 2]
+
+
+@pytest.mark.parametrize('registry,name', [
+    ('MODELS', 'BlitzNet'), ('MODELS', 'BlitzNetNeck'),
+    ('MODELS', 'BlitzNetDetHead'), ('MODELS', 'BlitzNetSegHead'),
+    ('MODELS', 'ResSkip'), ('MODELS', 'ResSkipNoResidual'),
+    ('MODELS', 'HourglassFusion'), ('MODELS', 'RefineFusion'),
+    ('TASK_UTILS', 'BlitzNetAnchorGenerator'),
+    ('DATASETS', 'BlitzNetCocoDataset'), ('DATASETS', 'BlitzNetVOCDataset'),
+    ('TRANSFORMS', 'LoadBlitzNetAnnotations'),
+    ('METRICS', 'BlitzNetSegMetric'),
+])
+def test_import_registers_into_mmdet(registry, name):
+    import mmdet.registry as reg
+    import blitznet_mm  # noqa: F401
+    assert getattr(reg, registry).get(name) is not None
+
+
+@pytest.mark.parametrize('path', sorted(
+    glob.glob(osp.join(REPO, 'configs', 'blitznet*.py'))))
+def test_configs_load_with_scope_and_custom_imports(path):
+    from mmengine.config import Config
+    cfg = Config.fromfile(path)
+    assert cfg.default_scope == 'mmdet'
+    assert 'blitznet_mm' in cfg.custom_imports['imports']
+    assert cfg.model.type == 'BlitzNet'
+
+
+def test_installed_package_ships_mim_tools_and_configs():
+    """`mim train blitznet_mm CONFIG` needs tools/ and configs/ under
+    blitznet_mm/.mim of the installed (non-editable) package."""
+    import importlib.metadata as md
+    files = [str(f) for f in md.files('blitznet_mm')]
+    assert any(f.endswith('.mim/configs/blitznet300_voc.py') for f in files)
+    assert any(f.endswith('.mim/tools/train.py') for f in files)
+    assert osp.isfile(config_path('blitznet300_voc.py'))
