@@ -43,7 +43,12 @@ $(VENV)/.project-stamp: $(VENV)/.stack-stamp $(PROJECT_FILES)
 test: install
 	$(PY) -m pytest -q
 
-demo: install
+data/coco_mini:
+	@if [ -d ../shared/data/coco_mini ]; then mkdir -p data && \
+	  ln -sfn "$(abspath ../shared/data/coco_mini)" data/coco_mini; \
+	else echo "../shared/data/coco_mini not found: put a COCO subset in data/coco_mini (README)"; exit 1; fi
+
+demo: install data/coco_mini
 	bash demo/run_demo.sh
 
 bench: install

@@ -6,4 +6,5 @@ Importing this package registers its modules in mmdet's registries
 from .datasets import *  # noqa: F401,F403
 from .evaluation import *  # noqa: F401,F403
 from .models import *  # noqa: F401,F403
+from .visualization import *  # noqa: F401,F403
 from .version import __version__  # noqa: F401

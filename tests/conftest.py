@@ -1,6 +1,7 @@
 """Shared fixtures: the real COCO subset in ../shared/data/coco_mini and
 BlitzNet built from the repository's configs without ImageNet weights
 (they cannot be downloaded here)."""
+import logging
 import os
 import os.path as osp
 
@@ -38,11 +39,18 @@ def load_cfg(name: str):
 def build_model(name: str = 'blitznet300_coco.py', **model_updates):
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
+    from mmengine.logging import MMLogger
     register_all_modules()
     cfg = load_cfg(name)
     cfg.model.update(model_updates)
     model = MODELS.build(cfg.model)
-    model.init_weights()
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # init_weights logs every parameter
+    try:
+        model.init_weights()
+    finally:
+        logger.setLevel(level)
     return model
 
 

@@ -16,7 +16,7 @@ env_cfg = dict(
     dist_cfg=dict(backend='nccl'))
 
 vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='DetLocalVisualizer', vis_backends=vis_backends,
+visualizer = dict(type='BlitzNetLocalVisualizer', vis_backends=vis_backends,
                   name='visualizer')
 log_processor = dict(type='LogProcessor', window_size=50, by_epoch=False)
 log_level = 'INFO'

@@ -62,10 +62,11 @@ def test_anchor_geometry_300_level0():
     assert torch.allclose((loc[1] + loc[3]) / 2, torch.tensor(3.5 * 300 / 38))
     # the last level's extra square uses s_{K+1} = 1, and anchors are not
     # clipped to the image
-    last = BlitzNetAnchorGenerator(300, (1, ), (.95, )).base_anchors[0][-1]
-    assert torch.isclose(last[2] - last[0], torch.tensor(
-        math.sqrt(.95) * 300))
-    assert last[0] < 0
+    base = BlitzNetAnchorGenerator(300, (1, ), (.95, )).base_anchors[0]
+    assert torch.isclose(base[-1, 2] - base[-1, 0],
+                         torch.tensor(math.sqrt(.95) * 300))
+    wide = base[3]  # ratio 3: 0.95 * sqrt(3) * 300 = 494 px wide
+    assert wide[0] < 0 and wide[2] > 300
 
 
 def test_mismatched_levels_raise():

@@ -28,7 +28,7 @@ def test_forward_loss_backward_mixed_batch(mixed_batch):
     data = _data(model, mixed_batch)
     masks = [ds.gt_sem_seg.sem_seg for ds in data['data_samples']]
     assert (masks[0] != 255).any() and (masks[1] == 255).all()
-    losses = model.loss(**data)
+    losses = model(**data, mode='loss')
     assert set(losses) == {'loss_cls', 'loss_bbox', 'loss_seg'}
     assert all(torch.isfinite(v) and v > 0 for v in losses.values())
     sum(losses.values()).backward()
@@ -63,7 +63,7 @@ def test_missing_mask_never_trains_as_background(mixed_batch):
     assert g[1].abs().sum() == 0
 
     # a batch in which no image has a mask: zero loss, no gradient
-    only_no_mask = [copy.deepcopy(data['data_samples'][1])] * 2
+    only_no_mask = [copy.deepcopy(data['data_samples'][1]) for _ in '12']
     for ds in only_no_mask:
         del ds.gt_sem_seg  # absent altogether: still ignored, never 0
     x2 = tuple(f.detach().requires_grad_() for f in x)
@@ -78,7 +78,7 @@ def test_image_without_boxes_is_accepted(mixed_batch):
     data = _data(model, mixed_batch)
     empty = data['data_samples'][1].gt_instances[:0]
     data['data_samples'][1].gt_instances = empty
-    losses = model.loss(**data)
+    losses = model(**data, mode='loss')
     assert all(torch.isfinite(v) for v in losses.values())
 
 
@@ -86,7 +86,7 @@ def test_predict_returns_boxes_and_mask_at_original_size(mixed_batch):
     model = build_model().eval()
     data = _data(model, mixed_batch, training=False)
     with torch.no_grad():
-        out = model.predict(**data)
+        out = model(**data, mode='predict')
     for ds in out:
         h, w = ds.metainfo['ori_shape']
         inst = ds.pred_instances
@@ -104,22 +104,30 @@ def test_predict_returns_boxes_and_mask_at_original_size(mixed_batch):
 def test_single_task_variants_are_config_changes(mixed_batch, drop):
     model = build_model(**{drop: None}).train()
     data = _data(model, mixed_batch)
-    losses = model.loss(**data)
+    losses = model(**data, mode='loss')
     expect = {'loss_seg'} if drop == 'bbox_head' else {'loss_cls',
                                                         'loss_bbox'}
     assert set(losses) == expect
     model.eval()
     with torch.no_grad():
-        ds = model.predict(**_data(model, mixed_batch, training=False))[0]
+        ds = model(**_data(model, mixed_batch, training=False),
+                       mode='predict')[0]
     assert ('pred_instances' in ds) == (drop == 'seg_head')
     assert ('pred_sem_seg' in ds) == (drop == 'bbox_head')
 
 
 def test_batch_level_hard_negative_mining_switch(mixed_batch):
-    model = build_model()
-    model.bbox_head.train_cfg['hard_negative_mining'] = 'batch'
-    losses = model.train().loss(**_data(model, mixed_batch))
-    assert torch.isfinite(losses['loss_cls']) and losses['loss_cls'] > 0
+    torch.manual_seed(0)
+    model = build_model().train()
+    data = _data(model, mixed_batch)
+    per_mode = {}
+    for mode in ('image', 'batch'):
+        model.bbox_head.train_cfg['hard_negative_mining'] = mode
+        with torch.no_grad():
+            per_mode[mode] = model(**data, mode='loss')
+    assert torch.isfinite(per_mode['batch']['loss_cls'])
+    assert per_mode['batch']['loss_bbox'] == per_mode['image']['loss_bbox']
+    assert per_mode['batch']['loss_cls'] != per_mode['image']['loss_cls']
 
 
 @pytest.mark.slow
@@ -132,7 +140,7 @@ def test_loss_halves_when_overfitting_two_real_images(coco_mini):
     data = _data(model, batch)
     totals = []
     for _ in range(30):
-        losses = model.loss(**data)
+        losses = model(**data, mode='loss')
         total = sum(losses.values())
         optim.zero_grad()
         total.backward()

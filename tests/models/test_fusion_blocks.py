@@ -16,7 +16,7 @@ def test_fusion_block_shapes(name, in_ch):
     out, short = block(x, skip)
     assert out.shape == (2, 512, 19, 19)
     assert short.shape == (2, 512, 19, 19)
-    out.sum().backward()
+    (out.sum() + short.sum()).backward()
     assert all(p.grad is not None for p in block.parameters()
                if p.requires_grad and p.dim() > 1)
 

@@ -1,5 +1,4 @@
 # BlitzNet300 s4, ResNet-50 (BLITZNET_SPEC.md Sec. 1-5).
-input_size = 300
 num_classes = 20
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
@@ -38,7 +37,7 @@ model = dict(
         in_channels=(512, ) * 7,
         anchor_generator=dict(
             type='BlitzNetAnchorGenerator',
-            input_size=input_size,
+            input_size=300,
             featmap_sizes=(75, 38, 19, 10, 5, 3, 1),
             scales=(.04, .10, .27, .44, .61, .78, .95),
             ratios=(2, 3)),

@@ -1,0 +1,41 @@
+# The embedded real-data default: BlitzNet300 s4 on the 80 real COCO images of
+# data/coco_mini (the Makefile links ../shared/data/coco_mini there), trained
+# on CPU for a bounded number of iterations by `make demo` and evaluated on
+# the same images (COCO bbox AP + mIoU). To make a coco_mini from a COCO
+# download, see README "Data".
+_base_ = './blitznet300_coco.py'
+data_root = 'data/coco_mini/'
+ann_file = 'annotations/instances_train2017.json'
+model = dict(backbone=dict(init_cfg=None))  # no ImageNet download on CPU boxes
+
+max_iters = 300
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters,
+                 val_interval=max_iters)
+optim_wrapper = dict(optimizer=dict(lr=1e-3, weight_decay=5e-4))
+param_scheduler = [
+    dict(type='MultiStepLR', by_epoch=False, begin=0, end=max_iters,
+         milestones=[int(max_iters * 0.8)], gamma=0.1)
+]
+default_hooks = dict(
+    logger=dict(interval=10),
+    checkpoint=dict(interval=100, max_keep_ckpts=2, save_last=True))
+env_cfg = dict(dist_cfg=dict(backend='gloo'))
+
+train_dataloader = dict(
+    batch_size=4,
+    num_workers=1,
+    persistent_workers=True,
+    dataset=dict(data_root=data_root, ann_file=ann_file,
+                 data_prefix=dict(img='train2017/'),
+                 filter_cfg=dict(filter_empty_gt=True, min_size=0)))
+val_dataloader = dict(
+    batch_size=4,
+    num_workers=1,
+    dataset=dict(data_root=data_root, ann_file=ann_file,
+                 data_prefix=dict(img='train2017/')))
+test_dataloader = val_dataloader
+val_evaluator = [
+    dict(type='CocoMetric', ann_file=data_root + ann_file, metric='bbox'),
+    dict(type='BlitzNetSegMetric', iou_metrics=['mIoU'])
+]
+test_evaluator = val_evaluator
