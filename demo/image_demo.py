@@ -4,6 +4,14 @@ semantic mask drawn with the OpenMMLab visualizer, plus a JSON of results.
     python demo/image_demo.py IMAGE_OR_FOLDER CONFIG CHECKPOINT --out-dir DIR
         [--score-thr 0.3] [--device cpu]
 """
+import os.path as osp
+import sys
+
+# from a checkout, use its blitznet_mm rather than an installed copy
+_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
+if osp.isdir(osp.join(_ROOT, 'blitznet_mm')):
+    sys.path.insert(0, _ROOT)
+
 import argparse
 import json
 import os

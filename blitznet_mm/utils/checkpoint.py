@@ -1,33 +1,51 @@
 """Safe loading of MMEngine runner checkpoints on torch >= 2.6.
 
-torch loads with ``weights_only=True`` by default; mmengine 0.10.7 calls
-``torch.load`` without the argument, so its own checkpoints (which pickle a
-``HistoryBuffer`` and numpy scalars in ``meta.message_hub``) fail to load.
-Rather than switching safe loading off, the exact types those checkpoints
-contain are allow-listed; any other pickled object is still refused.
+torch loads with ``weights_only=True`` by default and mmengine 0.10.7 calls
+``torch.load`` without the argument, so its own checkpoints fail to load
+(``UnpicklingError ... HistoryBuffer``). Switching safe loading off would let
+a checkpoint run arbitrary code. Instead:
+
+1. the exact non-tensor types a runner checkpoint pickles (the message hub's
+   ``HistoryBuffer`` and numpy arrays/scalars) are allow-listed;
+2. ``HistoryBuffer`` is pickled without its default statistics functions:
+   mmengine stores them as ``getattr(HistoryBuffer, 'min')`` calls, and
+   allow-listing ``builtins.getattr`` would open the door to code execution.
+   ``HistoryBuffer.__setstate__`` re-registers them on load anyway.
+
+Any other pickled object is still refused by torch.
 """
 import numpy as np
 import torch
+from mmengine.logging.history_buffer import HistoryBuffer
 
-_DONE = False
+_DEFAULT_STATS = ('min', 'max', 'current', 'mean')
+_np_core = getattr(np, '_core', None) or np.core  # numpy 2 / numpy 1
 
 
 def runner_checkpoint_types() -> list:
-    """The non-tensor types an mmengine 0.10 runner checkpoint pickles."""
-    from mmengine.logging.history_buffer import HistoryBuffer
-    types = [HistoryBuffer, np.ndarray, np.dtype,
-             np.core.multiarray._reconstruct if hasattr(np, 'core') else None,
-             np.core.multiarray.scalar if hasattr(np, 'core') else None]
-    types += [type(np.dtype(t)) for t in (
-        np.float64, np.float32, np.float16, np.int64, np.int32, np.uint8,
-        np.bool_)]
-    return [t for t in types if t is not None]
+    """The globals an mmengine 0.10 runner checkpoint needs besides tensors
+    (found with ``torch.serialization.get_unsafe_globals_in_checkpoint``)."""
+    dtype_classes = {type(np.dtype(t)) for t in (
+        np.float64, np.float32, np.float16, np.int64, np.int32, np.int16,
+        np.int8, np.uint8, np.bool_)}  # BUILD targets of pickled dtypes
+    return [HistoryBuffer, np.ndarray, np.dtype,
+            _np_core.multiarray._reconstruct, _np_core.multiarray.scalar,
+            *sorted(dtype_classes, key=str)]
+
+
+def _history_buffer_getstate(self) -> dict:
+    state = {k: v for k, v in self.__dict__.items()
+             if k != 'statistics_methods'}
+    custom = {k: v for k, v in self._statistics_methods.items()
+              if k not in _DEFAULT_STATS}
+    if custom:  # user-registered statistics still pickle as before
+        state['statistics_methods'] = custom
+    return state
 
 
 def allow_runner_checkpoints() -> None:
-    """Allow-list :func:`runner_checkpoint_types` for ``torch.load`` with
-    ``weights_only=True`` (idempotent)."""
-    global _DONE
-    if not _DONE:
-        torch.serialization.add_safe_globals(runner_checkpoint_types())
-        _DONE = True
+    """Make runner checkpoints saved from now on loadable with
+    ``weights_only=True``, and allow-list :func:`runner_checkpoint_types`.
+    Idempotent; called when ``blitznet_mm`` is imported."""
+    HistoryBuffer.__getstate__ = _history_buffer_getstate
+    torch.serialization.add_safe_globals(runner_checkpoint_types())

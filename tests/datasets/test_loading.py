@@ -87,8 +87,22 @@ def test_missing_or_wrong_size_mask_file_is_a_clear_error(tmp_path,
     t = LoadBlitzNetAnnotations(with_bbox=False, with_label=False)
     missing = str(tmp_path / 'nope.png')
     with pytest.raises(FileNotFoundError, match='nope.png'):
-        t(dict(img=img, img_path=img_path, seg_map_path=missing))
+        t(dict(img=img, img_path=img_path, ori_shape=img.shape[:2],
+               seg_map_path=missing))
     small = tmp_path / 'small.png'
     mmcv.imwrite(np.zeros((10, 12), np.uint8), str(small))
     with pytest.raises(ValueError, match='small.png is 12x10'):
-        t(dict(img=img, img_path=img_path, seg_map_path=str(small)))
+        t(dict(img=img, img_path=img_path, ori_shape=img.shape[:2],
+               seg_map_path=str(small)))
+
+
+def test_test_pipeline_keeps_mask_at_original_size(coco_mini):
+    """Loaded after Resize, the ground truth stays at the original size so
+    that mIoU is scored at the original resolution (spec Sec. 8)."""
+    ds = coco_mini_dataset(coco_mini, pipeline=[
+        dict(type='LoadImageFromFile'),
+        dict(type='Resize', scale=(300, 300), keep_ratio=False),
+        dict(type='LoadBlitzNetAnnotations')])
+    r = ds[0]
+    assert r['img'].shape[:2] == (300, 300)
+    assert r['gt_seg_map'].shape == tuple(r['ori_shape'])

@@ -4,6 +4,14 @@ OpenMMLab convention).
 
     python tools/analysis/get_flops.py configs/blitznet300_voc.py [...]
 """
+import os.path as osp
+import sys
+
+# from a checkout, use its blitznet_mm rather than an installed copy
+_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+if osp.isdir(osp.join(_ROOT, 'blitznet_mm')):
+    sys.path.insert(0, _ROOT)
+
 import argparse
 
 import torch

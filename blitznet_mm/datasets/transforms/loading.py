@@ -63,8 +63,9 @@ class LoadBlitzNetAnnotations(LoadAnnotations):
         self.ignore_index = ignore_index
 
     def _load_seg_map(self, results: dict) -> None:
-        h, w = results['img'].shape[:2] if 'img' in results \
-            else results['ori_shape']
+        # the original image size: when loaded after Resize (test
+        # pipelines) the mask stays at the original resolution for scoring
+        h, w = results['ori_shape'][:2]
         path = results.get('seg_map_path')
         if path:
             if not osp.isfile(path):
