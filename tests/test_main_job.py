@@ -1,0 +1,106 @@
+"""The main job end to end on real coco_mini images, 2 iterations: train,
+resume, tools/test.py (COCO bbox AP + mIoU, --out, --show-dir), the image
+demo, and `mim train` from the installed package."""
+import json
+import os
+import os.path as osp
+import pickle
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+
+CFG = osp.join(REPO, 'configs', 'blitznet300_coco_mini.py')
+
+
+def _data_options(root):
+    root = osp.abspath(root) + '/'
+    ann = root + 'annotations/instances_train2017.json'
+    return [f'train_dataloader.dataset.data_root={root}',
+            f'val_dataloader.dataset.data_root={root}',
+            f'test_dataloader.dataset.data_root={root}',
+            f'val_evaluator.0.ann_file={ann}',
+            f'test_evaluator.0.ann_file={ann}',
+            'train_dataloader.batch_size=2',
+            'val_dataloader.dataset.indices=2',
+            'test_dataloader.dataset.indices=2',
+            'train_dataloader.num_workers=0',
+            'train_dataloader.persistent_workers=False',
+            'val_dataloader.num_workers=0',
+            'val_dataloader.persistent_workers=False',
+            'test_dataloader.num_workers=0',
+            'test_dataloader.persistent_workers=False']
+
+
+def _run(args, cwd):
+    res = subprocess.run([sys.executable] + args, cwd=cwd,
+                         capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    return res.stdout + res.stderr
+
+
+def _iters(n):
+    return [f'train_cfg.max_iters={n}', f'train_cfg.val_interval={n}',
+            'default_hooks.checkpoint.interval=1',
+            f'param_scheduler.0.end={n}', 'param_scheduler.0.milestones=[1]']
+
+
+@pytest.mark.slow
+def test_train_resume_test_and_demo(tmp_path, coco_mini):
+    work = str(tmp_path / 'work')
+    opts = _data_options(coco_mini)
+    log = _run([osp.join(REPO, 'tools', 'train.py'), CFG, '--work-dir', work,
+                '--cfg-options'] + opts + _iters(2), cwd=tmp_path)
+    assert 'coco/bbox_mAP' in log and 'sem_seg/mIoU' in log
+    assert osp.isfile(osp.join(work, 'iter_2.pth'))
+
+    # resume from the last checkpoint (safe loading) and go on to 3
+    log = _run([osp.join(REPO, 'tools', 'train.py'), CFG, '--work-dir', work,
+                '--resume', '--cfg-options'] + opts + _iters(3), cwd=tmp_path)
+    assert 'resumed epoch: 0, iter: 2' in log
+    assert osp.isfile(osp.join(work, 'iter_3.pth'))
+
+    out = str(tmp_path / 'results.pkl')
+    log = _run([osp.join(REPO, 'tools', 'test.py'), CFG,
+                osp.join(work, 'iter_3.pth'), '--work-dir', work, '--out', out,
+                '--show-dir', 'vis', '--cfg-options'] + opts, cwd=tmp_path)
+    assert 'coco/bbox_mAP_50' in log and 'sem_seg/mIoU' in log
+    with open(out, 'rb') as f:
+        results = pickle.load(f)
+    assert len(results) == 2 and 'pred_instances' in results[0]
+    vis = [d for d in os.listdir(work) if osp.isdir(osp.join(work, d, 'vis'))]
+    assert vis and len(os.listdir(osp.join(work, vis[0], 'vis'))) == 2
+
+    imgs = tmp_path / 'imgs'
+    imgs.mkdir()
+    for name in sorted(os.listdir(osp.join(coco_mini, 'train2017')))[:2]:
+        shutil.copy(osp.join(coco_mini, 'train2017', name), imgs / name)
+    (imgs / 'broken.jpg').write_bytes(b'not an image')
+    drawn = tmp_path / 'drawn'
+    _run([osp.join(REPO, 'demo', 'image_demo.py'), str(imgs), CFG,
+          osp.join(work, 'iter_3.pth'), '--out-dir', str(drawn),
+          '--score-thr', '0.0'], cwd=tmp_path)
+    with open(drawn / 'results.json') as f:
+        res = json.load(f)
+    assert len(res['results']) == 2 and len(res['failed']) == 1
+    assert res['failed'][0]['image'].endswith('broken.jpg')
+    for r in res['results']:
+        assert osp.isfile(r['drawn']) and r['detections']
+        assert sum(r['mask_pixels'].values()) > 0
+
+
+@pytest.mark.slow
+def test_mim_train_runs_from_the_installed_package(tmp_path, coco_mini):
+    mim = osp.join(osp.dirname(sys.executable), 'mim')
+    if not osp.isfile(mim):
+        pytest.fail(f'{mim} missing: openmim is part of the environment')
+    res = subprocess.run(
+        [mim, 'train', 'blitznet_mm', CFG, '--work-dir', str(tmp_path / 'w'),
+         '--cfg-options'] + _data_options(coco_mini) + _iters(1),
+        cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert '.mim/tools/train.py' in res.stdout
+    assert osp.isfile(tmp_path / 'w' / 'iter_1.pth')
