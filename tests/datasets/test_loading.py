@@ -106,3 +106,37 @@ def test_test_pipeline_keeps_mask_at_original_size(coco_mini):
     r = ds[0]
     assert r['img'].shape[:2] == (300, 300)
     assert r['gt_seg_map'].shape == tuple(r['ori_shape'])
+
+
+def test_min_coverage_crop_keeps_coverage_and_alignment(coco_mini):
+    import random
+
+    import torch
+    from mmdet.structures.bbox import HorizontalBoxes
+    from blitznet_mm.datasets import MinCoverageRandomCrop
+    ds = coco_mini_dataset(coco_mini, pipeline=[
+        dict(type='LoadImageFromFile'), dict(type='LoadBlitzNetAnnotations')])
+    crop = MinCoverageRandomCrop(min_coverages=(0.9, ))
+    random.seed(1)
+    np.random.seed(1)
+    cropped = 0
+    for i in range(0, len(ds), 5):
+        r = ds[i]
+        h0, w0 = r['img'].shape[:2]
+        n0 = len(r['gt_bboxes'])
+        out = crop(dict(r))
+        h, w = out['img'].shape[:2]
+        assert out['gt_seg_map'].shape == (h, w)
+        assert isinstance(out['gt_bboxes'], HorizontalBoxes)
+        if (h, w) != (h0, w0):
+            cropped += 1
+            assert h * w >= 0.3 * h0 * w0 * 0.95 and 0.5 <= h / w * w0 / h0 <= 2
+            if crop.mode == 0.9:  # every box kept >= 90% inside the patch
+                assert len(out['gt_bboxes']) == n0
+    assert cropped > 3
+    # the criterion: coverage = intersection / box area
+    from blitznet_mm.datasets.transforms.crop import _CoverageBoxes
+    gt = HorizontalBoxes(torch.tensor([[0., 0., 10., 10.]]))
+    cov = _CoverageBoxes.overlaps(
+        HorizontalBoxes(torch.tensor([[0., 0., 5., 10.]])), gt)
+    assert cov.item() == pytest.approx(0.5)
