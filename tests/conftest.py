@@ -67,8 +67,9 @@ def coco_mini_dataset(root: str, with_sem_seg: bool = True, size: int = 300,
             dict(type='Resize', scale=(size, size), keep_ratio=False),
             dict(type='PackDetInputs')
         ]
-    return DATASETS.build(dict(
-        type='BlitzNetCocoDataset', data_root=root,
-        ann_file='annotations/instances_train2017.json',
-        data_prefix=dict(img='train2017/'), with_sem_seg=with_sem_seg,
-        pipeline=pipeline, **kwargs))
+    cfg = dict(type='BlitzNetCocoDataset', data_root=root,
+               ann_file='annotations/instances_train2017.json',
+               data_prefix=dict(img='train2017/'), with_sem_seg=with_sem_seg,
+               pipeline=pipeline)
+    cfg.update(kwargs)
+    return DATASETS.build(cfg)

@@ -1,5 +1,7 @@
 from .coco import BlitzNetCocoDataset
 from .transforms import *  # noqa: F401,F403
-from .voc import BlitzNetVOCDataset
+from .validation import SkipLog, box_problem
+from .voc import BlitzNetVOCDataset, voc_int_id
 
-__all__ = ['BlitzNetCocoDataset', 'BlitzNetVOCDataset']
+__all__ = ['BlitzNetCocoDataset', 'BlitzNetVOCDataset', 'voc_int_id',
+           'box_problem', 'SkipLog']

@@ -1,7 +1,12 @@
 """COCO with semantic masks made on the fly from the instances
 (BLITZNET_SPEC.md Sec. 8: the union of all instances of a category)."""
+import json
+import os.path as osp
+
 from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
+
+from .validation import SkipLog, box_problem
 
 
 @DATASETS.register_module()
@@ -12,18 +17,55 @@ class BlitzNetCocoDataset(CocoDataset):
     included, as the paper) into class ``label + 1``; background is 0. When
     ``data_prefix['seg']`` names a folder of PNGs, those are used instead.
 
+    Bad boxes (zero area, inverted, outside the image) and unknown category
+    ids are skipped with a warning naming the image, and counted in
+    ``self.skipped``; a missing, empty or malformed annotation file raises.
+
     Args:
         with_sem_seg (bool): Give images a semantic mask from their instances.
             False makes the set boxes-only (its masks are all-ignore).
         **kwargs: mmdet ``CocoDataset`` arguments (``ann_file``,
             ``data_root``, ``data_prefix``, ``filter_cfg``, ``pipeline`` ...).
+
+    Raises:
+        FileNotFoundError: the annotation file does not exist.
+        ValueError: it is empty, not JSON, or not COCO instances.
     """
 
     def __init__(self, *args, with_sem_seg: bool = True, **kwargs) -> None:
         self.with_sem_seg = with_sem_seg
+        self.skipped = SkipLog(type(self).__name__)
         super().__init__(*args, **kwargs)
 
+    def load_data_list(self):
+        if not osp.isfile(self.ann_file):
+            raise FileNotFoundError(
+                f'{self.ann_file}: annotation file does not exist')
+        try:
+            data_list = super().load_data_list()
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+            raise ValueError(f'{self.ann_file}: not a COCO instances file '
+                             f'({type(e).__name__}: {e})') from e
+        if not data_list:
+            raise ValueError(f'{self.ann_file}: no images')
+        self.skipped.summary()
+        return data_list
+
     def parse_data_info(self, raw_data_info: dict) -> dict:
+        img = raw_data_info['raw_img_info']
+        kept = []
+        for ann in raw_data_info['raw_ann_info']:
+            x, y, w, h = ann['bbox']
+            kind = box_problem([x, y, x + w, y + h], img['width'],
+                               img['height'])
+            if ann['category_id'] not in self.cat_ids:
+                kind = 'unknown_class'  # mmdet would raise a bare KeyError
+            if kind:
+                self.skipped.skip(img['file_name'], kind,
+                                  f"annotation id {ann.get('id')}")
+            if kind != 'unknown_class':
+                kept.append(ann)  # mmdet drops bad boxes itself
+        raw_data_info = dict(raw_data_info, raw_ann_info=kept)
         data_info = super().parse_data_info(raw_data_info)
         data_info['sem_seg_from_instances'] = self.with_sem_seg
         return data_info

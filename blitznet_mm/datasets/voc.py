@@ -1,8 +1,45 @@
 """Pascal VOC with optional class-index masks (BLITZNET_SPEC.md Sec. 7-8)."""
 import os.path as osp
+import xml.etree.ElementTree as ET
+
+import numpy as np
+from PIL import Image
 
 from mmdet.datasets import VOCDataset
 from mmdet.registry import DATASETS
+
+from .validation import SkipLog, box_problem
+
+
+def voc_palette() -> list:
+    """The 256-colour Pascal VOC palette as a flat RGB list."""
+    palette = []
+    for i in range(256):
+        r = g = b = 0
+        c = i
+        for j in range(8):
+            r |= ((c >> 0) & 1) << (7 - j)
+            g |= ((c >> 1) & 1) << (7 - j)
+            b |= ((c >> 2) & 1) << (7 - j)
+            c >>= 3
+        palette += [r, g, b]
+    return palette
+
+
+def save_palette_png(label: np.ndarray, path: str) -> None:
+    """Write an (H, W) uint8 class map as a palette PNG."""
+    img = Image.fromarray(label.astype(np.uint8), mode='P')
+    img.putpalette(voc_palette())
+    img.save(path)
+
+
+def voc_int_id(img_id: str) -> int:
+    """Integer image id for COCO-style evaluation: '2008_000123' ->
+    2008000123, '000005' -> 5 (used by the converter and the dataset)."""
+    digits = img_id.replace('_', '')
+    if not digits.isdigit():
+        raise ValueError(f'VOC image id {img_id!r} is not numeric')
+    return int(digits)
 
 
 @DATASETS.register_module()
@@ -14,22 +51,59 @@ class BlitzNetVOCDataset(VOCDataset):
     An image without a PNG there is boxes-only: ``LoadBlitzNetAnnotations``
     gives it an all-255 mask. With ``seg_required=True`` a missing PNG is an
     error instead (for sets listed as segmentation sets, e.g. VOC12 val).
+    Objects of unknown classes and bad boxes are skipped with a warning
+    naming the XML file, and counted in ``self.skipped``.
 
     Args:
         seg_required (bool): Raise if an image has no mask file.
+        int_img_ids (bool): Give ``img_id`` as an integer
+            (:func:`voc_int_id`), matching the json written by
+            ``tools/dataset_converters/voc_to_coco.py`` for ``CocoMetric``.
         **kwargs: mmdet ``VOCDataset`` arguments; ``data_prefix`` may have
             ``sub_data_root`` and ``seg`` (relative to ``data_root``).
 
     Raises:
-        FileNotFoundError: with ``seg_required``, naming the missing PNG.
+        FileNotFoundError: the image list, an XML file or (with
+            ``seg_required``) a mask is missing.
+        ValueError: the image list is empty or an XML file is malformed.
     """
 
-    def __init__(self, *args, seg_required: bool = False, **kwargs) -> None:
+    def __init__(self, *args, seg_required: bool = False,
+                 int_img_ids: bool = False, **kwargs) -> None:
         self.seg_required = seg_required
+        self.int_img_ids = int_img_ids
+        self.skipped = SkipLog(type(self).__name__)
         super().__init__(*args, **kwargs)
 
+    def load_data_list(self):
+        if not osp.isfile(self.ann_file):
+            raise FileNotFoundError(f'{self.ann_file}: image list not found')
+        data_list = super().load_data_list()
+        if not data_list:
+            raise ValueError(f'{self.ann_file}: the image list is empty')
+        self.skipped.summary()
+        return data_list
+
     def parse_data_info(self, img_info: dict) -> dict:
-        data_info = super().parse_data_info(img_info)
+        xml = img_info['xml_path']
+        if not osp.isfile(xml):
+            raise FileNotFoundError(f'{xml}: annotation file not found')
+        self._xml = xml
+        try:
+            data_info = super().parse_data_info(img_info)
+        except ET.ParseError as e:
+            raise ValueError(f'{xml}: malformed XML ({e})') from e
+        w, h = data_info['width'], data_info['height']
+        kept = []
+        for inst in data_info['instances']:
+            kind = box_problem(inst['bbox'], w, h)
+            if kind:
+                self.skipped.skip(xml, kind, f"box {inst['bbox']}")
+            else:
+                kept.append(inst)
+        data_info['instances'] = kept
+        if self.int_img_ids:
+            data_info['img_id'] = voc_int_id(img_info['img_id'])
         seg_dir = self.data_prefix.get('seg')
         data_info['seg_map_path'] = None
         if seg_dir:
@@ -40,3 +114,15 @@ class BlitzNetVOCDataset(VOCDataset):
                 raise FileNotFoundError(
                     f"mask {path} of image {data_info['img_path']} is missing")
         return data_info
+
+    def _parse_instance_info(self, raw_ann_info, minus_one: bool = True):
+        classes = self._metainfo['classes']
+        for obj in raw_ann_info.findall('object'):
+            name = obj.find('name')
+            if name is None or obj.find('bndbox') is None:
+                raise ValueError(f'{self._xml}: an <object> lacks <name> or '
+                                 '<bndbox>')
+            if name.text not in classes:
+                self.skipped.skip(self._xml, 'unknown_class',
+                                  f'name {name.text!r}')
+        return super()._parse_instance_info(raw_ann_info, minus_one)
