@@ -30,3 +30,18 @@ def test_get_flops_reports_blitznet300(tmp_path):
     row = [r for r in res.stdout.splitlines() if 'blitznet300_voc' in r][0]
     params, gflops = (float(v) for v in row.split('|')[3:5])
     assert 55 < params < 65 and 14 < gflops < 18  # 59.4 M, 16.1 GMAC
+
+
+def test_learning_check_two_iterations(tmp_path, coco_mini):
+    """The CI-sized version of the learning-evidence run."""
+    out = tmp_path / 'report.md'
+    res = subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools', 'analysis',
+                                  'learning_check.py'),
+         '--data-root', coco_mini, '--num-images', '2', '--iters', '2',
+         '--eval-interval', '2', '--batch-size', '2',
+         '--work-dir', str(tmp_path / 'w'), '--out', str(out)],
+        capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    text = out.read_text()
+    assert '| 2 |' in text and 'bbox AP@0.5' in text
