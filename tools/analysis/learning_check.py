@@ -51,6 +51,8 @@ def build_cfg(args, ann: str) -> Config:
         dict(type='Resize', scale=(300, 300), keep_ratio=False),
         dict(type='PackDetInputs')
     ]
+    cfg.val_dataloader = cfg.test_dataloader
+    cfg.val_cfg = dict(type='ValLoop')
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         dl = cfg[key]
         dl.dataset.update(data_root=root, ann_file=ann,
