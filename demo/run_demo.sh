@@ -21,6 +21,7 @@ echo ">> 1/3 training $CFG on CPU (work dir $WORK)"
 $PY tools/train.py $CFG --work-dir "$WORK" "${OPTS[@]}"
 CKPT=$(cat "$WORK/last_checkpoint")
 
+mkdir -p "$WORK/test"
 echo ">> 2/3 tools/test.py on $CKPT"
 $PY tools/test.py $CFG "$CKPT" --work-dir "$WORK/test" \
   --out "$WORK/test/results.pkl" --show-dir vis 2>&1 | tee "$WORK/test/test.log"

@@ -88,7 +88,8 @@ def test_train_resume_test_and_demo(tmp_path, coco_mini):
 
 
 @pytest.mark.slow
-def test_mim_train_runs_from_the_installed_package(tmp_path, coco_mini):
+def test_mim_train_and_test_run_from_the_installed_package(tmp_path,
+                                                           coco_mini):
     mim = osp.join(osp.dirname(sys.executable), 'mim')
     if not osp.isfile(mim):
         pytest.fail(f'{mim} missing: openmim is part of the environment')
@@ -98,4 +99,13 @@ def test_mim_train_runs_from_the_installed_package(tmp_path, coco_mini):
         cwd=tmp_path, capture_output=True, text=True, timeout=900)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert '.mim/tools/train.py' in res.stdout
-    assert osp.isfile(tmp_path / 'w' / 'iter_1.pth')
+    ckpt = tmp_path / 'w' / 'iter_1.pth'
+    assert osp.isfile(ckpt)
+    res = subprocess.run(
+        [mim, 'test', 'blitznet_mm', CFG, '--checkpoint', str(ckpt),
+         '--work-dir', str(tmp_path / 't'), '--cfg-options'] +
+        _data_options(coco_mini), cwd=tmp_path, capture_output=True,
+        text=True, timeout=900)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert '.mim/tools/test.py' in res.stdout
+    assert 'coco/bbox_mAP' in res.stdout + res.stderr

@@ -9,6 +9,27 @@ from mmdet.registry import DATASETS
 from .validation import SkipLog, box_problem
 
 
+def coco_subset(src: str, dst: str, num_images: int = None,
+                image_ids=None) -> list:
+    """Write a COCO instances json keeping some images of ``src``: the given
+    ``image_ids``, or the first ``num_images`` by id. mmdet's CocoMetric
+    scores every image of its json, so a subset evaluation needs one.
+
+    Returns:
+        list[int]: the kept image ids.
+    """
+    with open(src) as f:
+        coco = json.load(f)
+    ids = sorted(i['id'] for i in coco['images'])
+    keep = set(image_ids) if image_ids is not None else set(ids[:num_images])
+    coco['images'] = [i for i in coco['images'] if i['id'] in keep]
+    coco['annotations'] = [a for a in coco['annotations']
+                           if a['image_id'] in keep]
+    with open(dst, 'w') as f:
+        json.dump(coco, f)
+    return sorted(keep)
+
+
 @DATASETS.register_module()
 class BlitzNetCocoDataset(CocoDataset):
     """mmdet's ``CocoDataset`` whose images also carry a semantic mask.

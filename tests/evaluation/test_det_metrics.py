@@ -1,13 +1,13 @@
 """Detection metrics from the one evaluator: COCO bbox AP (mmdet's
 CocoMetric) and VOC mAP (mmdet's VOCMetric, 11 points), on real images with
 hand-checkable predictions."""
-import json
 import os.path as osp
 
 import pytest
 import torch
 from mmengine.evaluator import Evaluator
 
+from blitznet_mm.datasets import coco_subset
 from conftest import coco_mini_dataset
 
 PIPE = [dict(type='LoadImageFromFile'), dict(type='LoadBlitzNetAnnotations'),
@@ -31,25 +31,13 @@ def _perfect(sample, drop_last=False):
                 gt_sem_seg=dict(sem_seg=sample.gt_sem_seg.sem_seg))
 
 
-def _subset_json(coco_mini, ids, path):
-    """CocoMetric scores every image of its json: keep only ``ids``."""
-    with open(osp.join(coco_mini, 'annotations',
-                       'instances_train2017.json')) as f:
-        coco = json.load(f)
-    coco['images'] = [i for i in coco['images'] if i['id'] in ids]
-    coco['annotations'] = [a for a in coco['annotations']
-                           if a['image_id'] in ids]
-    with open(path, 'w') as f:
-        json.dump(coco, f)
-    return str(path)
-
-
 def test_coco_ap_and_miou_of_perfect_predictions(coco_mini, tmp_path):
     ds = coco_mini_dataset(coco_mini, pipeline=PIPE, indices=6)
     ids = {ds.get_data_info(i)['img_id'] for i in range(len(ds))}
+    coco_subset(osp.join(coco_mini, 'annotations', 'instances_train2017.json'),
+                str(tmp_path / 's.json'), image_ids=ids)
     ev = Evaluator([
-        dict(type='CocoMetric', metric='bbox', ann_file=_subset_json(
-            coco_mini, ids, tmp_path / 'subset.json')),
+        dict(type='CocoMetric', metric='bbox', ann_file=str(tmp_path / 's.json')),
         dict(type='BlitzNetSegMetric')])
     ev.dataset_meta = ds.metainfo
     samples = [ds[i]['data_samples'] for i in range(len(ds))]

@@ -21,24 +21,9 @@ import time  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-import blitznet_mm  # noqa: E402,F401
+from blitznet_mm.datasets import coco_subset  # noqa: E402
 
 CONFIG = osp.join(_ROOT, 'configs', 'blitznet300_coco_mini.py')
-
-
-def subset_json(src: str, num: int, dst: str) -> list:
-    """Write the first ``num`` images (by id) of ``src`` to ``dst``; returns
-    their ids (CocoMetric scores every image of its json)."""
-    with open(src) as f:
-        coco = json.load(f)
-    ids = sorted(i['id'] for i in coco['images'])[:num]
-    keep = set(ids)
-    coco['images'] = [i for i in coco['images'] if i['id'] in keep]
-    coco['annotations'] = [a for a in coco['annotations']
-                           if a['image_id'] in keep]
-    with open(dst, 'w') as f:
-        json.dump(coco, f)
-    return ids
 
 
 def build_cfg(args, ann: str) -> Config:
@@ -153,8 +138,8 @@ def main():
     args = p.parse_args()
     os.makedirs(args.work_dir, exist_ok=True)
     ann = osp.abspath(osp.join(args.work_dir, 'instances_subset.json'))
-    subset_json(osp.join(args.data_root, 'annotations',
-                         'instances_train2017.json'), args.num_images, ann)
+    coco_subset(osp.join(args.data_root, 'annotations',
+                         'instances_train2017.json'), ann, args.num_images)
     runner = Runner.from_cfg(build_cfg(args, ann))
     start = time.time()
     runner.train()

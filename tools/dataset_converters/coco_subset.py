@@ -1,0 +1,45 @@
+"""Make a small COCO set (like ../shared/data/coco_mini) from a COCO
+download: a json with the first N images and links to their files.
+
+    python tools/dataset_converters/coco_subset.py data/coco train2017 80 \
+        data/my_coco_mini
+"""
+import os.path as osp
+import sys
+
+_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+if osp.isdir(osp.join(_ROOT, 'blitznet_mm')):
+    sys.path.insert(0, _ROOT)
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+
+from blitznet_mm.datasets import coco_subset  # noqa: E402
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('coco_root', help='holds annotations/ and the image split')
+    p.add_argument('split', help='e.g. train2017')
+    p.add_argument('num_images', type=int)
+    p.add_argument('out_root')
+    args = p.parse_args()
+    ann = osp.join(args.out_root, 'annotations', f'instances_{args.split}.json')
+    os.makedirs(osp.dirname(ann), exist_ok=True)
+    os.makedirs(osp.join(args.out_root, args.split), exist_ok=True)
+    ids = coco_subset(osp.join(args.coco_root, 'annotations',
+                               f'instances_{args.split}.json'), ann,
+                      args.num_images)
+    with open(ann) as f:
+        images = json.load(f)['images']
+    for img in images:
+        dst = osp.join(args.out_root, args.split, img['file_name'])
+        if not osp.exists(dst):
+            os.symlink(osp.abspath(osp.join(args.coco_root, args.split,
+                                            img['file_name'])), dst)
+    print(f'{ann}: {len(ids)} images')
+
+
+if __name__ == '__main__':
+    main()
