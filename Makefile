@@ -8,7 +8,10 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 CACHE_DIR ?= $(HOME)/.cache/blitznet_mm
 WHEELS := $(CACHE_DIR)/wheels
-MMCV_VERSION := 2.1.0
+STACK := requirements/stack.txt
+# versions come from $(STACK), the one place they are pinned
+pin = $(shell sed -n 's/^\($(1)[=<>].*\)$$/\1/p' $(STACK))
+MMCV_VERSION := $(shell sed -n 's/^mmcv==//p' $(STACK))
 PROJECT_FILES := $(shell find blitznet_mm configs tools demo -type f \
 	-not -path '*/.mim/*' -not -name '*.pyc' 2>/dev/null) setup.py README.md
 
@@ -21,16 +24,16 @@ $(VENV)/bin/python:
 
 # the stack; mmcv first (from the cached wheel, or built without isolation
 # so that it sees torch and compiles its ops)
-$(VENV)/.stack-stamp: requirements/stack.txt | $(VENV)/bin/python
-	$(PIP) install -q "setuptools<82" wheel ninja "torch==2.13.0"
+$(VENV)/.stack-stamp: $(STACK) | $(VENV)/bin/python
+	$(PIP) install -q "$(call pin,setuptools)" wheel ninja "$(call pin,torch)"
 	@if ! ls $(WHEELS)/mmcv-$(MMCV_VERSION)-*.whl >/dev/null 2>&1; then \
-	  echo ">> building mmcv $(MMCV_VERSION) with its ops (~10 min, once per machine)"; \
+	  echo ">> building mmcv $(MMCV_VERSION) with its ops (~20 min on 2 cores, once per machine)"; \
 	  mkdir -p $(WHEELS) && \
 	  MAX_JOBS=$$(nproc) $(PIP) wheel --no-build-isolation --no-deps \
 	    -w $(WHEELS) mmcv==$(MMCV_VERSION); \
 	fi
 	$(PIP) install -q --no-deps $(WHEELS)/mmcv-$(MMCV_VERSION)-*.whl
-	$(PIP) install -q -r requirements/stack.txt
+	$(PIP) install -q -r $(STACK)
 	$(PIP) install -q --no-deps openmim==0.3.9
 	$(PY) -c "import mmcv.ops; from mmcv.ops import batched_nms"
 	touch $@
