@@ -1,6 +1,5 @@
 """Hard-negative mining for the detection classification loss
 (BLITZNET_SPEC.md Sec. 4; SSD, Liu et al. 2016, Sec. 2.2)."""
-import torch
 from torch import Tensor
 
 
