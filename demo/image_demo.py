@@ -23,8 +23,7 @@ from mmdet.apis import inference_detector, init_detector
 from mmdet.registry import VISUALIZERS
 from mmengine.config import Config
 
-import blitznet_mm  # noqa: F401
-from blitznet_mm.utils import allow_runner_checkpoints
+import blitznet_mm  # noqa: F401  (registers modules, safe checkpoint loading)
 
 IMG_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 
@@ -51,7 +50,6 @@ def main():
     p.add_argument('--device', default='cpu')
     args = p.parse_args()
 
-    allow_runner_checkpoints()
     cfg = Config.fromfile(args.config)
     # inference needs no annotations
     pipe = cfg.test_dataloader.dataset.pipeline
@@ -66,12 +64,12 @@ def main():
     for path in list_images(args.inputs):
         try:
             img = mmcv.imread(path, channel_order='rgb')
-        except Exception as e:  # unreadable file: report, go on
-            img, err = None, e
-        if img is None:
-            failed.append(dict(image=path, error=str(locals().get('err',
-                                                                   'unreadable'))))
-            print(f'skipped {path}: cannot be read as an image')
+            error = None if img is not None else 'cannot be read as an image'
+        except Exception as e:  # unreadable file: report it, go on
+            error = f'cannot be read as an image ({e})'
+        if error:
+            failed.append(dict(image=path, error=error))
+            print(f'skipped {path}: {error}')
             continue
         ds = inference_detector(model, path)
         out_file = osp.join(args.out_dir, osp.basename(path))

@@ -19,8 +19,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-import blitznet_mm  # noqa: F401  (registers the modules)
-from blitznet_mm.utils import allow_runner_checkpoints
+import blitznet_mm  # noqa: F401  (registers modules, safe checkpoint loading)
 
 
 def parse_args():
@@ -48,7 +47,6 @@ def parse_args():
 
 def main():
     args = parse_args()
-    allow_runner_checkpoints()
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
