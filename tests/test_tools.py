@@ -4,6 +4,8 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
+
 from conftest import REPO
 
 
@@ -45,3 +47,38 @@ def test_learning_check_two_iterations(tmp_path, coco_mini):
     assert res.returncode == 0, res.stderr[-3000:]
     text = out.read_text()
     assert '| 2 |' in text and 'bbox AP@0.5' in text
+
+
+def test_benchmark_quick_run_writes_consistent_report(tmp_path, coco_mini):
+    """Smoke run of tools/analysis/benchmark.py (one BlitzNet, a peer, the
+    trained-score post-processing path and a training step): the report's
+    numbers hang together. Speed targets are judged from `make bench`, not
+    here (machines are noisy)."""
+    import json
+    res = subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools', 'analysis', 'benchmark.py'),
+         '--quick', '--models', 'BlitzNet300 s8', 'SSD300 (mmdet)',
+         '--out-dir', str(tmp_path)],
+        capture_output=True, text=True, timeout=900,
+        env=dict(os.environ, BLITZNET_COCO_MINI=coco_mini))
+    assert res.returncode == 0, res.stderr[-3000:]
+    rep = json.loads((tmp_path / 'benchmark.json').read_text())
+    assert rep['peaks_gflops']['fp32'] > 0 and rep['peaks_gflops']['bf16'] > 0
+    names = [r['model'] for r in rep['inference']]
+    assert names == ['BlitzNet300 s8', 'SSD300 (mmdet)',
+                     'BlitzNet300 s4 (COCO head, trained)']
+    for r in rep['inference']:
+        assert set(r['paths']) == {'fp32', 'fp32 fast', 'bf16 fast'}
+        e = r['paths']['fp32']['1']
+        # the stages are consecutive laps of one clock: they add up
+        assert abs(sum(e['stages_s'].values()) - e['median_s']) \
+            < 0.25 * e['median_s']
+        assert e['floor_s'] > 0 and e['vs_floor'] == pytest.approx(
+            e['median_s'] / e['floor_s'])
+    s8 = rep['inference'][0]
+    assert 17e9 < s8['flops'] < 22e9  # 2 x 9.8 G multiply-adds
+    rows = rep['postproc']['rows']
+    assert [r['candidates'] for r in rows][-1] == 45390
+    assert len(rep['training']) == 4
+    md = (tmp_path / 'benchmark.md').read_text()
+    assert '## Inference, batch 1' in md and 'SSD300' in md

@@ -2,6 +2,7 @@
 semantic mask (paper Fig. 2, BLITZNET_SPEC.md Sec. 1)."""
 from typing import Dict, Optional, Tuple, Union
 
+import torch
 from mmdet.models.detectors.base import BaseDetector
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
@@ -81,17 +82,34 @@ class BlitzNet(BaseDetector):
 
     def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList,
                 rescale: bool = True) -> SampleList:
+        """Boxes and label map per image.
+
+        The network may run under reduced-precision autocast (the fast path,
+        ``blitznet_mm.utils.fast_inference``); box decoding, NMS, mask
+        upsampling and argmax always run in fp32 so that near-tied scores
+        rank as they do in fp32.
+        """
         x = self.extract_feat(batch_inputs)
+        metas = [ds.metainfo for ds in batch_data_samples]
+        head_outs = {}
         if self.with_bbox:
-            results = self.bbox_head.predict(x, batch_data_samples,
-                                             rescale=rescale)
-            for ds, res in zip(batch_data_samples, results):
-                ds.pred_instances = res
+            head_outs['det'] = self.bbox_head(x)
         if self.with_seg:
-            metas = [ds.metainfo for ds in batch_data_samples]
-            for ds, seg in zip(batch_data_samples,
-                               self.seg_head.predict(x, metas)):
-                ds.pred_sem_seg = PixelData(sem_seg=seg[None])
+            head_outs['seg'] = self.seg_head(x)
+        with torch.autocast(batch_inputs.device.type, enabled=False):
+            if self.with_bbox:
+                cls_scores, bbox_preds = (
+                    [t.float() for t in level] for level in head_outs['det'])
+                results = self.bbox_head.predict_by_feat(
+                    cls_scores, bbox_preds, batch_img_metas=metas,
+                    rescale=rescale)
+                for ds, res in zip(batch_data_samples, results):
+                    ds.pred_instances = res
+            if self.with_seg:
+                segs = self.seg_head.predict_by_feat(
+                    head_outs['seg'].float().contiguous(), metas)
+                for ds, seg in zip(batch_data_samples, segs):
+                    ds.pred_sem_seg = PixelData(sem_seg=seg[None])
         return batch_data_samples
 
     def _forward(self, batch_inputs: Tensor,

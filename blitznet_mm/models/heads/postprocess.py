@@ -29,9 +29,14 @@ def per_class_nms(scores: Tensor,
         tuple[Tensor, Tensor, Tensor]: boxes (K, 4), scores (K,), labels (K,)
         sorted by descending score, K <= max_per_img.
     """
-    num_anchors, num_classes = scores.shape
-    k = min(nms_pre_per_class, num_anchors)
-    top_scores, top_idx = scores.t().topk(k, dim=1)  # (C, k)
+    num_classes = scores.shape[1]
+    # an anchor with no class above the threshold can never be kept; a
+    # trained model scores most anchors as confident background, so this
+    # shrinks the per-class top-k from all anchors to a few hundred
+    cand = (scores > score_thr).any(1).nonzero().squeeze(1)
+    k = min(nms_pre_per_class, cand.numel())
+    top_scores, top_idx = scores[cand].t().topk(k, dim=1)  # (C, k)
+    top_idx = cand[top_idx]
     keep = top_scores > score_thr
     labels = torch.arange(num_classes, device=scores.device)[:, None].expand(
         -1, k)[keep]
