@@ -1,9 +1,11 @@
 """BlitzNet (Dvornik et al., ICCV 2017) for MMDetection 3.x.
 
 Importing this package registers its modules in mmdet's registries
-(``MODELS``, ``TASK_UTILS``, ``DATASETS``, ``TRANSFORMS``, ``METRICS``).
+(``MODELS``, ``TASK_UTILS``, ``DATASETS``, ``TRANSFORMS``, ``METRICS``,
+``HOOKS``).
 """
 from .datasets import *  # noqa: F401,F403
+from .engine import *  # noqa: F401,F403
 from .evaluation import *  # noqa: F401,F403
 from .models import *  # noqa: F401,F403
 from .visualization import *  # noqa: F401,F403

@@ -2,7 +2,7 @@
 semantic mask drawn with the OpenMMLab visualizer, plus a JSON of results.
 
     python demo/image_demo.py IMAGE_OR_FOLDER CONFIG CHECKPOINT --out-dir DIR
-        [--score-thr 0.3] [--device cpu]
+        [--score-thr 0.3] [--device cpu] [--fast] [--max-draw-size 2048]
 """
 import os.path as osp
 import sys
@@ -15,15 +15,18 @@ if osp.isdir(osp.join(_ROOT, 'blitznet_mm')):
 import argparse
 import json
 import os
-import os.path as osp
 
 import mmcv
 import numpy as np
+import torch
+import torch.nn.functional as F
 from mmdet.apis import inference_detector, init_detector
 from mmdet.registry import VISUALIZERS
 from mmengine.config import Config
+from mmengine.structures import PixelData
 
 import blitznet_mm  # noqa: F401  (registers modules, safe checkpoint loading)
+from blitznet_mm.utils import fast_inference, optimize_for_inference
 
 IMG_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 
@@ -40,6 +43,52 @@ def list_images(path: str):
     return [path]
 
 
+def read_image(path: str) -> np.ndarray:
+    """(H, W, 3) BGR uint8 with the EXIF orientation applied; grayscale,
+    RGBA (alpha dropped) and 16-bit images are converted by mmcv/OpenCV.
+
+    Raises:
+        ValueError: naming the file, if it cannot be decoded.
+    """
+    try:
+        img = mmcv.imread(path)
+    except Exception as e:
+        raise ValueError(f'cannot be read as an image ({e})') from None
+    if img is None:
+        raise ValueError('cannot be decoded as an image (corrupt, or not '
+                         'an image)')
+    return img
+
+
+def truncation_warning(path: str):
+    """A JPEG without its end-of-image marker decodes with a grey lower
+    part: worth a warning, not a failure."""
+    if not path.lower().endswith(('.jpg', '.jpeg')):
+        return None
+    with open(path, 'rb') as f:
+        f.seek(max(0, os.path.getsize(path) - 2))
+        if f.read(2) != b'\xff\xd9':
+            return 'JPEG has no end marker (truncated?): the missing part ' \
+                'decodes as grey'
+    return None
+
+
+def for_drawing(img: np.ndarray, ds, max_size: int):
+    """Image and predictions scaled so the long side is <= ``max_size``
+    (drawing a 48-megapixel photo with matplotlib needs GBs)."""
+    h, w = img.shape[:2]
+    if max(h, w) <= max_size:
+        return img, ds
+    scale = max_size / max(h, w)
+    small = mmcv.imrescale(img, scale)
+    out = ds.clone()
+    out.pred_instances.bboxes = ds.pred_instances.bboxes * scale
+    seg = ds.pred_sem_seg.sem_seg[None].float()
+    out.pred_sem_seg = PixelData(sem_seg=F.interpolate(
+        seg, size=small.shape[:2], mode='nearest')[0].long())
+    return small, out
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('inputs', help='an image file or a folder of images')
@@ -48,7 +97,17 @@ def main():
     p.add_argument('--out-dir', required=True)
     p.add_argument('--score-thr', type=float, default=0.3)
     p.add_argument('--device', default='cpu')
+    p.add_argument('--fast', action='store_true',
+                   help='fast inference path: BN folded, channels-last, '
+                   'bf16 (CPU) / fp16 (CUDA) autocast (docs/benchmark.md)')
+    p.add_argument('--max-draw-size', type=int, default=2048,
+                   help='drawn images are scaled to this long side at most '
+                   '(results stay in original pixels)')
     args = p.parse_args()
+    try:
+        paths = list_images(args.inputs)
+    except FileNotFoundError as e:
+        sys.exit(f'image_demo: {e}')
 
     cfg = Config.fromfile(args.config)
     # inference needs no annotations
@@ -56,43 +115,58 @@ def main():
     cfg.test_dataloader.dataset.pipeline = [
         t for t in pipe if t['type'] != 'LoadBlitzNetAnnotations']
     model = init_detector(cfg, args.checkpoint, device=args.device)
+    if args.fast:
+        optimize_for_inference(model)
+    device_type = torch.device(args.device).type
     visualizer = VISUALIZERS.build(cfg.visualizer)
     visualizer.dataset_meta = model.dataset_meta
     os.makedirs(args.out_dir, exist_ok=True)
+    classes = model.dataset_meta['classes']
 
     results, failed = [], []
-    for path in list_images(args.inputs):
+    for path in paths:
         try:
-            img = mmcv.imread(path, channel_order='rgb')
-            error = None if img is not None else 'cannot be read as an image'
-        except Exception as e:  # unreadable file: report it, go on
-            error = f'cannot be read as an image ({e})'
-        if error:
-            failed.append(dict(image=path, error=error))
-            print(f'skipped {path}: {error}')
+            img = read_image(path)
+            # the decoded array (not the path) goes to the model, so the
+            # drawing and the results share one orientation
+            with fast_inference(device_type, enabled=args.fast):
+                ds = inference_detector(model, img)
+        except Exception as e:  # a bad file must not stop the folder
+            failed.append(dict(image=path, error=str(e)))
+            print(f'skipped {path}: {e}')
             continue
-        ds = inference_detector(model, path)
         out_file = osp.join(args.out_dir, osp.basename(path))
-        visualizer.add_datasample(osp.basename(path), img, ds,
-                                  draw_gt=False, pred_score_thr=args.score_thr,
+        if osp.splitext(out_file)[1].lower() not in ('.jpg', '.jpeg',
+                                                     '.png'):
+            out_file += '.png'
+        draw_img, draw_ds = for_drawing(img, ds, args.max_draw_size)
+        visualizer.add_datasample(osp.basename(path), draw_img[..., ::-1],
+                                  draw_ds, draw_gt=False,
+                                  pred_score_thr=args.score_thr,
                                   out_file=out_file)
         inst = ds.pred_instances[ds.pred_instances.scores >= args.score_thr]
-        classes = model.dataset_meta['classes']
         seg = ds.pred_sem_seg.sem_seg[0].cpu().numpy()
         ids, counts = np.unique(seg, return_counts=True)
-        results.append(dict(
-            image=path, drawn=out_file,
+        entry = dict(
+            image=path, drawn=out_file, height=img.shape[0],
+            width=img.shape[1],
             detections=[dict(bbox=[round(v, 1) for v in b.tolist()],
                              score=round(float(s), 4),
                              label=classes[int(l)])
                         for b, s, l in zip(inst.bboxes, inst.scores,
                                            inst.labels)],
             mask_pixels={('background' if i == 0 else classes[i - 1]):
-                         int(c) for i, c in zip(ids, counts)}))
+                         int(c) for i, c in zip(ids, counts)})
+        warning = truncation_warning(path)
+        if warning:
+            entry['warning'] = warning
+            print(f'warning {path}: {warning}')
+        results.append(entry)
         print(f'{path}: {len(inst)} boxes >= {args.score_thr} -> {out_file}')
     with open(osp.join(args.out_dir, 'results.json'), 'w') as f:
         json.dump(dict(results=results, failed=failed), f, indent=1)
-    print(f'results: {osp.join(args.out_dir, "results.json")}')
+    print(f'{len(results)} images done, {len(failed)} skipped; results: '
+          f'{osp.join(args.out_dir, "results.json")}')
 
 
 if __name__ == '__main__':

@@ -69,6 +69,14 @@ def test_train_resume_test_and_demo(tmp_path, coco_mini):
     vis = [d for d in os.listdir(work) if osp.isdir(osp.join(work, d, 'vis'))]
     assert vis and len(os.listdir(osp.join(work, vis[0], 'vis'))) == 2
 
+    # the same evaluation on the fast inference path (FastInferenceHook)
+    log = _run([osp.join(REPO, 'tools', 'test.py'), CFG,
+                osp.join(work, 'iter_3.pth'), '--work-dir', work, '--fast',
+                '--cfg-options'] + opts, cwd=tmp_path)
+    assert 'fast inference: BN folded=True, channels-last=True, ' \
+        'autocast=torch.bfloat16' in log
+    assert 'coco/bbox_mAP_50' in log and 'sem_seg/mIoU' in log
+
     imgs = tmp_path / 'imgs'
     imgs.mkdir()
     for name in sorted(os.listdir(osp.join(coco_mini, 'train2017')))[:2]:

@@ -28,6 +28,11 @@ def parse_args():
     parser.add_argument('--out', help='dump raw predictions to a .pkl file')
     parser.add_argument('--show-dir', help='write drawn predictions here '
                         '(relative to the run\'s timestamp dir)')
+    parser.add_argument('--fast', choices=['bf16', 'fp32'], nargs='?',
+                        const='bf16', default=None,
+                        help='fast inference path: BN folded, channels-last, '
+                        'and bf16 (fp16 on CUDA) autocast unless "fp32" '
+                        '(docs/benchmark.md)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     parser.add_argument('--launcher', default='none',
                         choices=['none', 'pytorch', 'slurm', 'mpi'])
@@ -53,6 +58,9 @@ def main():
     if args.show_dir:
         vis = cfg.default_hooks.visualization
         vis.update(draw=True, test_out_dir=args.show_dir)
+    if args.fast:
+        cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
+            dict(type='FastInferenceHook', autocast=args.fast == 'bf16')]
     runner = Runner.from_cfg(cfg)
     if args.out is not None:
         if not args.out.endswith(('.pkl', '.pickle')):

@@ -5,10 +5,14 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=5000, by_epoch=False,
-                    max_keep_ckpts=3),
+    # atomic writes; never saves NaN weights (blitznet_mm/engine/hooks)
+    checkpoint=dict(type='AtomicCheckpointHook', interval=5000,
+                    by_epoch=False, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='DetVisualizationHook'))
+
+# data-parallel runs log whether all replicas end with the same weights
+custom_hooks = [dict(type='ReplicaConsistencyHook')]
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -7,6 +7,7 @@ from mmdet.models.detectors.base import BaseDetector
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
+from mmengine.logging import MessageHub
 from mmengine.structures import PixelData
 from torch import Tensor
 
@@ -79,6 +80,30 @@ class BlitzNet(BaseDetector):
         if self.with_seg:
             losses.update(self.seg_head.loss(x, batch_data_samples))
         return losses
+
+    def parse_losses(self, losses: Dict[str, Tensor]
+                     ) -> Tuple[Tensor, Dict[str, Tensor]]:
+        """mmengine's ``parse_losses``, refusing non-finite losses.
+
+        It runs before every optimizer step (also under DDP), so a NaN/inf
+        loss stops training before it reaches the weights or a checkpoint.
+
+        Raises:
+            FloatingPointError: naming the iteration and each non-finite
+                loss term (e.g. ``loss_bbox=nan``).
+        """
+        loss, log_vars = super().parse_losses(losses)
+        bad = {k: float(v) for k, v in log_vars.items()
+               if not torch.isfinite(torch.as_tensor(v)).all()}
+        if bad:
+            it = MessageHub.get_current_instance().get_info('iter')
+            where = f'iteration {it + 1}' if it is not None else 'training'
+            terms = ', '.join(f'{k}={v}' for k, v in bad.items())
+            raise FloatingPointError(
+                f'non-finite loss at {where}: {terms}. Training stopped '
+                'before the optimizer step; the last checkpoint is intact. '
+                'Lower the learning rate or check the data of this batch.')
+        return loss, log_vars
 
     def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList,
                 rescale: bool = True) -> SampleList:

@@ -1,0 +1,125 @@
+"""demo/image_demo.py on awkward inputs (issue 7): each image gives a result
+or a clear error, a folder run skips bad files and finishes the rest."""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import REPO, build_model
+
+CFG = osp.join(REPO, 'configs', 'blitznet300_coco_mini.py')
+DEMO = osp.join(REPO, 'demo', 'image_demo.py')
+
+
+@pytest.fixture(scope='module')
+def checkpoint(tmp_path_factory):
+    """A randomly initialised BlitzNet300 (COCO head) checkpoint."""
+    path = tmp_path_factory.mktemp('ckpt') / 'random.pth'
+    torch.manual_seed(0)
+    model = build_model('blitznet300_coco_mini.py')
+    torch.save(dict(state_dict=model.state_dict(), meta=dict()), path)
+    return str(path)
+
+
+def _demo(inputs, out, checkpoint, *extra):
+    return subprocess.run(
+        [sys.executable, DEMO, str(inputs), CFG, checkpoint, '--out-dir',
+         str(out), '--score-thr', '0.0', *extra], capture_output=True,
+        text=True, timeout=900)
+
+
+def _awkward_folder(folder, coco_mini):
+    real = osp.join(coco_mini, 'train2017',
+                    sorted(os.listdir(osp.join(coco_mini, 'train2017')))[0])
+    rgb = np.asarray(Image.open(real).convert('RGB'))
+    Image.fromarray(rgb).convert('L').save(folder / 'gray.png')
+    Image.fromarray(rgb).convert('RGBA').save(folder / 'rgba.png')
+    cv2.imwrite(str(folder / 'depth16.png'),
+                rgb[..., 0].astype(np.uint16) * 257)
+    Image.new('RGB', (1, 1), (200, 30, 30)).save(folder / 'one_pixel.png')
+    ramp = np.linspace(0, 255, 8000, dtype=np.uint8)[None, :, None]
+    Image.fromarray(np.broadcast_to(ramp, (6000, 8000, 3)).copy()).save(
+        folder / 'huge_8000x6000.jpg', quality=50)
+    im = Image.fromarray(rgb)
+    exif = im.getexif()
+    exif[0x0112] = 6  # stored landscape, displayed rotated 90 degrees
+    im.save(folder / 'exif_rotated.jpg', exif=exif)
+    raw = open(real, 'rb').read()
+    (folder / 'truncated.jpg').write_bytes(raw[:len(raw) // 2])
+    (folder / 'corrupt.jpg').write_bytes(b'\xff\xd8\xff\xe0 not a jpeg')
+    return rgb.shape[:2]
+
+
+@pytest.mark.slow
+def test_folder_of_awkward_images(tmp_path, coco_mini, checkpoint):
+    folder = tmp_path / 'in'
+    folder.mkdir()
+    h, w = _awkward_folder(folder, coco_mini)
+    res = _demo(folder, tmp_path / 'out', checkpoint)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    with open(tmp_path / 'out' / 'results.json') as f:
+        out = json.load(f)
+    failed = {osp.basename(r['image']): r['error'] for r in out['failed']}
+    assert list(failed) == ['corrupt.jpg']
+    assert 'cannot be decoded' in failed['corrupt.jpg']
+    done = {osp.basename(r['image']): r for r in out['results']}
+    assert set(done) == {'depth16.png', 'exif_rotated.jpg', 'gray.png',
+                         'huge_8000x6000.jpg', 'one_pixel.png', 'rgba.png',
+                         'truncated.jpg'}
+    for name, r in done.items():
+        # a label for every pixel of the image as displayed
+        assert sum(r['mask_pixels'].values()) == r['height'] * r['width']
+        assert osp.isfile(r['drawn']), name
+        for d in r['detections']:
+            x1, y1, x2, y2 = d['bbox']
+            assert 0 <= x1 <= x2 <= r['width'] and 0 <= y1 <= y2 <= r[
+                'height'], (name, d)
+    assert (done['gray.png']['height'], done['gray.png']['width']) == (h, w)
+    assert (done['exif_rotated.jpg']['height'],
+            done['exif_rotated.jpg']['width']) == (w, h)
+    assert (done['one_pixel.png']['height'],
+            done['one_pixel.png']['width']) == (1, 1)
+    huge = done['huge_8000x6000.jpg']
+    assert (huge['height'], huge['width']) == (6000, 8000)
+    drawn = cv2.imread(huge['drawn'])
+    assert max(drawn.shape[:2]) <= 2048  # drawn scaled, results not
+    assert 'truncated' in done['truncated.jpg']['warning']
+    assert '7 images done, 1 skipped' in res.stdout
+
+
+@pytest.mark.parametrize('case', ['missing', 'empty'])
+def test_missing_path_or_empty_folder_is_a_clear_error(tmp_path, case):
+    target = tmp_path / case
+    if case == 'empty':
+        target.mkdir()
+        (target / 'notes.txt').write_text('no images here')
+    res = _demo(target, tmp_path / 'out', 'unused.pth')
+    assert res.returncode != 0
+    assert 'Traceback' not in res.stderr
+    msg = 'no such image or folder' if case == 'missing' else \
+        'no image files in this folder'
+    assert f'{target}: {msg}' in res.stderr
+
+
+@pytest.mark.slow
+def test_fast_path_flag(tmp_path, coco_mini, checkpoint):
+    """--fast runs the bf16 path and writes the same kind of results."""
+    folder = tmp_path / 'in'
+    folder.mkdir()
+    name = sorted(os.listdir(osp.join(coco_mini, 'train2017')))[1]
+    (folder / name).write_bytes(
+        open(osp.join(coco_mini, 'train2017', name), 'rb').read())
+    res = _demo(folder, tmp_path / 'out', checkpoint, '--fast')
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    with open(tmp_path / 'out' / 'results.json') as f:
+        r = json.load(f)['results'][0]
+    assert sum(r['mask_pixels'].values()) == r['height'] * r['width']
+    assert r['detections'] and all(0 <= d['score'] <= 1
+                                   for d in r['detections'])
