@@ -48,29 +48,30 @@ def read_image(path: str) -> np.ndarray:
     RGBA (alpha dropped) and 16-bit images are converted by mmcv/OpenCV.
 
     Raises:
-        ValueError: naming the file, if it cannot be decoded.
+        ValueError: if the file cannot be decoded (the message says whether
+            it is a truncated JPEG).
     """
     try:
         img = mmcv.imread(path)
     except Exception as e:
         raise ValueError(f'cannot be read as an image ({e})') from None
     if img is None:
+        if is_truncated_jpeg(path):
+            raise ValueError('truncated JPEG (no end-of-image marker): '
+                             'cannot be decoded')
         raise ValueError('cannot be decoded as an image (corrupt, or not '
                          'an image)')
     return img
 
 
-def truncation_warning(path: str):
-    """A JPEG without its end-of-image marker decodes with a grey lower
-    part: worth a warning, not a failure."""
-    if not path.lower().endswith(('.jpg', '.jpeg')):
-        return None
+def is_truncated_jpeg(path: str) -> bool:
+    """A file that starts as a JPEG (SOI marker) but does not end with the
+    end-of-image marker."""
     with open(path, 'rb') as f:
+        if f.read(2) != b'\xff\xd8':
+            return False
         f.seek(max(0, os.path.getsize(path) - 2))
-        if f.read(2) != b'\xff\xd9':
-            return 'JPEG has no end marker (truncated?): the missing part ' \
-                'decodes as grey'
-    return None
+        return f.read(2) != b'\xff\xd9'
 
 
 def for_drawing(img: np.ndarray, ds, max_size: int):
@@ -157,10 +158,6 @@ def main():
                                            inst.labels)],
             mask_pixels={('background' if i == 0 else classes[i - 1]):
                          int(c) for i, c in zip(ids, counts)})
-        warning = truncation_warning(path)
-        if warning:
-            entry['warning'] = warning
-            print(f'warning {path}: {warning}')
         results.append(entry)
         print(f'{path}: {len(inst)} boxes >= {args.score_thr} -> {out_file}')
     with open(osp.join(args.out_dir, 'results.json'), 'w') as f:

@@ -12,6 +12,7 @@ import sys
 import pytest
 import torch
 
+from blitznet_mm.utils import load_checkpoint_file
 from conftest import REPO
 from test_main_job import CFG, _data_options
 
@@ -67,7 +68,7 @@ def _losses(work):
 
 
 def _ckpt(path):
-    return torch.load(path, map_location='cpu')  # safe (weights_only) load
+    return load_checkpoint_file(str(path), map_location='cpu')  # safe load
 
 
 def _assert_same_state(a, b):

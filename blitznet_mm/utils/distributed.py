@@ -37,9 +37,8 @@ def setup_cpu_training(cfg, launcher: str = 'none') -> None:
       warning: SyncBN needs CUDA (and one process per GPU).
     - ``launcher='pytorch'`` (``tools/dist_train.sh``): the process group is
       initialised with gloo from torchrun's environment, and the model is
-      wrapped with ``device_ids=None`` (CPU DDP) and
-      ``broadcast_buffers=True`` so BatchNorm statistics stay identical on
-      all replicas.
+      wrapped with ``device_ids=None`` (CPU DDP); other wrapper settings
+      keep mmengine's defaults.
 
     Does nothing when CUDA is available.
 
@@ -70,5 +69,4 @@ def setup_cpu_training(cfg, launcher: str = 'none') -> None:
     wrapper = cfg.get('model_wrapper_cfg') or dict(
         type='MMDistributedDataParallel')
     wrapper['device_ids'] = None
-    wrapper.setdefault('broadcast_buffers', True)
     cfg.model_wrapper_cfg = wrapper

@@ -11,8 +11,11 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='DetVisualizationHook'))
 
-# data-parallel runs log whether all replicas end with the same weights
-custom_hooks = [dict(type='ReplicaConsistencyHook')]
+# data-parallel runs: BatchNorm statistics averaged over the replicas at the
+# end of training / before validation (mmengine), then a check that all
+# replicas hold the same weights
+custom_hooks = [dict(type='SyncBuffersHook'),
+                dict(type='ReplicaConsistencyHook')]
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -62,11 +62,14 @@ def test_matches_class_by_class_reference_on_peaked_scores():
     scores = logits.softmax(-1)[:, :-1]
     xy = torch.rand(n, 2, generator=g) * 200
     boxes = torch.cat([xy, xy + 10 + 40 * torch.rand(n, 2, generator=g)], 1)
-    b, s, l = per_class_nms(scores, lambda i: boxes[i], score_thr=0.01,
-                            nms_pre_per_class=50, iou_threshold=0.45,
-                            max_per_class=20, max_per_img=60)
     ref = _reference(scores, boxes, 0.01, 50, 0.45, 20, 60)
-    assert 0 < len(ref) == len(s)
-    assert torch.allclose(s, torch.tensor([r[0] for r in ref]))
-    assert l.tolist() == [r[1] for r in ref]
-    assert torch.allclose(b, torch.tensor([r[2] for r in ref]))
+    # one NMS over all classes (offset trick) or one per class: same boxes
+    for split_thr in (0, 10**6):
+        b, s, l = per_class_nms(scores, lambda i: boxes[i], score_thr=0.01,
+                                nms_pre_per_class=50, iou_threshold=0.45,
+                                max_per_class=20, max_per_img=60,
+                                split_thr=split_thr)
+        assert 0 < len(ref) == len(s)
+        assert torch.allclose(s, torch.tensor([r[0] for r in ref]))
+        assert l.tolist() == [r[1] for r in ref]
+        assert torch.allclose(b, torch.tensor([r[2] for r in ref]))

@@ -542,7 +542,7 @@ def write_report(res, out_dir):
         L += [f'## Inference, batch {bs} (ms per image)', '',
               '| model | path | runs | total | ' + ' | '.join(STAGES)
               + ' | images/s | GFLOPs | GFLOP/s | x floor | peak mem (MiB) |',
-              '|---' * (12 + len(STAGES) - 5) + '|']
+              '|---' * (9 + len(STAGES)) + '|']
         for r in inf:
             for pname, byb in r['paths'].items():
                 e = byb.get(str(bs))

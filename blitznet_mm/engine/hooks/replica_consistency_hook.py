@@ -30,10 +30,10 @@ class ReplicaConsistencyHook(Hook):
         on_mismatch (str): ``'warn'`` logs the differing tensors,
             ``'raise'`` raises RuntimeError. Defaults to ``'warn'``.
 
-    Without a process group it does nothing. Note mmengine wraps models with
-    ``broadcast_buffers=False`` by default, so BatchNorm running statistics
-    differ between replicas unless the wrapper broadcasts buffers (the CPU
-    set-up in ``blitznet_mm.utils.distributed`` does).
+    Without a process group it does nothing. mmengine wraps models with
+    ``broadcast_buffers=False``, so BatchNorm running statistics drift apart
+    between replicas; mmengine's ``SyncBuffersHook`` (before this hook in
+    the default runtime) averages them at the end of training.
     """
     priority = 'VERY_LOW'
 

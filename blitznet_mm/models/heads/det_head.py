@@ -172,6 +172,7 @@ class BlitzNetDetHead(SSDHead):
             scores, decode, score_thr=cfg.get('score_thr', 0.01),
             nms_pre_per_class=cfg.nms_pre_per_class,
             iou_threshold=cfg.nms.get('iou_threshold', 0.45),
+            split_thr=cfg.nms.get('split_thr', 1000),
             max_per_class=cfg.get('max_per_class', 50),
             max_per_img=cfg.get('max_per_img', 200))
         if rescale:

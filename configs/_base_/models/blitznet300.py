@@ -75,6 +75,7 @@ model = dict(
     test_cfg=dict(
         score_thr=0.01,
         nms_pre_per_class=400,
-        nms=dict(type='nms', iou_threshold=0.45),
+        # split_thr: per-class NMS above 1000 boxes (mmcv batched_nms)
+        nms=dict(type='nms', iou_threshold=0.45, split_thr=1000),
         max_per_class=50,
         max_per_img=200))
