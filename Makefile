@@ -54,8 +54,10 @@ data/coco_mini:
 demo: install data/coco_mini
 	bash demo/run_demo.sh
 
-bench: install
-	$(PY) tools/analysis/benchmark.py
+# writes docs/benchmark.md + .json (~35 min on 2 CPU cores); e.g.
+# BENCH_ARGS="--checkpoint work_dirs/learning_check/iter_150.pth"
+bench: install data/coco_mini
+	$(PY) tools/analysis/benchmark.py $(BENCH_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)
