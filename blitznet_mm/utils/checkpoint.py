@@ -69,7 +69,7 @@ class CheckpointError(RuntimeError):
 
 class UnsafeCheckpointError(CheckpointError, pickle.UnpicklingError):
     """A checkpoint that pickles an object outside the allow-list (loading
-    it with ``weights_only=False`` could run code). Nothing was executed."""
+    it without safe loading could run code). Nothing was executed."""
 
 
 def load_checkpoint_file(filename: str, map_location=None):

@@ -39,13 +39,12 @@ import os  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
-from contextlib import nullcontext  # noqa: E402
 
 import mmcv  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from mmengine.analysis import get_model_complexity_info  # noqa: E402
-from mmengine.config import Config  # noqa: E402
+from mmengine.config import Config, ConfigDict  # noqa: E402
 from mmengine.hub import get_config  # noqa: E402
 from mmengine.logging import MMLogger  # noqa: E402
 from mmengine.model import revert_sync_batchnorm  # noqa: E402
@@ -168,15 +167,10 @@ class PeakMemory:
 
 
 # ---------------------------------------------------------------- models
-def load_config(path: str) -> Config:
-    cfg = get_config(path) if '::' in path else Config.fromfile(path)
-    return cfg
-
-
 def build(name: str, num_det_classes: int = 20):
     """A randomly initialised model of ``MODELS[name]``, in eval mode."""
     family, path, size = MODELS[name]
-    cfg = load_config(path)
+    cfg = get_config(path) if '::' in path else Config.fromfile(path)
     m = cfg.model
     if family == 'fcn':
         from mmseg.registry import MODELS as REG
@@ -208,7 +202,7 @@ def build(name: str, num_det_classes: int = 20):
         with DefaultScope.overwrite_default_scope('mmdet'):
             model.bbox_head.loss_cls = REG.build(
                 dict(type='CrossEntropyLoss', use_sigmoid=False))
-    return model.eval(), family, size, cfg
+    return model.eval()
 
 
 def coco_images(num: int):
@@ -316,7 +310,7 @@ def bench_inference(name, args, device, images, peaks, model=None,
     size; returns a json-able dict."""
     family, _, size = MODELS[name]
     if model is None:
-        model = build(name)[0]
+        model = build(name)
     flops = flops_per_image(model, size)
     res = dict(model=name, family=family, input=size, flops=flops,
                params=sum(p.numel() for p in model.parameters()), paths={})
@@ -365,17 +359,15 @@ def trained_blitznet(args, device):
     """BlitzNet300 s4 (COCO head) with trained weights: ``--checkpoint`` or
     a short overfit on coco_mini (scores of a random model are uniform and
     would make NMS look either trivial or hopeless)."""
-    from mmdet.registry import DATASETS
     from mmengine.dataset import pseudo_collate
     from mmengine.optim import OptimWrapper
     from mmengine.runner import load_checkpoint
-    model, _, _, cfg = build_coco_blitznet()
+    model = build(COCO_BLITZNET, num_det_classes=80)
     if args.checkpoint:
         load_checkpoint(model, args.checkpoint, map_location='cpu',
                         logger='silent')
         return model.to(device).eval(), f'checkpoint {args.checkpoint}'
-    with DefaultScope.overwrite_default_scope('mmdet'):
-        ds = DATASETS.build(coco_dataset_cfg(300))
+    ds = coco_dataset(300)
     model.to(device).train()
     optim = OptimWrapper(torch.optim.Adam(model.parameters(), lr=1e-3))
     n = min(len(ds), 8)
@@ -386,24 +378,22 @@ def trained_blitznet(args, device):
                           'coco_mini images')
 
 
-def build_coco_blitznet():
-    return build(COCO_BLITZNET, num_det_classes=80)
-
-
-def coco_dataset_cfg(size, with_sem_seg=True):
-    return dict(type='BlitzNetCocoDataset', data_root=COCO_MINI,
-                ann_file='annotations/instances_train2017.json',
-                data_prefix=dict(img='train2017/'),
-                with_sem_seg=with_sem_seg,
-                pipeline=[dict(type='LoadImageFromFile'),
-                          dict(type='LoadBlitzNetAnnotations'),
-                          dict(type='Resize', scale=(size, size),
-                               keep_ratio=False),
-                          dict(type='PackDetInputs')])
+def coco_dataset(size):
+    """coco_mini with boxes and masks, resized to size x size."""
+    from mmdet.registry import DATASETS
+    cfg = dict(type='BlitzNetCocoDataset', data_root=COCO_MINI,
+               ann_file='annotations/instances_train2017.json',
+               data_prefix=dict(img='train2017/'),
+               pipeline=[dict(type='LoadImageFromFile'),
+                         dict(type='LoadBlitzNetAnnotations'),
+                         dict(type='Resize', scale=(size, size),
+                              keep_ratio=False),
+                         dict(type='PackDetInputs')])
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        return DATASETS.build(cfg)
 
 
 def bench_postproc(args, device, images, model, source):
-    from mmengine.config import ConfigDict
     head = model.bbox_head
     strategies = {
         'paper (400/class, NMS, 50/class, 200)': head.test_cfg,
@@ -468,19 +458,14 @@ def bench_postproc(args, device, images, model, source):
 
 # --------------------------------------------------------------- training
 def bench_train(args, device):
-    from mmdet.registry import DATASETS
     from mmengine.dataset import pseudo_collate
     from mmengine.optim import OptimWrapper
-    with DefaultScope.overwrite_default_scope('mmdet'):
-        ds = DATASETS.build(coco_dataset_cfg(300))
+    ds = coco_dataset(300)
     data = pseudo_collate([ds[i] for i in range(args.train_batch)])
     low = default_dtype(device.type)
     out = []
     for name in (COCO_BLITZNET, 'SSD300 (mmdet)'):
-        if name.startswith('BlitzNet'):
-            model = build_coco_blitznet()[0]
-        else:
-            model = build(name, num_det_classes=80)[0]
+        model = build(name, num_det_classes=80)
         model.to(device).train()
         optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1e-4,
                                              momentum=0.9))
