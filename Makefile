@@ -46,17 +46,14 @@ $(VENV)/.project-stamp: $(VENV)/.stack-stamp $(PROJECT_FILES)
 test: install
 	$(PY) -m pytest -q
 
-data/coco_mini:
-	@if [ -d ../shared/data/coco_mini ]; then mkdir -p data && \
-	  ln -sfn "$(abspath ../shared/data/coco_mini)" data/coco_mini; \
-	else echo "../shared/data/coco_mini not found: put a COCO subset in data/coco_mini (README)"; exit 1; fi
-
-demo: install data/coco_mini
+# the embedded real images in data/samples are the default data of both;
+# DATA_ROOT=/path/to/coco_layout_set/ uses a larger set for the demo
+demo: install
 	bash demo/run_demo.sh
 
 # writes docs/benchmark.md + .json (~35 min on 2 CPU cores); e.g.
 # BENCH_ARGS="--checkpoint work_dirs/learning_check/iter_150.pth"
-bench: install data/coco_mini
+bench: install
 	$(PY) tools/analysis/benchmark.py $(BENCH_ARGS)
 
 clean-venv:

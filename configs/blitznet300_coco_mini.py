@@ -1,10 +1,11 @@
-# The embedded real-data default: BlitzNet300 s4 on the 80 real COCO images of
-# data/coco_mini (the Makefile links ../shared/data/coco_mini there), trained
-# on CPU for a bounded number of iterations by `make demo` and evaluated on
-# the same images (COCO bbox AP + mIoU). To make a coco_mini from a COCO
-# download, see README "Data".
+# The embedded real-data default: BlitzNet300 s4 on the 20 real COCO images of
+# data/samples (shipped in the repository; any set of the same layout can be
+# named with --cfg-options or DATA_ROOT for `make demo`), trained on CPU for a
+# bounded number of iterations by `make demo` and evaluated on the same
+# images (COCO bbox AP + mIoU). To make such a set from a COCO download, see
+# README "Data".
 _base_ = './blitznet300_coco.py'
-data_root = 'data/coco_mini/'
+data_root = 'data/samples/'
 ann_file = 'annotations/instances_train2017.json'
 model = dict(backbone=dict(init_cfg=None))  # no ImageNet download on CPU boxes
 

@@ -8,13 +8,18 @@ PY=${PY:-.venv/bin/python}
 CFG=configs/blitznet300_coco_mini.py
 WORK=${WORK:-work_dirs/demo}
 ITERS=${DEMO_ITERS:-}
-[ -f data/coco_mini/annotations/instances_train2017.json ] || {
-  echo "data/coco_mini is missing: link a COCO subset there (README, Data)" >&2
+# the real images shipped in data/samples, or a larger COCO-layout set
+DATA_ROOT=${DATA_ROOT:-data/samples/}
+ANN=$DATA_ROOT/annotations/instances_train2017.json
+[ -f "$ANN" ] || {
+  echo "$ANN is missing: DATA_ROOT must hold annotations/ and train2017/ (README, Data)" >&2
   exit 1; }
 
-OPTS=()
+OPTS=(--cfg-options "train_dataloader.dataset.data_root=$DATA_ROOT"
+      "test_dataloader.dataset.data_root=$DATA_ROOT"
+      "test_evaluator.0.ann_file=$ANN")
 if [ -n "$ITERS" ]; then
-  OPTS=(--cfg-options train_cfg.max_iters=$ITERS train_cfg.val_interval=$ITERS
+  OPTS+=(train_cfg.max_iters=$ITERS train_cfg.val_interval=$ITERS
         "param_scheduler.0.end=$ITERS" "param_scheduler.0.milestones=[$((ITERS * 8 / 10))]")
 fi
 echo ">> 1/3 training $CFG on CPU (work dir $WORK)"
@@ -23,13 +28,13 @@ CKPT=$(cat "$WORK/last_checkpoint")
 
 mkdir -p "$WORK/test"
 echo ">> 2/3 tools/test.py on $CKPT"
-$PY tools/test.py $CFG "$CKPT" --work-dir "$WORK/test" \
+$PY tools/test.py $CFG "$CKPT" --work-dir "$WORK/test" "${OPTS[@]:0:4}" \
   --out "$WORK/test/results.pkl" --show-dir vis 2>&1 | tee "$WORK/test/test.log"
 
 echo ">> 3/3 demo/image_demo.py on a few images"
 mkdir -p "$WORK/inputs"
-for f in $(ls data/coco_mini/train2017 | head -4); do
-  ln -sfn "$(cd data/coco_mini/train2017 && pwd)/$f" "$WORK/inputs/$f"
+for f in $(ls "$DATA_ROOT/train2017" | head -4); do
+  ln -sfn "$(cd "$DATA_ROOT/train2017" && pwd)/$f" "$WORK/inputs/$f"
 done
 $PY demo/image_demo.py "$WORK/inputs" $CFG "$CKPT" --out-dir "$WORK/drawn" \
   --score-thr 0.3

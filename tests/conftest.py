@@ -1,4 +1,5 @@
-"""Shared fixtures: the real COCO subset in ../shared/data/coco_mini and
+"""Shared fixtures: the real COCO images embedded in data/samples (or a larger
+set of the same layout named by BLITZNET_COCO_MINI) and
 BlitzNet built from the repository's configs without ImageNet weights
 (they cannot be downloaded here)."""
 import logging
@@ -11,7 +12,7 @@ import torch
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 COCO_MINI = os.environ.get(
     'BLITZNET_COCO_MINI',
-    osp.join(REPO, '..', 'shared', 'data', 'coco_mini'))
+    osp.join(REPO, 'data', 'samples'))
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 

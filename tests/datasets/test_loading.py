@@ -82,7 +82,7 @@ def test_missing_or_wrong_size_mask_file_is_a_clear_error(tmp_path,
                                                           coco_mini):
     import mmcv
     from blitznet_mm.datasets import LoadBlitzNetAnnotations
-    img_path = f'{coco_mini}/train2017/000000493652.jpg'
+    img_path = f'{coco_mini}/train2017/000000000790.jpg'
     img = mmcv.imread(img_path)
     t = LoadBlitzNetAnnotations(with_bbox=False, with_label=False)
     missing = str(tmp_path / 'nope.png')

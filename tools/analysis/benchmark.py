@@ -55,8 +55,7 @@ from blitznet_mm.utils import (default_dtype, fast_inference,  # noqa: E402
                                optimize_for_inference)
 
 COCO_MINI = os.environ.get('BLITZNET_COCO_MINI',
-                           osp.join(_ROOT, '..', 'shared', 'data',
-                                    'coco_mini'))
+                           osp.join(_ROOT, 'data', 'samples'))
 CFG = osp.join(_ROOT, 'configs')
 # name -> (family, config, input size)
 MODELS = {

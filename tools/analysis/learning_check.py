@@ -96,7 +96,7 @@ def write_report(args, losses, evals, wall):
 
 BlitzNet300 s4 (COCO head, 80 classes), random initialisation (ImageNet weights
 cannot be downloaded on these machines), trained and evaluated on the same
-{args.num_images} images of `../shared/data/coco_mini` (no augmentation beyond the
+{args.num_images} images of `{osp.relpath(args.data_root, _ROOT)}` (no augmentation beyond the
 300x300 resize), Adam lr {args.lr}, batch {args.batch_size}, {args.iters}
 iterations, x0.1 at 80%. Command:
 
@@ -126,7 +126,7 @@ Final: AP@0.5 = {last.get('coco/bbox_mAP_50', float('nan')):.3f}, mIoU =
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--data-root', default=osp.join(_ROOT, 'data', 'coco_mini'))
+    p.add_argument('--data-root', default=osp.join(_ROOT, 'data', 'samples'))
     p.add_argument('--num-images', type=int, default=16)
     p.add_argument('--iters', type=int, default=600)
     p.add_argument('--eval-interval', type=int, default=100)
