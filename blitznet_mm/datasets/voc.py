@@ -1,4 +1,5 @@
-"""Pascal VOC with optional class-index masks (BLITZNET_SPEC.md Sec. 7-8)."""
+"""Pascal VOC with optional class-index masks (paper Sec. 4.1; docs/data.md)."""
+import logging
 import os.path as osp
 import xml.etree.ElementTree as ET
 
@@ -7,6 +8,7 @@ from PIL import Image
 
 from mmdet.datasets import VOCDataset
 from mmdet.registry import DATASETS
+from mmengine.logging import print_log
 
 from .validation import SkipLog, box_problem
 
@@ -45,17 +47,29 @@ def voc_int_id(img_id: str) -> int:
 @DATASETS.register_module()
 class BlitzNetVOCDataset(VOCDataset):
     """mmdet's ``VOCDataset`` (``Annotations/*.xml``) whose images carry a
-    mask when ``data_prefix['seg']`` holds ``<img_id>.png`` (VOC palette PNG
-    or SBD-converted PNG: 0 background, 1..20 classes, 255 void).
+    mask when ``data_prefix['seg']`` (the official ``SegmentationClass``
+    palette PNGs) or, failing that, ``data_prefix['seg_aug']`` (the
+    SBD-converted ``SegmentationClassAug`` PNGs) holds ``<img_id>.png``
+    (0 background, 1..20 classes, 255 void).
 
-    An image without a PNG there is boxes-only: ``LoadBlitzNetAnnotations``
-    gives it an all-255 mask. With ``seg_required=True`` a missing PNG is an
-    error instead (for sets listed as segmentation sets, e.g. VOC12 val).
+    A set with a mask folder is a segmentation set: its images without a
+    PNG are counted (``self.num_missing_masks``) and reported in one warning
+    that names an example file; they stay boxes-only (an all-255 mask from
+    ``LoadBlitzNetAnnotations``, never background). With
+    ``seg_required=True`` a missing PNG is an error instead.
+
+    VOC "difficult" objects are training targets, as in the authors' code
+    (``train_difficult=True``); in ``test_mode`` they stay flagged as
+    ignored, so ``VOCMetric`` ignores them as the VOC protocol does.
     Objects of unknown classes and bad boxes are skipped with a warning
     naming the XML file, and counted in ``self.skipped``.
 
     Args:
-        seg_required (bool): Raise if an image has no mask file.
+        seg_required (bool): Raise if an image of a set with a mask folder
+            has no mask file.
+        train_difficult (bool): Train on difficult objects (not in
+            ``test_mode``). Defaults to True (authors' code); False gives
+            mmdet's behaviour (ignored).
         int_img_ids (bool): Give ``img_id`` as an integer
             (:func:`voc_int_id`), matching the json written by
             ``tools/dataset_converters/voc_to_coco.py`` for ``CocoMetric``.
@@ -69,8 +83,11 @@ class BlitzNetVOCDataset(VOCDataset):
     """
 
     def __init__(self, *args, seg_required: bool = False,
+                 train_difficult: bool = True,
                  int_img_ids: bool = False, **kwargs) -> None:
         self.seg_required = seg_required
+        self.train_difficult = train_difficult
+        self.missing_masks = []
         self.int_img_ids = int_img_ids
         self.skipped = SkipLog(type(self).__name__)
         super().__init__(*args, **kwargs)
@@ -78,11 +95,23 @@ class BlitzNetVOCDataset(VOCDataset):
     def load_data_list(self):
         if not osp.isfile(self.ann_file):
             raise FileNotFoundError(f'{self.ann_file}: image list not found')
+        self.missing_masks = []
         data_list = super().load_data_list()
         if not data_list:
             raise ValueError(f'{self.ann_file}: the image list is empty')
         self.skipped.summary()
+        if self.missing_masks:
+            print_log(
+                f'{type(self).__name__}: {len(self.missing_masks)} of '
+                f'{len(data_list)} images of {self.ann_file} have no mask '
+                f'(e.g. {self.missing_masks[0]}); they are trained on boxes '
+                'only. seg_required=True makes this an error.',
+                logger='current', level=logging.WARNING)
         return data_list
+
+    @property
+    def num_missing_masks(self) -> int:
+        return len(self.missing_masks)
 
     def parse_data_info(self, img_info: dict) -> dict:
         xml = img_info['xml_path']
@@ -101,18 +130,26 @@ class BlitzNetVOCDataset(VOCDataset):
                 self.skipped.skip(xml, kind, f"box {inst['bbox']}")
             else:
                 kept.append(inst)
+        if self.train_difficult and not self.test_mode:
+            for inst in kept:
+                inst['ignore_flag'] = 0
         data_info['instances'] = kept
         if self.int_img_ids:
             data_info['img_id'] = voc_int_id(img_info['img_id'])
-        seg_dir = self.data_prefix.get('seg')
         data_info['seg_map_path'] = None
-        if seg_dir:
-            path = osp.join(seg_dir, f"{img_info['img_id']}.png")
-            if osp.isfile(path):
-                data_info['seg_map_path'] = path
+        dirs = [self.data_prefix[k] for k in ('seg', 'seg_aug')
+                if self.data_prefix.get(k)]
+        if dirs:
+            paths = [osp.join(d, f"{img_info['img_id']}.png") for d in dirs]
+            found = [p for p in paths if osp.isfile(p)]
+            if found:
+                data_info['seg_map_path'] = found[0]
             elif self.seg_required:
                 raise FileNotFoundError(
-                    f"mask {path} of image {data_info['img_path']} is missing")
+                    f"no mask for image {data_info['img_path']}: looked for "
+                    f"{' and '.join(paths)}")
+            else:
+                self.missing_masks.append(paths[0])
         return data_info
 
     def _parse_instance_info(self, raw_ann_info, minus_one: bool = True):

@@ -5,6 +5,8 @@ from typing import Dict, Sequence
 from mmdet.registry import METRICS
 from mmseg.evaluation import IoUMetric
 
+from ..structures.seg_labels import IGNORE_INDEX, seg_class_names
+
 
 @METRICS.register_module()
 class BlitzNetSegMetric(IoUMetric):
@@ -26,14 +28,15 @@ class BlitzNetSegMetric(IoUMetric):
     """
     default_prefix = 'sem_seg'
 
-    def __init__(self, ignore_index: int = 255,
+    def __init__(self, ignore_index: int = IGNORE_INDEX,
                  background_name: str = 'background', **kwargs) -> None:
         super().__init__(ignore_index=ignore_index, **kwargs)
         self.background_name = background_name
 
     @property
     def seg_class_names(self) -> tuple:
-        return (self.background_name, ) + tuple(self.dataset_meta['classes'])
+        names = seg_class_names(self.dataset_meta['classes'])
+        return (self.background_name, ) + names[1:]
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
         num_classes = len(self.seg_class_names)

@@ -15,7 +15,9 @@ default_hooks = dict(
 # end of training / before validation (mmengine), then a check that all
 # replicas hold the same weights
 custom_hooks = [dict(type='SyncBuffersHook'),
-                dict(type='ReplicaConsistencyHook')]
+                dict(type='ReplicaConsistencyHook'),
+                # the model's num_classes must match the dataset's classes
+                dict(type='ClassCountCheckHook')]
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -1,4 +1,4 @@
-"""BlitzNet anchors (BLITZNET_SPEC.md Sec. 3)."""
+"""BlitzNet anchors (paper Sec. 3.2, Table 7; docs/training_recipe.md)."""
 import math
 
 import pytest
@@ -20,6 +20,8 @@ def test_anchor_totals_and_levels_match_spec(cfg_name, size, maps, total):
     from mmdet.registry import TASK_UTILS
     cfg = load_cfg(cfg_name)
     gen = TASK_UTILS.build(cfg.model.bbox_head.anchor_generator)
+    gen.set_input_size(cfg.input_size)
+    assert cfg.input_size == size
     anchors = gen.grid_priors([(m, m) for m in maps], device='cpu')
     assert [a.shape[0] for a in anchors] == [6 * m * m for m in maps]
     assert sum(a.shape[0] for a in anchors) == total
@@ -39,7 +41,7 @@ def test_network_output_levels_match_anchor_levels(cfg_name, size, maps,
 
 def test_anchor_geometry_300_level0():
     from blitznet_mm.models.heads import BlitzNetAnchorGenerator
-    gen = BlitzNetAnchorGenerator(300, (75, 38), (.04, .10))
+    gen = BlitzNetAnchorGenerator((.04, .10), input_size=300)
     a = gen.grid_priors([(75, 75), (38, 38)], device='cpu')
     first = a[0][:6]
     cx = (first[:, 0] + first[:, 2]) / 2
@@ -60,16 +62,46 @@ def test_anchor_geometry_300_level0():
     loc = a[1].view(38, 38, 6, 4)[3, 5, 0]
     assert torch.allclose((loc[0] + loc[2]) / 2, torch.tensor(5.5 * 300 / 38))
     assert torch.allclose((loc[1] + loc[3]) / 2, torch.tensor(3.5 * 300 / 38))
-    # the last level's extra square uses s_{K+1} = 1, and anchors are not
-    # clipped to the image
-    base = BlitzNetAnchorGenerator(300, (1, ), (.95, )).base_anchors[0]
-    assert torch.isclose(base[-1, 2] - base[-1, 0],
-                         torch.tensor(math.sqrt(.95) * 300))
-    wide = base[3]  # ratio 3: 0.95 * sqrt(3) * 300 = 494 px wide
+
+
+@pytest.mark.parametrize('scales,extra', [
+    # the authors' code extrapolates one scale step past the last level:
+    # s_{K+1} = s_K + (s_K - s_{K-1}); extra square sqrt(s_K s_{K+1})
+    ((.04, .10, .27, .44, .61, .78, .95), 1.0315),  # 300 s4, 512 s8
+    ((.10, .20, .3875, .575, .7625, .95), 1.0395),  # 300 s8
+    ((.02, .08, .225, .37, .515, .66, .805, .95), 1.0199),  # 512 s4
+])
+def test_last_level_extra_square_extrapolates_the_scale_step(scales, extra):
+    from blitznet_mm.models.heads import BlitzNetAnchorGenerator
+    gen = BlitzNetAnchorGenerator(scales, input_size=300)
+    maps = [(1, 1)] * len(scales)
+    last = gen.grid_priors(maps, device='cpu')[-1]
+    side = (last[-1, 2] - last[-1, 0]) / 300
+    assert side.item() == pytest.approx(extra, abs=5e-5)
+    wide = last[3]  # ratio 3: 0.95 * sqrt(3) * 300 = 494 px, not clipped
     assert wide[0] < 0 and wide[2] > 300
 
 
-def test_mismatched_levels_raise():
+def test_anchors_follow_the_input_size_and_map_sizes():
+    """Nothing per variant is hand-written: a 512 input with the 300
+    scales gives the same anchors in normalised coordinates."""
     from blitznet_mm.models.heads import BlitzNetAnchorGenerator
-    with pytest.raises(ValueError, match='featmap_sizes'):
-        BlitzNetAnchorGenerator(300, (75, 38), (.04, ))
+    scales = (.04, .10, .27, .44, .61, .78, .95)
+    gen = BlitzNetAnchorGenerator(scales)
+    with pytest.raises(RuntimeError, match='input size'):
+        gen.grid_priors([(75, 75)] * 7, device='cpu')
+    gen.set_input_size(300)
+    a300 = torch.cat(gen.grid_priors(
+        [(m, m) for m in (75, 38, 19, 10, 5, 3, 1)], device='cpu')) / 300
+    gen.set_input_size((512, 512))
+    a512 = torch.cat(gen.grid_priors(
+        [(m, m) for m in (75, 38, 19, 10, 5, 3, 1)], device='cpu')) / 512
+    assert torch.allclose(a300, a512, atol=1e-5)
+    with pytest.raises(ValueError, match='7 anchor scales'):
+        gen.grid_priors([(38, 38)] * 6, device='cpu')
+
+
+def test_bad_scales_raise():
+    from blitznet_mm.models.heads import BlitzNetAnchorGenerator
+    with pytest.raises(ValueError, match='fractions'):
+        BlitzNetAnchorGenerator((.04, 30.))

@@ -6,9 +6,12 @@ import numpy as np
 from mmdet.datasets.transforms import LoadAnnotations
 from mmdet.registry import TRANSFORMS
 
+from ...structures.seg_labels import (BACKGROUND, IGNORE_INDEX,
+                                     det_to_seg_label)
+
 
 def instances_to_semantic(masks, labels, height: int, width: int,
-                          background: int = 0) -> np.ndarray:
+                          background: int = BACKGROUND) -> np.ndarray:
     """Union of instance masks per category as one class map.
 
     Args:
@@ -55,7 +58,7 @@ class LoadBlitzNetAnnotations(LoadAnnotations):
     """
 
     def __init__(self, with_bbox: bool = True, with_label: bool = True,
-                 with_seg: bool = True, ignore_index: int = 255,
+                 with_seg: bool = True, ignore_index: int = IGNORE_INDEX,
                  imdecode_backend: str = 'pillow', **kwargs) -> None:
         super().__init__(with_bbox=with_bbox, with_label=with_label,
                          with_seg=with_seg, with_mask=False,
@@ -79,9 +82,11 @@ class LoadBlitzNetAnnotations(LoadAnnotations):
                     f'mask {path} is {mw}x{mh} but its image '
                     f'{results.get("img_path")} is {w}x{h}')
         elif results.get('sem_seg_from_instances', False):
-            insts = results.get('instances', [])
+            # an instance without a `segmentation` is a box without mask
+            # pixels (COCO-format sets converted from box-only sources)
+            insts = [i for i in results.get('instances', []) if i.get('mask')]
             masks = [self._poly2mask(i['mask'], h, w) for i in insts]
-            labels = [i['bbox_label'] + 1 for i in insts]
+            labels = [det_to_seg_label(i['bbox_label']) for i in insts]
             results['gt_seg_map'] = instances_to_semantic(masks, labels, h, w)
         else:
             results['gt_seg_map'] = np.full((h, w), self.ignore_index,

@@ -1,5 +1,5 @@
 """The BlitzNet detector: one network, one forward pass, boxes and a
-semantic mask (paper Fig. 2, BLITZNET_SPEC.md Sec. 1)."""
+semantic mask (paper Sec. 3, Fig. 2)."""
 from typing import Dict, Optional, Tuple, Union
 
 import torch
@@ -12,6 +12,59 @@ from mmengine.structures import PixelData
 from torch import Tensor
 
 
+def agree_num_classes(num_classes: Optional[int], **heads) -> tuple:
+    """Give ``num_classes`` to every head config that lacks it, and check
+    that all agree.
+
+    Returns:
+        tuple: the head configs (copies, in the order given) and C.
+
+    Raises:
+        ValueError: naming each head's class count when they disagree, or
+            when none states one.
+    """
+    stated = {name: cfg['num_classes'] for name, cfg in heads.items()
+              if cfg is not None and cfg.get('num_classes') is not None}
+    if num_classes is not None:
+        stated = dict(model=num_classes, **stated)
+    if not stated:
+        raise ValueError('BlitzNet: set model.num_classes (the number of '
+                         'foreground classes)')
+    if len(set(stated.values())) > 1:
+        counts = ', '.join(f'{k}.num_classes={v}' for k, v in stated.items())
+        raise ValueError(f'BlitzNet: the class counts disagree ({counts}); '
+                         'state num_classes once, on the model')
+    c = next(iter(stated.values()))
+    out = tuple(None if cfg is None else dict(cfg, num_classes=c)
+                for cfg in heads.values())
+    return out + (c, )
+
+
+def levels_from_neck(head: OptConfigType, neck) -> OptConfigType:
+    """A head config whose ``in_channels`` is one int gets it for each of
+    the neck's output levels; the anchor scales must match that count.
+
+    Raises:
+        ValueError: when the head's levels or anchor scales differ from the
+            neck's outputs.
+    """
+    if head is None:
+        return None
+    levels = neck.num_outs
+    head = dict(head)
+    if isinstance(head.get('in_channels'), int):
+        head['in_channels'] = (head['in_channels'], ) * levels
+    if len(head.get('in_channels', ())) not in (0, levels):
+        raise ValueError(f"{head['type']}: {len(head['in_channels'])} "
+                         f'in_channels for a neck with {levels} levels')
+    scales = head.get('anchor_generator', {}).get('scales')
+    if scales is not None and len(scales) != levels:
+        raise ValueError(f'{len(scales)} anchor scales for a neck with '
+                         f'{levels} output levels (see the table in '
+                         'BlitzNetNeck)')
+    return head
+
+
 @MODELS.register_module()
 class BlitzNet(BaseDetector):
     """Backbone -> neck -> detection head and/or segmentation head.
@@ -20,6 +73,9 @@ class BlitzNet(BaseDetector):
     variants of paper Table 3 are config changes.
 
     Args:
+        num_classes (int, optional): Foreground classes C, stated once and
+            given to both heads (the segmentation head predicts C + 1
+            with background). A head config may omit ``num_classes``.
         backbone (dict): Trunk, mmdet's ``ResNet`` (depth 50,
             ``out_indices=(0, 1, 2, 3)``).
         neck (dict): ``BlitzNetNeck``.
@@ -31,7 +87,8 @@ class BlitzNet(BaseDetector):
         init_cfg (dict, optional): Initialisation config.
 
     Raises:
-        ValueError: if both heads are ``None``.
+        ValueError: if both heads are ``None``, or the heads' class counts
+            differ from each other or from ``num_classes``.
 
     ``predict`` fills ``pred_instances`` (``bboxes`` (K, 4) in original image
     pixels, ``scores``, ``labels``) and ``pred_sem_seg`` (``sem_seg``
@@ -41,6 +98,7 @@ class BlitzNet(BaseDetector):
     def __init__(self,
                  backbone: ConfigType,
                  neck: ConfigType,
+                 num_classes: Optional[int] = None,
                  bbox_head: OptConfigType = None,
                  seg_head: OptConfigType = None,
                  train_cfg: OptConfigType = None,
@@ -51,8 +109,13 @@ class BlitzNet(BaseDetector):
                          init_cfg=init_cfg)
         if bbox_head is None and seg_head is None:
             raise ValueError('BlitzNet needs a bbox_head, a seg_head or both')
+        bbox_head, seg_head, num_classes = agree_num_classes(
+            num_classes, bbox_head=bbox_head, seg_head=seg_head)
+        self.num_classes = num_classes
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(neck)
+        bbox_head, seg_head = (levels_from_neck(h, self.neck)
+                               for h in (bbox_head, seg_head))
         if bbox_head is not None:
             bbox_head = dict(bbox_head, train_cfg=train_cfg,
                              test_cfg=test_cfg)

@@ -1,4 +1,4 @@
-"""Detection branch of the BlitzNet head (BLITZNET_SPEC.md Sec. 1, 3-5)."""
+"""Detection branch of the BlitzNet head (paper Sec. 3.2-3.5, Fig. 2)."""
 import copy
 from typing import Dict, List, Optional, Sequence
 
@@ -27,8 +27,13 @@ class BlitzNetDetHead(SSDHead):
       ``train_cfg.hard_negative_mining = 'image' | 'batch'``;
     - the paper's per-class post-processing (Sec. 3.5) when ``test_cfg`` has
       ``nms_pre_per_class``; otherwise mmdet's default (``nms_pre``) path;
+    - anchors that follow each batch's input size (``batch_input_shape``)
+      and the network's map sizes, nothing hand-written per variant;
+    - the authors' initialisation: variance scaling, factor 0.1, fan-in,
+      truncated normal (``init_cfg``), so initial class scores are near
+      uniform and ``loss_cls`` starts near ``4 ln(C + 1)``;
     - ``self.loss_cls`` defined, which mmdet 3.3.0's ``SSDHead.predict``
-      needs (STACK.md).
+      needs.
 
     Label convention (mmdet): foreground 0..C-1, background C.
 
@@ -43,7 +48,9 @@ class BlitzNetDetHead(SSDHead):
         loss_bbox (dict): Box regression loss (smooth L1, beta 1) averaged
             over positives.
         train_cfg (dict): ``assigner``, ``neg_pos_ratio`` (3),
-            ``hard_negative_mining`` ('image' or 'batch').
+            ``hard_negative_mining`` ('image' or 'batch'; with 'batch' an
+            image without boxes, e.g. a masks-only image, gives no
+            negatives).
         test_cfg (dict): ``score_thr``, ``nms_pre_per_class``, ``nms``,
             ``max_per_class``, ``max_per_img``.
         init_cfg (dict): Initialisation config.
@@ -53,8 +60,7 @@ class BlitzNetDetHead(SSDHead):
                  num_classes: int = 20,
                  in_channels: Sequence[int] = (512, ) * 7,
                  anchor_generator: ConfigType = dict(
-                     type='BlitzNetAnchorGenerator', input_size=300,
-                     featmap_sizes=(75, 38, 19, 10, 5, 3, 1),
+                     type='BlitzNetAnchorGenerator',
                      scales=(.04, .10, .27, .44, .61, .78, .95)),
                  bbox_coder: ConfigType = dict(
                      type='DeltaXYWHBBoxCoder',
@@ -67,8 +73,8 @@ class BlitzNetDetHead(SSDHead):
                      type='SmoothL1Loss', beta=1.0, loss_weight=1.0),
                  train_cfg: Optional[ConfigType] = None,
                  test_cfg: Optional[ConfigType] = None,
-                 init_cfg=dict(type='Xavier', layer='Conv2d',
-                               distribution='uniform', bias=0)) -> None:
+                 init_cfg=dict(type='VarianceScaling', layer='Conv2d',
+                               factor=0.1, mode='fan_in', bias=0)) -> None:
         super().__init__(num_classes=num_classes, in_channels=in_channels,
                          anchor_generator=anchor_generator,
                          bbox_coder=bbox_coder, train_cfg=train_cfg,
@@ -80,6 +86,27 @@ class BlitzNetDetHead(SSDHead):
             if mining not in ('image', 'batch'):
                 raise ValueError("train_cfg.hard_negative_mining must be "
                                  f"'image' or 'batch', got {mining!r}")
+
+    def _set_input_size(self, batch_img_metas: List[dict]) -> None:
+        meta = batch_img_metas[0]
+        self.prior_generator.set_input_size(
+            meta.get('batch_input_shape', meta['img_shape'][:2]))
+
+    def get_anchors(self, featmap_sizes, batch_img_metas, device='cuda'):
+        """mmdet's anchors per image, for this batch's input size."""
+        self._set_input_size(batch_img_metas)
+        return super().get_anchors(featmap_sizes, batch_img_metas, device)
+
+    def predict_by_feat(self, cls_scores, bbox_preds, score_factors=None,
+                        batch_img_metas=None, cfg=None, rescale=False,
+                        with_nms=True) -> InstanceList:
+        """mmdet's ``predict_by_feat`` with anchors for this batch's input
+        size (see ``_predict_by_feat_single`` for the per-image steps)."""
+        self._set_input_size(batch_img_metas)
+        return super().predict_by_feat(
+            cls_scores, bbox_preds, score_factors=score_factors,
+            batch_img_metas=batch_img_metas, cfg=cfg, rescale=rescale,
+            with_nms=with_nms)
 
     def loss_by_feat(self,
                      cls_scores: List[Tensor],
@@ -127,6 +154,11 @@ class BlitzNetDetHead(SSDHead):
             reduction_override='none').view(num_images, -1) * label_weights
         pos = (labels >= 0) & (labels < self.num_classes)
         neg = (labels == self.num_classes) & (label_weights > 0)
+        # an image without boxes (masks only) must not lend its background
+        # to the batch-wide negative budget
+        has_gt = torch.tensor([len(g) > 0 for g in batch_gt_instances],
+                              device=neg.device)
+        neg &= has_gt[:, None]
         hard_neg = hard_negative_mask(
             loss_all, pos, neg, self.train_cfg.get('neg_pos_ratio', 3),
             per_image=self.train_cfg.get('hard_negative_mining',

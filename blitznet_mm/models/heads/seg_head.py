@@ -1,7 +1,8 @@
-"""Segmentation branch of the BlitzNet head (BLITZNET_SPEC.md Sec. 1, 4, 5).
+"""Segmentation branch of the BlitzNet head (paper Sec. 3.3, Fig. 2).
 
-Label convention: 0 is background, detection class c is segmentation class
-c + 1, 255 is ignored (void, or "this image has no mask").
+Label convention (``blitznet_mm.structures.seg_labels``): 0 is background,
+detection class c is segmentation class c + 1, 255 is ignored (void, or
+"this image has no mask").
 """
 from typing import Dict, List, Sequence, Tuple
 
@@ -15,9 +16,11 @@ from mmdet.utils import ConfigType, OptMultiConfig
 from mmengine.model import BaseModule
 from torch import Tensor
 
+from ...structures.seg_labels import IGNORE_INDEX, num_seg_classes
+
 
 def gt_sem_seg_batch(batch_data_samples: SampleList, size: Tuple[int, int],
-                     ignore_index: int = 255) -> Tensor:
+                     ignore_index: int = IGNORE_INDEX) -> Tensor:
     """Stack the ground-truth masks of a batch, (N, H, W) long.
 
     An image whose data sample carries no ``gt_sem_seg`` gets an all-ignore
@@ -43,8 +46,8 @@ def gt_sem_seg_batch(batch_data_samples: SampleList, size: Tuple[int, int],
 @MODELS.register_module()
 class BlitzNetSegHead(BaseModule):
     """Per level a 1x1 conv to ``channels`` + ReLU, every level resized
-    (bilinear) to the finest level, concatenated, and a 3x3 conv to
-    ``num_classes + 1`` logits (background included).
+    (nearest, as the authors' code) to the finest level, concatenated, and a
+    3x3 conv to ``num_classes + 1`` logits (background included).
 
     Args:
         num_classes (int): Foreground classes C (as the detection branch).
@@ -56,11 +59,17 @@ class BlitzNetSegHead(BaseModule):
         loss_at (str): ``'logits'`` computes the loss at the logits' stride on
             a nearest-downsampled mask (authors' code); ``'input'`` upsamples
             the logits bilinearly to the input size instead.
+        resize_mode (str): How coarse levels are brought to the finest
+            level's size: ``'nearest'`` (authors' code) or ``'bilinear'``.
         max_upsample_elements (int): In ``predict``, most upsampled logits
             (classes x H x W) held at once; bigger images are upsampled a
             few classes at a time (same labels, bounded memory). Defaults to
             2**27 (512 MB in fp32).
-        init_cfg (dict, optional): Initialisation config.
+        init_cfg (dict, optional): Initialisation config. Defaults to the
+            authors' Xavier (Glorot) uniform, biases 0. From scratch (no
+            ImageNet trunk) the configs use Kaiming instead; see
+            docs/training_recipe.md, "Initialisation", for why the scale of
+            the initial logits matters there.
 
     Inputs: tuple of (N, in_channels[k], h_k, w_k), finest first.
     Output of ``forward``: logits (N, C+1, h_0, w_0).
@@ -70,19 +79,25 @@ class BlitzNetSegHead(BaseModule):
                  num_classes: int = 20,
                  in_channels: Sequence[int] = (512, ) * 7,
                  channels: int = 64,
-                 ignore_index: int = 255,
+                 ignore_index: int = IGNORE_INDEX,
                  loss_seg: ConfigType = dict(
                      type='CrossEntropyLoss', use_sigmoid=False,
                      ignore_index=255, avg_non_ignore=True, loss_weight=1.0),
                  loss_at: str = 'logits',
+                 resize_mode: str = 'nearest',
                  max_upsample_elements: int = 2**27,
                  init_cfg: OptMultiConfig = dict(
-                     type='Kaiming', layer='Conv2d', distribution='uniform')
+                     type='Xavier', layer='Conv2d', distribution='uniform',
+                     bias=0)
                  ) -> None:
         super().__init__(init_cfg=init_cfg)
         if loss_at not in ('logits', 'input'):
             raise ValueError(f"loss_at must be 'logits' or 'input', "
                              f'got {loss_at!r}')
+        if resize_mode not in ('nearest', 'bilinear'):
+            raise ValueError(f"resize_mode must be 'nearest' or 'bilinear', "
+                             f'got {resize_mode!r}')
+        self.resize_mode = resize_mode
         self.num_classes = num_classes
         self.ignore_index = ignore_index
         self.loss_at = loss_at
@@ -91,15 +106,17 @@ class BlitzNetSegHead(BaseModule):
             ConvModule(c, channels, 1, act_cfg=dict(type='ReLU'))
             for c in in_channels)
         self.cls_seg = nn.Conv2d(channels * len(in_channels),
-                                 num_classes + 1, 3, padding=1)
+                                 num_seg_classes(num_classes), 3, padding=1)
         self.loss_seg = MODELS.build(loss_seg)
 
     def forward(self, x: Tuple[Tensor]) -> Tensor:
         size = x[0].shape[-2:]
+        extra = {} if self.resize_mode == 'nearest' else dict(
+            align_corners=False)
         feats = [
-            F.interpolate(conv(f), size=size, mode='bilinear',
-                          align_corners=False) if f.shape[-2:] != size
-            else conv(f) for conv, f in zip(self.reduce, x)
+            F.interpolate(conv(f), size=size, mode=self.resize_mode, **extra)
+            if f.shape[-2:] != size else conv(f)
+            for conv, f in zip(self.reduce, x)
         ]
         return self.cls_seg(torch.cat(feats, dim=1))
 

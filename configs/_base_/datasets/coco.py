@@ -1,4 +1,5 @@
-# COCO 2017 with semantic masks from the instances (BLITZNET_SPEC.md Sec. 8).
+# COCO 2017 with semantic masks from the instances (paper Sec. 4.3): the
+# VOC base's pipelines and loaders on COCO files.
 _base_ = './voc0712.py'
 dataset_type = 'BlitzNetCocoDataset'
 data_root = 'data/coco/'

@@ -1,11 +1,14 @@
-# BlitzNet300 s4, ResNet-50 (BLITZNET_SPEC.md Sec. 1-5).
-num_classes = 20
+# BlitzNet300 s4, ResNet-50 (paper Sec. 3, Fig. 2; docs/training_recipe.md).
+# The number of classes is stated once, on the model, and given to both
+# heads; the input size is the pipeline's (configs/_base_/datasets), the
+# anchors follow it at run time.
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
     type='BlitzNet',
+    num_classes=20,
     data_preprocessor=dict(
         type='DetDataPreprocessor',
-        mean=[103.06, 115.90, 123.15],  # BGR, no std division (spec Sec. 1)
+        mean=[103.06, 115.90, 123.15],  # BGR, no std division (Sec. 4.1)
         std=[1, 1, 1],
         bgr_to_rgb=False,
         pad_size_divisor=1,
@@ -33,12 +36,9 @@ model = dict(
         norm_cfg=norm_cfg),
     bbox_head=dict(
         type='BlitzNetDetHead',
-        num_classes=num_classes,
-        in_channels=(512, ) * 7,
+        in_channels=512,  # per neck level
         anchor_generator=dict(
             type='BlitzNetAnchorGenerator',
-            input_size=300,
-            featmap_sizes=(75, 38, 19, 10, 5, 3, 1),
             scales=(.04, .10, .27, .44, .61, .78, .95),
             ratios=(2, 3)),
         bbox_coder=dict(
@@ -47,16 +47,21 @@ model = dict(
             target_stds=[0.1, 0.1, 0.2, 0.2]),
         loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=False,
                       loss_weight=1.0),
-        loss_bbox=dict(type='SmoothL1Loss', beta=1.0, loss_weight=1.0)),
+        loss_bbox=dict(type='SmoothL1Loss', beta=1.0, loss_weight=1.0),
+        # the authors' init: near-uniform initial class scores
+        init_cfg=dict(type='VarianceScaling', layer='Conv2d', factor=0.1,
+                      mode='fan_in', bias=0)),
     seg_head=dict(
         type='BlitzNetSegHead',
-        num_classes=num_classes,
-        in_channels=(512, ) * 7,
+        in_channels=512,  # per neck level
         channels=64,
         ignore_index=255,
+        resize_mode='nearest',
         loss_seg=dict(type='CrossEntropyLoss', use_sigmoid=False,
                       ignore_index=255, avg_non_ignore=True, loss_weight=1.0),
-        loss_at='logits'),
+        loss_at='logits',
+        init_cfg=dict(type='Xavier', layer='Conv2d', distribution='uniform',
+                      bias=0)),
     train_cfg=dict(
         assigner=dict(
             type='MaxIoUAssigner',
@@ -70,7 +75,7 @@ model = dict(
         allowed_border=-1,
         pos_weight=-1,
         neg_pos_ratio=3,
-        hard_negative_mining='image',  # 'batch' = the authors' code
+        hard_negative_mining='batch',  # authors' code; 'image' = mmdet SSD
         debug=False),
     test_cfg=dict(
         score_thr=0.01,

@@ -1,0 +1,179 @@
+"""The authors' augmentation (docs/training_recipe.md), checked by its
+distributions over thousands of draws on the real images of data/samples."""
+import numpy as np
+import pytest
+from scipy import stats
+
+from conftest import coco_mini_dataset
+
+N = 2000
+
+
+@pytest.fixture(scope='module')
+def samples(coco_mini):
+    ds = coco_mini_dataset(coco_mini, pipeline=[
+        dict(type='LoadImageFromFile'), dict(type='LoadBlitzNetAnnotations')])
+    return [ds[i] for i in range(len(ds))]
+
+
+def test_crop_aspect_is_uniform_and_area_follows_tf_sampler():
+    """Coverage 0 on a square image: every first proposal is accepted, so
+    the crops show the sampler itself: w/h ~ U(0.5, 2); the height uniform
+    between the heights of areas 0.3 and 1 at that aspect (so the area is
+    NOT uniform: its mean is checked against the integral)."""
+    from blitznet_mm.datasets import sample_coverage_crop
+    rng = np.random.RandomState(0)
+    side = 400
+    crops = np.array([sample_coverage_crop(side, side, np.zeros((0, 4)), 0.,
+                                           rng=rng)[0] for _ in range(N)])
+    w = crops[:, 2] - crops[:, 0]
+    h = crops[:, 3] - crops[:, 1]
+    aspect, area = w / h, w * h / side**2
+    assert stats.kstest(aspect, stats.uniform(0.5, 1.5).cdf).pvalue > 1e-3
+    assert area.min() >= 0.3 - 1e-9 and area.max() <= 1.0
+    assert (crops[:, :2] >= 0).all() and (crops[:, 2:] <= side).all()
+    # E[area] = E_a[ a * E[h^2 | a] ], h ~ U(sqrt(.3/a), min(sqrt(1/a), 1, 1/a))
+    a = np.linspace(0.5, 2, 20001)
+    lo, hi = np.sqrt(0.3 / a), np.minimum(np.minimum(np.sqrt(1 / a), 1), 1 / a)
+    expected = np.mean(a * (hi**3 - lo**3) / (3 * (hi - lo)))
+    assert area.mean() == pytest.approx(expected, abs=0.01)
+    # and clearly not U(0.3, 1), whose mean is 0.65
+    assert abs(expected - 0.65) > 0.03
+
+
+def test_crop_coverage_rule_one_box_suffices(samples):
+    """Accepted crops cover at least one box by >= the drawn coverage; other
+    boxes may be cut (mmdet's crop would demand every box)."""
+    from blitznet_mm.datasets import box_coverage, sample_coverage_crop
+    rng = np.random.RandomState(1)
+    coverages = (0., .1, .3, .5, .7, .9)
+    partial = fallback = 0
+    for i in range(N):
+        r = samples[i % len(samples)]
+        boxes = r['gt_bboxes'].numpy()
+        h, w = r['img'].shape[:2]
+        cov = coverages[rng.randint(len(coverages))]
+        crop, accepted = sample_coverage_crop(h, w, boxes, cov, rng=rng)
+        c = box_coverage(crop[None].astype(float), boxes)[0]
+        if accepted:
+            assert c.max() >= cov
+            partial += bool((c < cov).any())
+        else:
+            fallback += 1
+            assert tuple(crop) == (0, 0, w, h)
+    assert partial > N // 10
+    assert fallback < N // 20
+
+
+def test_crop_of_masks_only_image_treats_image_as_the_box(samples):
+    from blitznet_mm.datasets import sample_coverage_crop
+    rng = np.random.RandomState(2)
+    areas = [np.prod(sample_coverage_crop(100, 100, np.zeros((0, 4)), .9,
+                                          rng=rng)[0][2:]) for _ in range(300)]
+    # coverage 0.9 of the whole image: crops of >= 90% of it
+    assert min(areas) >= 0.9 * 100 * 100
+
+
+def test_crop_transform_moves_image_mask_and_boxes_together(samples):
+    from blitznet_mm.datasets import CoverageRandomCrop
+    np.random.seed(3)
+    crop = CoverageRandomCrop()
+    kept = 0
+    for i in range(200):
+        r = samples[i % len(samples)]
+        src = dict(r, gt_bboxes=r['gt_bboxes'].clone())
+        out = crop(dict(src))
+        x1, y1, x2, y2 = out['crop_bbox']
+        np.testing.assert_array_equal(out['img'], r['img'][y1:y2, x1:x2])
+        np.testing.assert_array_equal(out['gt_seg_map'],
+                                      r['gt_seg_map'][y1:y2, x1:x2])
+        boxes = out['gt_bboxes'].numpy()
+        assert len(boxes) == len(out['gt_bboxes_labels'])
+        assert (boxes >= 0).all()
+        assert (boxes[:, [0, 2]] <= x2 - x1).all()
+        assert (boxes[:, [1, 3]] <= y2 - y1).all()
+        centres = r['gt_bboxes'].centers.numpy()
+        inside = ((centres[:, 0] >= x1) & (centres[:, 0] <= x2)
+                  & (centres[:, 1] >= y1) & (centres[:, 1] <= y2))
+        assert inside.sum() == len(boxes)
+        kept += len(boxes)
+    assert kept > 200
+
+
+def _small_real_image(samples, size=48):
+    import cv2
+    img = samples[0]['img']
+    return cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
+
+
+def _hsv(img):
+    import cv2
+    return cv2.cvtColor((img / 255.).astype(np.float32), cv2.COLOR_BGR2HSV)
+
+
+def test_hue_shift_range_is_the_originals(samples):
+    """+-0.07 of a turn = +-25.2 degrees, uniform (mmdet: +-18 on OpenCV's
+    0-180 scale = +-36 degrees)."""
+    from blitznet_mm.datasets import BlitzNetPhotoMetricDistortion
+    t = BlitzNetPhotoMetricDistortion(brightness_delta=0,
+                                      saturation_range=(1, 1),
+                                      contrast_range=(1, 1))
+    img = _small_real_image(samples)
+    h0 = _hsv(img.astype(np.float32))
+    ok = (h0[..., 1] > 0.3) & (h0[..., 2] > 0.2) & (h0[..., 2] < 0.95)
+    assert ok.sum() > 50
+    np.random.seed(4)
+    shifts = []
+    for _ in range(N):
+        out = t(dict(img=img.copy()))['img']
+        d = np.deg2rad(_hsv(out)[..., 0] - h0[..., 0])[ok]
+        shifts.append(np.rad2deg(np.angle(np.exp(1j * d).mean())))
+    shifts = np.array(shifts)
+    assert np.abs(shifts).max() <= 25.2 + 0.5
+    assert np.abs(shifts).max() > 24
+    assert stats.kstest(shifts, stats.uniform(-25.2, 50.4).cdf).pvalue > 1e-3
+
+
+def test_contrast_keeps_the_channel_means(samples):
+    from blitznet_mm.datasets.transforms.photometric import adjust_contrast
+    img = samples[1]['img'].astype(np.float32) / 255.
+    for f in (0.5, 0.8, 1.3, 1.5):
+        out = adjust_contrast(img, f)
+        np.testing.assert_allclose(out.mean(axis=(0, 1), dtype=np.float64),
+                                   img.mean(axis=(0, 1), dtype=np.float64),
+                                   atol=1e-6)
+        # per channel, not a grey-level blend: each channel's spread scales
+        np.testing.assert_allclose(out.std(axis=(0, 1), dtype=np.float64),
+                                   f * img.std(axis=(0, 1), dtype=np.float64),
+                                   rtol=1e-4)
+
+
+def test_all_four_ops_in_four_orders_no_channel_swap_clipped(samples):
+    from blitznet_mm.datasets import BlitzNetPhotoMetricDistortion
+    t = BlitzNetPhotoMetricDistortion()
+    img = _small_real_image(samples, 32)
+    np.random.seed(5)
+    orders, params = [], []
+    for _ in range(N):
+        r = t(dict(img=img.copy()))
+        out = r['img']
+        assert out.dtype == np.float32 and out.min() >= 0 and out.max() <= 255
+        orders.append(r['photometric']['order'])
+        params.append([r['photometric'][k] for k in
+                       ('brightness', 'saturation', 'hue', 'contrast')])
+    counts = np.bincount(orders, minlength=4)
+    assert stats.chisquare(counts).pvalue > 1e-3
+    p = np.array(params)
+    for col, (lo, hi) in enumerate(((-.125, .125), (.5, 1.5), (-.07, .07),
+                                    (.5, 1.5))):
+        assert stats.kstest(p[:, col], stats.uniform(lo, hi - lo).cdf
+                            ).pvalue > 1e-3
+    # brightness alone shifts the three channels equally: channels are never
+    # swapped (mmdet's PhotoMetricDistortion swaps them with p = 0.5)
+    t = BlitzNetPhotoMetricDistortion(saturation_range=(1, 1), hue_delta=0,
+                                      contrast_range=(1, 1))
+    mid = (img.astype(np.float32) * 0.5 + 64)
+    for _ in range(200):
+        out = t(dict(img=mid.copy()))['img']
+        diff = (out - mid).reshape(-1, 3)
+        np.testing.assert_allclose(diff, diff[:, :1].repeat(3, 1), atol=1e-3)
