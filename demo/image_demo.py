@@ -3,6 +3,9 @@ semantic mask drawn with the OpenMMLab visualizer, plus a JSON of results.
 
     python demo/image_demo.py IMAGE_OR_FOLDER CONFIG CHECKPOINT --out-dir DIR
         [--score-thr 0.3] [--device cpu] [--fast] [--max-draw-size 2048]
+
+An input that cannot be read is reported in the JSON and the others are
+still drawn; the command then exits with status 1, naming the failed files.
 """
 import os.path as osp
 import sys
@@ -26,6 +29,7 @@ from mmengine.config import Config
 from mmengine.structures import PixelData
 
 import blitznet_mm  # noqa: F401  (registers modules, safe checkpoint loading)
+from blitznet_mm.structures import seg_class_names
 from blitznet_mm.utils import fast_inference, optimize_for_inference
 
 IMG_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
@@ -123,6 +127,7 @@ def main():
     visualizer.dataset_meta = model.dataset_meta
     os.makedirs(args.out_dir, exist_ok=True)
     classes = model.dataset_meta['classes']
+    seg_names = seg_class_names(classes)
 
     results, failed = [], []
     for path in paths:
@@ -156,14 +161,16 @@ def main():
                              label=classes[int(l)])
                         for b, s, l in zip(inst.bboxes, inst.scores,
                                            inst.labels)],
-            mask_pixels={('background' if i == 0 else classes[i - 1]):
-                         int(c) for i, c in zip(ids, counts)})
+            mask_pixels={seg_names[i]: int(c) for i, c in zip(ids, counts)})
         results.append(entry)
         print(f'{path}: {len(inst)} boxes >= {args.score_thr} -> {out_file}')
     with open(osp.join(args.out_dir, 'results.json'), 'w') as f:
         json.dump(dict(results=results, failed=failed), f, indent=1)
     print(f'{len(results)} images done, {len(failed)} skipped; results: '
           f'{osp.join(args.out_dir, "results.json")}')
+    if failed:  # the others are drawn, but the run did not do all it was asked
+        sys.exit(f'{len(failed)} of {len(results) + len(failed)} inputs '
+                 'failed: ' + ', '.join(f['image'] for f in failed))
 
 
 if __name__ == '__main__':

@@ -35,18 +35,32 @@ def test_get_flops_reports_blitznet300(tmp_path):
 
 
 def test_learning_check_two_iterations(tmp_path, coco_mini):
-    """The CI-sized version of the learning-evidence run."""
+    """The CI-sized version of the learning-evidence run: the JSON it
+    writes holds an evaluation with finite scores, and the report and the
+    figure are rebuilt from it."""
+    import json
+    import math
     out = tmp_path / 'report.md'
     res = subprocess.run(
         [sys.executable, osp.join(REPO, 'tools', 'analysis',
                                   'learning_check.py'),
-         '--data-root', coco_mini, '--num-images', '2', '--iters', '2',
-         '--eval-interval', '2', '--batch-size', '2',
-         '--work-dir', str(tmp_path / 'w'), '--out', str(out)],
+         '--name', 'ci', '--data-root', coco_mini, '--num-images', '2',
+         '--iters', '2', '--eval-interval', '2', '--batch-size', '2',
+         '--augment', '--seg-init', 'kaiming',
+         '--work-dir', str(tmp_path / 'w'), '--run-dir', str(tmp_path / 'runs'),
+         '--out', str(out)],
         capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]
-    text = out.read_text()
-    assert '| 2 |' in text and 'bbox AP@0.5' in text
+    run = json.loads((tmp_path / 'runs' / 'ci.json').read_text())
+    assert run['args']['augment'] and run['args']['seg_init'] == 'kaiming'
+    assert [e['iter'] for e in run['evals']] == [2]
+    ev = run['evals'][0]
+    for key in ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'sem_seg/mIoU'):
+        assert math.isfinite(ev[key]) and ev[key] >= 0, key
+    assert run['losses'] and run['losses'][-1]['iter'] == 2
+    assert all(math.isfinite(r['loss']) for r in run['losses'])
+    assert (tmp_path / 'report.png').stat().st_size > 10_000
+    assert '## ci' in out.read_text()
 
 
 def test_benchmark_quick_run_writes_consistent_report(tmp_path, coco_mini):

@@ -1,5 +1,5 @@
 """COCO with semantic masks made on the fly from the instances
-(BLITZNET_SPEC.md Sec. 8: the union of all instances of a category)."""
+(paper Sec. 4.3; docs/data.md: the union of all instances of a category)."""
 import json
 import os.path as osp
 

@@ -7,10 +7,14 @@ a checkpoint run arbitrary code. Instead:
 
 1. the exact non-tensor types a runner checkpoint pickles (the message hub's
    ``HistoryBuffer`` and numpy arrays/scalars) are allow-listed;
-2. ``HistoryBuffer`` is pickled without its default statistics functions:
-   mmengine stores them as ``getattr(HistoryBuffer, 'min')`` calls, and
-   allow-listing ``builtins.getattr`` would open the door to code execution.
-   ``HistoryBuffer.__setstate__`` re-registers them on load anyway.
+2. mmengine pickles the message hub's default statistics as
+   ``getattr(HistoryBuffer, 'min')`` calls. Allow-listing ``builtins.getattr``
+   would open the door to code execution, so the unpickler's
+   ``builtins.getattr`` is :func:`history_buffer_statistic`, which performs
+   exactly ``getattr(HistoryBuffer, s)`` for s in min, max, current, mean
+   and refuses every other look-up: checkpoints written by a stock mmengine
+   run load too. Checkpoints saved with ``blitznet_mm`` imported leave those
+   calls out (``HistoryBuffer.__setstate__`` re-registers the defaults).
 
 Any other pickled object is still refused by torch.
 
@@ -41,6 +45,24 @@ def runner_checkpoint_types() -> list:
     return [HistoryBuffer, np.ndarray, np.dtype,
             _np_core.multiarray._reconstruct, _np_core.multiarray.scalar,
             *sorted(dtype_classes, key=str)]
+
+
+_REFUSED = 'refused attribute look-up'
+
+
+def history_buffer_statistic(obj, name: str):
+    """The only ``getattr`` a checkpoint may call while unpickling:
+    ``getattr(HistoryBuffer, name)`` for a default statistic.
+
+    Raises:
+        pickle.UnpicklingError: for any other object or attribute (nothing
+            is looked up).
+    """
+    if obj is HistoryBuffer and name in _DEFAULT_STATS:
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'{_REFUSED} getattr({getattr(obj, "__qualname__", type(obj))}, '
+        f'{name!r})')
 
 
 def _history_buffer_getstate(self) -> dict:
@@ -122,7 +144,8 @@ def load_checkpoint_file(filename: str, map_location=None):
                           weights_only=True)
     except pickle.UnpicklingError as e:
         found = re.search(r'[Uu]nsupported (?:global: )?GLOBAL ([\w.]+)',
-                          str(e))
+                          str(e)) or re.search(
+                              rf'{_REFUSED} (getattr\([^)]*\))', str(e))
         if found:
             raise UnsafeCheckpointError(
                 f'{filename}: refused: it pickles {found.group(1)}, which '
@@ -144,6 +167,8 @@ def allow_runner_checkpoints() -> None:
     through :func:`load_checkpoint_file`. Idempotent; called when
     ``blitznet_mm`` is imported."""
     HistoryBuffer.__getstate__ = _history_buffer_getstate
-    torch.serialization.add_safe_globals(runner_checkpoint_types())
+    torch.serialization.add_safe_globals(
+        runner_checkpoint_types()
+        + [(history_buffer_statistic, 'builtins.getattr')])
     CheckpointLoader.register_scheme(prefixes='', loader=load_checkpoint_file,
                                      force=True)

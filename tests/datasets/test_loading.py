@@ -98,7 +98,7 @@ def test_missing_or_wrong_size_mask_file_is_a_clear_error(tmp_path,
 
 def test_test_pipeline_keeps_mask_at_original_size(coco_mini):
     """Loaded after Resize, the ground truth stays at the original size so
-    that mIoU is scored at the original resolution (spec Sec. 8)."""
+    that mIoU is scored at the original resolution (paper Sec. 4.2)."""
     ds = coco_mini_dataset(coco_mini, pipeline=[
         dict(type='LoadImageFromFile'),
         dict(type='Resize', scale=(300, 300), keep_ratio=False),

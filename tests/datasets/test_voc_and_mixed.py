@@ -215,3 +215,95 @@ def test_sbd_converter_writes_palette_pngs(tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     png = Image.open(tmp_path / 'png' / 'a.png')
     assert png.mode == 'P' and np.array_equal(np.array(png), label)
+
+
+def test_voc12_masks_official_first_then_sbd(tmp_path, coco_mini):
+    """train_aug images take SegmentationClass (palette) when it has the
+    image, else SegmentationClassAug (plain index PNGs); both read as class
+    indices."""
+    from voc_fixture import build_vocdevkit
+    root = str(tmp_path / 'VOCdevkit')
+    splits = build_vocdevkit(coco_mini, root)
+    train = splits['2012']['Segmentation/train_aug.txt']
+    ds = _voc(root, ann_file='VOC2012/ImageSets/Segmentation/train_aug.txt',
+              data_prefix=dict(sub_data_root='VOC2012/',
+                               seg='VOC2012/SegmentationClass/',
+                               seg_aug='VOC2012/SegmentationClassAug/'))
+    assert ds.num_missing_masks == 0
+    sources = []
+    for i, img_id in enumerate(train):
+        path = ds.get_data_info(i)['seg_map_path']
+        sources.append(osp.basename(osp.dirname(path)))
+        r = ds[i]
+        values = set(np.unique(r['gt_seg_map']).tolist())
+        assert values <= set(range(21)) | {255} and values - {0, 255}
+    assert set(sources) == {'SegmentationClass', 'SegmentationClassAug'}
+
+
+def test_images_without_mask_are_counted_and_warned_once(voc_root):
+    from mmengine.logging import MMLogger
+    root, info = voc_root
+    logger = MMLogger.get_current_instance()
+    messages = []
+    handler = type('H', (__import__('logging').Handler, ), dict(
+        emit=lambda self, rec: messages.append(rec.getMessage())))()
+    logger.addHandler(handler)
+    try:
+        ds = _voc(root)
+    finally:
+        logger.removeHandler(handler)
+    missing = len(info['ids']) - len(info['masked'])
+    assert missing > 0 and ds.num_missing_masks == missing
+    warned = [m for m in messages if 'have no mask' in m]
+    assert len(warned) == 1
+    example = next(i for i in info['ids'] if i not in info['masked'])
+    assert f'{missing} of {len(info["ids"])} images' in warned[0]
+    assert f'{example}.png' in warned[0]
+    with pytest.raises(FileNotFoundError, match=f'{example}.png'):
+        _voc(root, seg_required=True)
+
+
+def test_difficult_objects_are_trained_on_and_ignored_in_evaluation(
+        voc_root):
+    root, info = voc_root
+    img_id = info['ids'][0]
+    xml = osp.join(root, 'VOC2012', 'Annotations', img_id + '.xml')
+    text = open(xml).read()
+    with open(xml, 'w') as f:
+        f.write(text.replace('<difficult>0</difficult>',
+                             '<difficult>1</difficult>', 1))
+    pack = PIPE + [dict(type='PackDetInputs')]
+    n = len(info['objects'][img_id])
+    try:
+        train = _voc(root, pipeline=pack)[0]['data_samples']
+        assert len(train.gt_instances) == n  # authors' code: a target
+        old = _voc(root, pipeline=pack, train_difficult=False)[0]
+        assert len(old['data_samples'].gt_instances) == n - 1
+        test = _voc(root, pipeline=pack, test_mode=True)[0]['data_samples']
+        assert len(test.gt_instances) == n - 1
+        assert len(test.ignored_instances) == 1  # VOCMetric ignores it
+    finally:
+        with open(xml, 'w') as f:
+            f.write(text)
+
+
+def test_coco_annotation_without_segmentation_is_a_box_without_mask(
+        tmp_path, coco_mini):
+    with open(osp.join(coco_mini, 'annotations',
+                       'instances_train2017.json')) as f:
+        coco = json.load(f)
+    first = coco['images'][0]['id']
+    anns = [a for a in coco['annotations'] if a['image_id'] == first]
+    drop = max(anns, key=lambda a: a['area'])
+    del drop['segmentation']
+    ann = tmp_path / 'ann.json'
+    ann.write_text(json.dumps(coco))
+    ds = coco_mini_dataset(coco_mini, ann_file=str(ann), pipeline=PIPE)
+    full = coco_mini_dataset(coco_mini, pipeline=PIPE)
+    i = [ds.get_data_info(k)['img_id'] for k in range(len(ds))].index(first)
+    r, ref = ds[i], full[i]
+    assert len(r['gt_bboxes']) == len(ref['gt_bboxes'])  # the box is kept
+    # its pixels are no longer painted; every other instance still is
+    assert (r['gt_seg_map'] != ref['gt_seg_map']).any()
+    assert ((r['gt_seg_map'] == ref['gt_seg_map'])
+            | (r['gt_seg_map'] == 0)).all()

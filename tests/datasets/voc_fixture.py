@@ -98,3 +98,59 @@ def build_voc_fixture(coco_mini: str, root: str, num_images: int = 12,
     with open(osp.join(voc, 'ImageSets/Segmentation/train.txt'), 'w') as f:
         f.write('\n'.join(masked) + '\n')
     return dict(ids=ids, masked=masked, objects=objects)
+
+
+def build_vocdevkit(coco_mini: str, root: str) -> dict:
+    """A VOCdevkit as the joint-VOC configs expect it, from the real images:
+    ``VOC2007`` (Main/trainval.txt, Main/test.txt, boxes only) and
+    ``VOC2012`` (Segmentation/train_aug.txt and val.txt; half of the masks
+    as official palette PNGs in ``SegmentationClass``, half as SBD index
+    PNGs in ``SegmentationClassAug``). Returns the ids per split."""
+    from PIL import Image
+    ids = {}
+    for year, n in (('2007', 10), ('2012', 10)):
+        tmp = osp.join(root, f'_build{year}')
+        info = build_voc_fixture(coco_mini, tmp, num_images=n,
+                                 with_mask_every=1)
+        voc = osp.join(root, f'VOC{year}')
+        os.rename(osp.join(tmp, 'VOC2012'), voc)
+        os.rmdir(tmp)
+        half = len(info['ids']) // 2
+        if year == '2007':
+            splits = {'Main/trainval.txt': info['ids'][:half],
+                      'Main/test.txt': info['ids'][half:]}
+            for p in os.listdir(osp.join(voc, 'SegmentationClass')):
+                os.remove(osp.join(voc, 'SegmentationClass', p))
+        else:
+            train, val = info['ids'][:half], info['ids'][half:]
+            splits = {'Segmentation/train_aug.txt': train,
+                      'Segmentation/val.txt': val,
+                      'Main/val.txt': val}
+            # SBD-converted masks: plain index PNGs, no palette
+            aug = osp.join(voc, 'SegmentationClassAug')
+            os.makedirs(aug)
+            for img_id in train[::2]:
+                src = osp.join(voc, 'SegmentationClass', img_id + '.png')
+                Image.fromarray(np.array(Image.open(src))).save(
+                    osp.join(aug, img_id + '.png'))
+                os.remove(src)
+        for name, split in splits.items():
+            with open(osp.join(voc, 'ImageSets', name), 'w') as f:
+                f.write('\n'.join(split) + '\n')
+        ids[year] = splits
+    return ids
+
+
+def build_coco_layout(coco_mini: str, root: str) -> None:
+    """``root/annotations/instances_{train,val}2017.json`` and the image
+    folders of a COCO download, from the real images (val = 4 of them)."""
+    from blitznet_mm.datasets import coco_subset
+    os.makedirs(osp.join(root, 'annotations'))
+    src = osp.join(coco_mini, 'annotations', 'instances_train2017.json')
+    ids = coco_subset(src, osp.join(root, 'annotations',
+                                    'instances_train2017.json'))
+    coco_subset(src, osp.join(root, 'annotations', 'instances_val2017.json'),
+                image_ids=ids[:4])
+    for split in ('train2017', 'val2017'):
+        os.symlink(osp.abspath(osp.join(coco_mini, 'train2017')),
+                   osp.join(root, split))

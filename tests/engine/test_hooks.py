@@ -52,3 +52,63 @@ def test_first_non_finite_and_checksums(model):
 def test_replica_hook_rejects_unknown_policy():
     with pytest.raises(ValueError, match='on_mismatch'):
         ReplicaConsistencyHook(on_mismatch='ignore')
+
+
+def _replica_worker(rank, world, port, diverge, out_dir):
+    import json
+    import logging
+
+    import torch.distributed as dist
+    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}',
+                            rank=rank, world_size=world)
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
+    if diverge and rank == 1:
+        with torch.no_grad():
+            net[0].weight[0, 0, 0, 0] += 1e-6  # one value, barely
+    messages = []
+
+    class Logger:
+        def info(self, msg):
+            messages.append(('info', msg))
+
+        def warning(self, msg):
+            messages.append(('warning', msg))
+
+    runner = type('Runner', (), dict(model=net, iter=7, logger=Logger()))()
+    result = dict(warn=ReplicaConsistencyHook().check(runner))
+    try:
+        ReplicaConsistencyHook(on_mismatch='raise').check(runner)
+        result['raised'] = None
+    except RuntimeError as e:
+        result['raised'] = str(e)
+    result['messages'] = messages
+    with open(f'{out_dir}/rank{rank}.json', 'w') as f:
+        json.dump(result, f)
+    logging.shutdown()
+    dist.destroy_process_group()
+
+
+@pytest.mark.parametrize('diverge', [False, True])
+def test_replica_hook_detects_diverged_replicas(tmp_path, diverge):
+    """Two gloo processes: identical replicas pass; when one weight of rank
+    1 differs by 1e-6, both ranks warn naming it, or raise."""
+    import json
+    import socket
+
+    import torch.multiprocessing as mp
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    mp.spawn(_replica_worker, args=(2, port, diverge, str(tmp_path)),
+             nprocs=2)
+    for rank in (0, 1):
+        r = json.loads((tmp_path / f'rank{rank}.json').read_text())
+        if not diverge:
+            assert r['warn'] is True and r['raised'] is None
+            assert r['messages'][0][0] == 'info'
+            continue
+        assert r['warn'] is False
+        kind, msg = r['messages'][0]
+        assert kind == 'warning' and "'0.weight'" in msg and 'iteration 7' in msg
+        assert r['raised'] and "'0.weight'" in r['raised']

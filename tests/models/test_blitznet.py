@@ -1,5 +1,5 @@
-"""The detector on real images from ../shared/data/coco_mini
-(BLITZNET_SPEC.md Sec. 1, 4, 5)."""
+"""The detector on the real images of data/samples (paper Sec. 3;
+docs/blitznet.md)."""
 import copy
 
 import pytest

@@ -111,3 +111,118 @@ def test_damaged_checkpoint_gives_a_clear_error(runner_like_checkpoint,
 def test_missing_checkpoint_names_the_file(tmp_path):
     with pytest.raises(FileNotFoundError, match='nope.pth'):
         _load(tmp_path / 'nope.pth')
+
+
+STOCK_RUN = '''
+import sys
+import torch
+from mmengine.model import BaseModel
+from mmengine.runner import Runner
+
+
+class Toy(BaseModel):
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3)
+        self.bn = torch.nn.BatchNorm2d(4)
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        out = self.bn(self.conv(inputs))
+        return dict(loss=out.square().mean()) if mode == 'loss' else out
+
+
+data = [dict(inputs=torch.randn(3, 8, 8)) for _ in range(4)]
+runner = Runner(
+    model=Toy(), work_dir=sys.argv[1],
+    train_dataloader=dict(dataset=data, batch_size=2,
+                          sampler=dict(type='DefaultSampler', shuffle=False),
+                          collate_fn=dict(type='default_collate')),
+    optim_wrapper=dict(optimizer=dict(type='Adam', lr=1e-3)),
+    train_cfg=dict(by_epoch=False, max_iters=2),
+    default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=2,
+                                       by_epoch=False)))
+runner.train()
+assert 'blitznet_mm' not in sys.modules
+'''
+
+
+@pytest.fixture(scope='module')
+def stock_checkpoint(tmp_path_factory):
+    """A checkpoint written by a stock mmengine 0.10.7 runner, in a process
+    that never imports blitznet_mm."""
+    import subprocess
+    import sys
+    work = tmp_path_factory.mktemp('stock')
+    script = work / 'run.py'
+    script.write_text(STOCK_RUN)
+    res = subprocess.run([sys.executable, str(script), str(work)],
+                         capture_output=True, text=True, timeout=300,
+                         cwd=str(work))
+    assert res.returncode == 0, res.stderr[-3000:]
+    return work / 'iter_2.pth'
+
+
+def test_stock_mmengine_checkpoint_loads(stock_checkpoint):
+    """Its message hub pickles getattr(HistoryBuffer, 'min') etc.: exactly
+    those look-ups are accepted (load_from, --resume and tools/test.py all
+    load through CheckpointLoader)."""
+    from mmengine.runner import CheckpointLoader
+    from mmengine.runner.checkpoint import _load_checkpoint
+    import zipfile
+    with zipfile.ZipFile(stock_checkpoint) as zf:
+        pkl = zf.read(next(n for n in zf.namelist()
+                           if n.endswith('data.pkl')))
+    assert b'getattr' in pkl and b'HistoryBuffer' in pkl  # the stock calls
+    ckpt = CheckpointLoader.load_checkpoint(str(stock_checkpoint),
+                                            map_location='cpu')
+    assert ckpt['meta']['iter'] == 2 and 'conv.weight' in ckpt['state_dict']
+    buf = ckpt['message_hub']['log_scalars']['train/loss']
+    assert isinstance(buf, HistoryBuffer) and buf.min() <= buf.max()
+    assert _load_checkpoint(str(stock_checkpoint))['meta']['iter'] == 2
+
+
+class _Lookup:
+    def __init__(self, obj, name):
+        self.obj, self.name = obj, name
+
+    def __reduce__(self):
+        return (getattr, (self.obj, self.name))
+
+
+@pytest.mark.parametrize('obj,name', [
+    (HistoryBuffer, '__init__'),  # a way to __globals__ and from there os
+    (HistoryBuffer, 'update'),
+    (np.ndarray, 'tofile'),
+])
+def test_other_getattr_lookups_are_refused(tmp_path, obj, name):
+    """``builtins.getattr`` is not allow-listed in general: any look-up but
+    a default HistoryBuffer statistic is refused, nothing executed."""
+    from mmengine.runner import CheckpointLoader
+    path = tmp_path / 'lookup.pth'
+    torch.save(dict(state_dict=dict(w=torch.ones(1)),
+                    meta=_Lookup(obj, name)), path)
+    with pytest.raises(UnsafeCheckpointError, match='refused'):
+        CheckpointLoader.load_checkpoint(str(path), map_location='cpu')
+    ok = tmp_path / 'ok.pth'
+    torch.save(dict(meta=_Lookup(HistoryBuffer, 'mean')), ok)
+    assert CheckpointLoader.load_checkpoint(str(ok))['meta'] is \
+        HistoryBuffer.mean
+
+
+def test_getattr_chain_to_os_system_never_runs(tmp_path):
+    """A pickle cannot name a module, so reaching ``os.system`` through
+    getattr needs a chain from an allowed object
+    (``HistoryBuffer.__init__.__globals__['os'].system``): its first link
+    is refused and the payload never runs."""
+    from mmengine.runner import CheckpointLoader
+    marker = tmp_path / 'pwned'
+
+    globs = _Lookup(_Lookup(HistoryBuffer, '__init__'), '__globals__')
+    path = tmp_path / 'chain.pth'
+    # the look-up chain is unpickled first, the payload after it
+    torch.save(dict(meta=[globs, _Payload(marker)]), path)
+    with pytest.raises(UnsafeCheckpointError,
+                       match=r"refused: it pickles getattr\(HistoryBuffer, "
+                             r"'__init__'\)"):
+        CheckpointLoader.load_checkpoint(str(path), map_location='cpu')
+    assert not marker.exists()

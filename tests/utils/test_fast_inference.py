@@ -90,3 +90,35 @@ def test_bf16_fast_path_keeps_top100_and_masks(trained):
     assert min(rates) >= 0.98 and sum(rates) / len(rates) >= 0.99, rates
     # post-processing ran in fp32
     assert outs[0].pred_instances.scores.dtype == torch.float32
+
+
+def test_fast_path_proves_it_ran(trained):
+    """After ``optimize_for_inference`` no BatchNorm is left (folded into
+    the convolutions), the 3x3 conv weights are channels-last, and under
+    ``fast_inference`` the network's activations are bf16; without it fp32."""
+    model, samples, _ = trained
+    fast = optimize_for_inference(copy.deepcopy(model))
+    assert any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+               for m in model.modules())
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+                   for m in fast.modules())
+    convs = [m for m in fast.modules() if isinstance(m, torch.nn.Conv2d)
+             and m.kernel_size == (3, 3)]
+    assert convs and all(
+        c.weight.is_contiguous(memory_format=torch.channels_last)
+        and not c.weight.is_contiguous() for c in convs)
+    seen = {}
+    handles = [m.register_forward_hook(
+        lambda mod, inp, out, name=name: seen.setdefault(name, out.dtype))
+        for name, m in (('neck', fast.neck.downscale[0]),
+                        ('seg', fast.seg_head.cls_seg),
+                        ('det', fast.bbox_head.cls_convs[0]))]
+    try:
+        _run(fast, samples[:1])
+        assert set(seen.values()) == {torch.bfloat16}, seen
+        seen.clear()
+        _run(fast, samples[:1], enabled=False)
+        assert set(seen.values()) == {torch.float32}, seen
+    finally:
+        for h in handles:
+            h.remove()

@@ -197,7 +197,7 @@ def build(name: str, num_det_classes: int = 20):
     model = revert_sync_batchnorm(model)  # mmseg configs use SyncBN
     if family == 'ssd':
         # mmdet 3.3 SSDHead.predict reads loss_cls, which SSDHead never sets
-        # (STACK.md); SSD's loss is softmax cross-entropy
+        # (README, "The pinned stack"); SSD's loss is softmax cross-entropy
         with DefaultScope.overwrite_default_scope('mmdet'):
             model.bbox_head.loss_cls = REG.build(
                 dict(type='CrossEntropyLoss', use_sigmoid=False))

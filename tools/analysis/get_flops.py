@@ -28,8 +28,7 @@ def complexity(config: str):
     register_all_modules()
     cfg = Config.fromfile(config)
     cfg.model.backbone.init_cfg = None
-    size = cfg.model.bbox_head.anchor_generator.input_size \
-        if cfg.model.get('bbox_head') else 300
+    size = cfg.input_size  # the one place a config states S
     model = MODELS.build(cfg.model).eval()
     with torch.no_grad():
         info = get_model_complexity_info(model, input_shape=(3, size, size),

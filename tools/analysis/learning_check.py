@@ -1,10 +1,15 @@
 """Learning evidence on real images: overfit BlitzNet300 (random init) on N
-coco_mini images and record loss / COCO bbox AP@0.5 / mIoU over iterations.
+images of a COCO-layout set and record loss / COCO bbox AP / mIoU over
+iterations, one named run at a time.
 
-    python tools/analysis/learning_check.py [--num-images 16] [--iters 600]
-        [--eval-interval 100] [--out docs/learning_check.md]
+    python tools/analysis/learning_check.py --name recipe [--num-images 16]
+        [--iters 150] [--eval-interval 30] [--seg-init kaiming|xavier]
+        [--augment]
+    python tools/analysis/learning_check.py --report-only
 
-Writes the markdown report (config, curve, wall time) and a json beside it.
+Each run writes ``docs/learning_check/<name>.json``; every call rebuilds
+``docs/learning_check.md`` (tables of all runs) and
+``docs/learning_check.png`` (their curves) from the JSON files there.
 """
 import os.path as osp
 import sys
@@ -24,18 +29,25 @@ from mmengine.runner import Runner  # noqa: E402
 from blitznet_mm.datasets import coco_subset  # noqa: E402
 
 CONFIG = osp.join(_ROOT, 'configs', 'blitznet300_coco_mini.py')
+SEG_INITS = dict(
+    xavier=dict(type='Xavier', layer='Conv2d', distribution='uniform',
+                bias=0),
+    kaiming=dict(type='Kaiming', layer='Conv2d', distribution='uniform'))
 
 
 def build_cfg(args, ann: str) -> Config:
     cfg = Config.fromfile(CONFIG)
     root = osp.abspath(args.data_root) + '/'
-    # overfitting: no augmentation beyond the fixed resize
-    train_pipeline = [
-        dict(type='LoadImageFromFile'),
-        dict(type='LoadBlitzNetAnnotations'),
-        dict(type='Resize', scale=(300, 300), keep_ratio=False),
-        dict(type='PackDetInputs')
-    ]
+    if not args.augment:  # overfitting: nothing beyond the fixed resize
+        cfg.train_dataloader.dataset.pipeline = [
+            dict(type='LoadImageFromFile'),
+            dict(type='LoadBlitzNetAnnotations'),
+            dict(type='Resize', scale=(cfg.input_size, ) * 2,
+                 keep_ratio=False),
+            dict(type='PackDetInputs')
+        ]
+    if args.seg_init:
+        cfg.model.seg_head.init_cfg = SEG_INITS[args.seg_init]
     cfg.val_dataloader = cfg.test_dataloader
     cfg.val_cfg = dict(type='ValLoop')
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
@@ -43,7 +55,6 @@ def build_cfg(args, ann: str) -> Config:
         dl.dataset.update(data_root=root, ann_file=ann,
                           data_prefix=dict(img='train2017/'))
         dl.update(num_workers=0, persistent_workers=False)
-    cfg.train_dataloader.dataset.pipeline = train_pipeline
     cfg.train_dataloader.batch_size = args.batch_size
     cfg.val_evaluator = [dict(type='CocoMetric', ann_file=ann, metric='bbox'),
                          dict(type='BlitzNetSegMetric')]
@@ -56,7 +67,8 @@ def build_cfg(args, ann: str) -> Config:
                                 milestones=[int(args.iters * 0.8)],
                                 gamma=0.1)]
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook',
-                                        interval=args.iters, by_epoch=False)
+                                        interval=args.iters, by_epoch=False,
+                                        save_optimizer=False)
     cfg.default_hooks.logger.interval = max(1, min(10, args.iters))
     cfg.randomness = dict(seed=0)
     cfg.work_dir = args.work_dir
@@ -64,6 +76,7 @@ def build_cfg(args, ann: str) -> Config:
 
 
 def read_curve(work_dir: str):
+    """(losses, evals) from the newest run's ``scalars.json``."""
     runs = sorted(d for d in os.listdir(work_dir) if d[:2] == '20')
     path = osp.join(work_dir, runs[-1], 'vis_data', 'scalars.json')
     losses, evals = [], []
@@ -79,74 +92,155 @@ def read_curve(work_dir: str):
     return losses, evals
 
 
-def write_report(args, losses, evals, wall):
+def load_runs(run_dir: str) -> list:
+    runs = []
+    for name in sorted(os.listdir(run_dir)):
+        if name.endswith('.json'):
+            with open(osp.join(run_dir, name)) as f:
+                runs.append(dict(json.load(f), name=name[:-5]))
+    return sorted(runs, key=lambda r: r.get('finished', ''))
+
+
+def _eval_table(run) -> str:
+    rows = ['| iter | bbox AP@0.5 | bbox AP | mIoU (%) | aAcc (%) |',
+            '|---|---|---|---|---|']
+    for r in run['evals']:
+        rows.append(f"| {r['iter']} | {r['coco/bbox_mAP_50']:.3f} | "
+                    f"{r['coco/bbox_mAP']:.3f} | {r['sem_seg/mIoU']:.2f} | "
+                    f"{r['sem_seg/aAcc']:.2f} |")
+    return '\n'.join(rows)
+
+
+def _loss_table(run) -> str:
     rows = ['| iter | loss | loss_cls | loss_bbox | loss_seg |',
             '|---|---|---|---|---|']
-    for r in losses:
-        rows.append(f"| {r['iter']} | {r['loss']:.3f} | {r['loss_cls']:.3f} "
-                    f"| {r['loss_bbox']:.3f} | {r['loss_seg']:.3f} |")
-    ev = ['| iter | bbox AP@0.5 | bbox AP | mIoU (%) | aAcc (%) |',
-          '|---|---|---|---|---|']
-    for r in evals:
-        ev.append(f"| {r['iter']} | {r['coco/bbox_mAP_50']:.3f} | "
-                  f"{r['coco/bbox_mAP']:.3f} | {r['sem_seg/mIoU']:.2f} | "
-                  f"{r['sem_seg/aAcc']:.2f} |")
-    last = evals[-1] if evals else {}
-    text = f"""# Learning check: overfitting {args.num_images} real coco_mini images
+    for r in run['losses']:
+        if r['iter'] in (1, 4) or r['iter'] % 30 == 0:
+            rows.append(f"| {r['iter']} | {r['loss']:.3f} | "
+                        f"{r['loss_cls']:.3f} | {r['loss_bbox']:.3f} | "
+                        f"{r['loss_seg']:.3f} |")
+    return '\n'.join(rows)
 
-BlitzNet300 s4 (COCO head, 80 classes), random initialisation (ImageNet weights
-cannot be downloaded on these machines), trained and evaluated on the same
-{args.num_images} images of `{osp.relpath(args.data_root, _ROOT)}` (no augmentation beyond the
-300x300 resize), Adam lr {args.lr}, batch {args.batch_size}, {args.iters}
-iterations, x0.1 at 80%. Command:
 
-    python tools/analysis/learning_check.py --num-images {args.num_images} \\
-        --iters {args.iters} --eval-interval {args.eval_interval} \\
-        --batch-size {args.batch_size} --lr {args.lr}
+def plot(runs: list, path: str) -> None:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    for run in runs:
+        it = [r['iter'] for r in run['evals']]
+        axes[0].plot(it, [r['coco/bbox_mAP_50'] for r in run['evals']], 'o-',
+                     label=run['name'])
+        axes[1].plot(it, [r['sem_seg/mIoU'] for r in run['evals']], 'o-',
+                     label=run['name'])
+        axes[2].semilogy([r['iter'] for r in run['losses']],
+                         [r['loss'] for r in run['losses']],
+                         label=run['name'])
+    for ax, title in zip(axes, ('train-set bbox AP@0.5', 'train-set mIoU (%)',
+                                'total training loss')):
+        ax.set_title(title)
+        ax.set_xlabel('iteration')
+        ax.grid(alpha=.3)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
 
-Wall time: {wall / 60:.1f} min on this machine ({os.cpu_count()} cores, CPU).
-Target: train-set bbox AP@0.5 >= 0.5 and mIoU >= 50%.
-Final: AP@0.5 = {last.get('coco/bbox_mAP_50', float('nan')):.3f}, mIoU =
-{last.get('sem_seg/mIoU', float('nan')):.2f}%.
 
-## Evaluation on the training images
+def write_report(run_dir: str, out: str) -> None:
+    runs = load_runs(run_dir)
+    if not runs:
+        raise FileNotFoundError(f'{run_dir}: no learning-check runs')
+    png = osp.splitext(out)[0] + '.png'
+    plot(runs, png)
+    summary = ['| run | what | initial loss_cls / loss_seg | final AP@0.5 | '
+               'final AP | final mIoU (%) | wall (min) |',
+               '|---|---|---|---|---|---|---|']
+    parts = []
+    for run in runs:
+        first, last = run['losses'][0], run['evals'][-1]
+        summary.append(
+            f"| {run['name']} | {run.get('what', '')} | "
+            f"{first['loss_cls']:.1f} / {first['loss_seg']:.1f} (iter "
+            f"{first['iter']}) | {last['coco/bbox_mAP_50']:.3f} | "
+            f"{last['coco/bbox_mAP']:.3f} | {last['sem_seg/mIoU']:.1f} | "
+            f"{run['wall_s'] / 60:.1f} |")
+        a = run['args']
+        parts.append(f"""## {run['name']}
 
-{chr(10).join(ev)}
+{run.get('what', '')}
 
-## Training loss
+    python tools/analysis/learning_check.py --name {run['name']} \\
+        --num-images {a['num_images']} --iters {a['iters']} \\
+        --eval-interval {a['eval_interval']} --batch-size {a['batch_size']} \\
+        --lr {a['lr']}{' --seg-init ' + a['seg_init'] if a.get('seg_init')
+                       else ''}{' --augment' if a.get('augment') else ''}
 
-{chr(10).join(rows)}
-"""
-    with open(args.out, 'w') as f:
+{_eval_table(run)}
+
+{_loss_table(run)}
+""")
+    a = runs[-1]['args']
+    text = f"""# Learning check: overfitting {a['num_images']} real COCO images
+
+BlitzNet300 s4 (COCO head, 80 classes) from random initialisation (ImageNet
+weights cannot be downloaded on these machines), trained and evaluated on the
+same {a['num_images']} images (`data/samples`, the first by image id),
+Adam, batch {a['batch_size']}, {a['iters']} iterations, x0.1 at 80%, on
+this machine's CPU ({os.cpu_count()} cores). Without `--augment` the only
+transform is the 300x300 resize; with it, the authors' training
+augmentation (docs/training_recipe.md). Written by
+`tools/analysis/learning_check.py` from the JSON files in
+`docs/learning_check/`.
+
+![curves](learning_check.png)
+
+{chr(10).join(summary)}
+
+{chr(10).join(parts)}"""
+    with open(out, 'w') as f:
         f.write(text)
-    with open(osp.splitext(args.out)[0] + '.json', 'w') as f:
-        json.dump(dict(losses=losses, evals=evals, wall_s=wall,
-                       args=vars(args)), f, indent=1)
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--name', default='run', help='run name (JSON file name)')
+    p.add_argument('--what', default='', help='one line for the report')
     p.add_argument('--data-root', default=osp.join(_ROOT, 'data', 'samples'))
     p.add_argument('--num-images', type=int, default=16)
-    p.add_argument('--iters', type=int, default=600)
-    p.add_argument('--eval-interval', type=int, default=100)
-    p.add_argument('--batch-size', type=int, default=8)
+    p.add_argument('--iters', type=int, default=150)
+    p.add_argument('--eval-interval', type=int, default=30)
+    p.add_argument('--batch-size', type=int, default=4)
     p.add_argument('--lr', type=float, default=1e-3)
+    p.add_argument('--seg-init', choices=sorted(SEG_INITS),
+                   help="segmentation-head init (default: the config's)")
+    p.add_argument('--augment', action='store_true',
+                   help="use the config's training augmentation")
     p.add_argument('--work-dir', default='work_dirs/learning_check')
+    p.add_argument('--run-dir', default=osp.join(_ROOT, 'docs',
+                                                 'learning_check'))
     p.add_argument('--out', default=osp.join(_ROOT, 'docs',
                                              'learning_check.md'))
+    p.add_argument('--report-only', action='store_true')
     args = p.parse_args()
-    os.makedirs(args.work_dir, exist_ok=True)
-    ann = osp.abspath(osp.join(args.work_dir, 'instances_subset.json'))
-    coco_subset(osp.join(args.data_root, 'annotations',
-                         'instances_train2017.json'), ann, args.num_images)
-    runner = Runner.from_cfg(build_cfg(args, ann))
-    start = time.time()
-    runner.train()
-    wall = time.time() - start
-    losses, evals = read_curve(args.work_dir)
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    write_report(args, losses, evals, wall)
+    if not args.report_only:
+        os.makedirs(args.work_dir, exist_ok=True)
+        ann = osp.abspath(osp.join(args.work_dir, 'instances_subset.json'))
+        coco_subset(osp.join(args.data_root, 'annotations',
+                             'instances_train2017.json'), ann,
+                    args.num_images)
+        runner = Runner.from_cfg(build_cfg(args, ann))
+        start = time.time()
+        runner.train()
+        wall = time.time() - start
+        losses, evals = read_curve(args.work_dir)
+        os.makedirs(args.run_dir, exist_ok=True)
+        with open(osp.join(args.run_dir, args.name + '.json'), 'w') as f:
+            json.dump(dict(losses=losses, evals=evals, wall_s=wall,
+                           what=args.what,
+                           finished=time.strftime('%Y-%m-%d %H:%M:%S'),
+                           args=vars(args)), f, indent=1)
+    write_report(args.run_dir, args.out)
     print(f'report: {args.out}')
 
 

@@ -1,4 +1,4 @@
-"""Make a small COCO set (like ../shared/data/coco_mini) from a COCO
+"""Make a small COCO set (like data/samples) from a COCO
 download: a json with the first N images and links to their files.
 
     python tools/dataset_converters/coco_subset.py data/coco train2017 80 \

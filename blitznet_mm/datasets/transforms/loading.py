@@ -1,5 +1,5 @@
 """Loading of boxes and the semantic mask for mixed annotations
-(BLITZNET_SPEC.md Sec. 4, "Mixed annotations")."""
+(paper Sec. 4.1; docs/data.md, "Mixed annotations")."""
 import os.path as osp
 
 import numpy as np

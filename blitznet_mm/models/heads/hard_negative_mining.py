@@ -1,5 +1,5 @@
 """Hard-negative mining for the detection classification loss
-(BLITZNET_SPEC.md Sec. 4; SSD, Liu et al. 2016, Sec. 2.2)."""
+(paper Sec. 3.4, docs/blitznet.md "Losses"; SSD, Liu et al. 2016, Sec. 2.2)."""
 from torch import Tensor
 
 

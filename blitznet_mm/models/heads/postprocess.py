@@ -1,5 +1,5 @@
 """Detection post-processing of BlitzNet (paper Sec. 3.5,
-BLITZNET_SPEC.md Sec. 5), built on mmcv's ``batched_nms``."""
+docs/blitznet.md "Inference"), built on mmcv's ``batched_nms``."""
 from typing import Tuple
 
 import torch

@@ -1,5 +1,5 @@
 """BlitzNet neck: downscale stream + ResSkip upscale stream
-(BLITZNET_SPEC.md Sec. 1-3, paper Fig. 2)."""
+(paper Sec. 3.1-3.2, Fig. 2; docs/blitznet.md)."""
 from typing import List, Sequence, Tuple
 
 import torch.nn as nn

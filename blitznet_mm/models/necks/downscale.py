@@ -1,4 +1,4 @@
-"""Downscale stream of BlitzNet (BLITZNET_SPEC.md Sec. 1, paper Fig. 2).
+"""Downscale stream of BlitzNet (paper Sec. 3.1, Fig. 2).
 
 Extra blocks after C5 that keep halving the resolution. Each block is two
 ResNet bottleneck units (mid 512, out 2048, mmdet's ``Bottleneck``); the

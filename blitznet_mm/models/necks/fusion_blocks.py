@@ -4,7 +4,7 @@ Every block takes the coarser map ``x`` (N, C_in, h, w) and the skip map of
 the next finer size ``skip`` (N, C_skip, H, W) and returns ``(out, shortcut)``,
 both (N, out_channels, H, W). ``shortcut`` is the projection of the upsampled
 input; the neck pools the first block's shortcut into the extra 1x1 level
-("pool6", BLITZNET_SPEC.md Sec. 2).
+("pool6", docs/blitznet.md).
 
 Table 8 of the paper (VOC07 mAP / VOC12-val mIoU): Hourglass-style 78.7/75.6,
 Refine-style 78.0/76.1, ResSkip without residual 78.4/75.3, ResSkip 79.1/75.7.
