@@ -9,8 +9,8 @@ from .engine import *  # noqa: F401,F403
 from .evaluation import *  # noqa: F401,F403
 from .models import *  # noqa: F401,F403
 from .visualization import *  # noqa: F401,F403
-from .utils import allow_runner_checkpoints
+from . import compat
 from .version import __version__  # noqa: F401
 
-# checkpoints of the runner load with torch's safe (weights_only) loading
-allow_runner_checkpoints()
+# the pinned stack's workarounds (safe loading of runner checkpoints)
+compat.apply()

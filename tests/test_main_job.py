@@ -83,9 +83,13 @@ def test_train_resume_test_and_demo(tmp_path, coco_mini):
         shutil.copy(osp.join(coco_mini, 'train2017', name), imgs / name)
     (imgs / 'broken.jpg').write_bytes(b'not an image')
     drawn = tmp_path / 'drawn'
-    _run([osp.join(REPO, 'demo', 'image_demo.py'), str(imgs), CFG,
-          osp.join(work, 'iter_3.pth'), '--out-dir', str(drawn),
-          '--score-thr', '0.0'], cwd=tmp_path)
+    res = subprocess.run(
+        [sys.executable, osp.join(REPO, 'demo', 'image_demo.py'), str(imgs),
+         CFG, osp.join(work, 'iter_3.pth'), '--out-dir', str(drawn),
+         '--score-thr', '0.0'], cwd=tmp_path, capture_output=True, text=True,
+        timeout=900)
+    # the good images are drawn; the broken one fails the run, named
+    assert res.returncode == 1 and 'broken.jpg' in res.stderr, res.stderr
     with open(drawn / 'results.json') as f:
         res = json.load(f)
     assert len(res['results']) == 2 and len(res['failed']) == 1

@@ -30,11 +30,13 @@ def test_fresh_model_starts_near_a_uniform_prediction(batch):
     assert losses['loss_cls'] <= 1.6 * uniform
     assert losses['loss_cls'] >= 0.9 * uniform  # not a degenerate model
     # with the original head init the same batch starts far above it
-    xavier = dict(type='Xavier', layer='Conv2d', distribution='uniform')
+    from mmdet.registry import MODELS
+    cfg = load_cfg('blitznet300_coco_mini.py')
+    cfg.model.bbox_head.init_cfg = dict(type='Xavier', layer='Conv2d',
+                                        distribution='uniform')
     torch.manual_seed(0)
-    old = build_model('blitznet300_coco_mini.py',
-                      bbox_head=dict(load_cfg('blitznet300_coco_mini.py')
-                                     .model.bbox_head, init_cfg=xavier))
+    old = MODELS.build(cfg.model)
+    old.init_weights()
     with torch.no_grad():
         old_losses = old.train().loss(data['inputs'], data['data_samples'])
     assert old_losses['loss_cls'] > 2 * uniform
@@ -115,11 +117,11 @@ def test_num_classes_stated_once_and_checked():
 
 
 def test_head_levels_follow_the_neck():
+    from mmdet.registry import MODELS
+    cfg = load_cfg('blitznet300_voc.py')
+    cfg.model.bbox_head.anchor_generator.scales = (.1, .2, .3, .4, .5, .6)
     with pytest.raises(ValueError, match='6 anchor scales'):
-        build_model('blitznet300_voc.py', bbox_head=dict(
-            load_cfg('blitznet300_voc.py').model.bbox_head,
-            anchor_generator=dict(type='BlitzNetAnchorGenerator',
-                                  scales=(.1, .2, .3, .4, .5, .6))))
+        MODELS.build(cfg.model)
 
 
 def test_batch_mining_gives_no_negatives_to_masks_only_images(coco_mini):

@@ -51,6 +51,7 @@ from mmengine.model import revert_sync_batchnorm  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
 
 import blitznet_mm  # noqa: E402,F401
+from blitznet_mm.compat import give_ssd_head_loss_cls  # noqa: E402
 from blitznet_mm.utils import (default_dtype, fast_inference,  # noqa: E402
                                optimize_for_inference)
 
@@ -182,9 +183,10 @@ def build(name: str, num_det_classes: int = 20):
         from mmdet.utils import register_all_modules
         register_all_modules(init_default_scope=False)
         m.backbone.init_cfg = None
-        m.bbox_head.num_classes = num_det_classes
-        if family == 'blitznet' and m.get('seg_head'):
-            m.seg_head.num_classes = num_det_classes
+        if family == 'blitznet':  # one count for both heads
+            m.num_classes = num_det_classes
+        else:
+            m.bbox_head.num_classes = num_det_classes
     with DefaultScope.overwrite_default_scope(
             'mmseg' if family == 'fcn' else 'mmdet'):
         model = REG.build(m)
@@ -196,11 +198,7 @@ def build(name: str, num_det_classes: int = 20):
         logger.setLevel(level)
     model = revert_sync_batchnorm(model)  # mmseg configs use SyncBN
     if family == 'ssd':
-        # mmdet 3.3 SSDHead.predict reads loss_cls, which SSDHead never sets
-        # (README, "The pinned stack"); SSD's loss is softmax cross-entropy
-        with DefaultScope.overwrite_default_scope('mmdet'):
-            model.bbox_head.loss_cls = REG.build(
-                dict(type='CrossEntropyLoss', use_sigmoid=False))
+        give_ssd_head_loss_cls(model)  # blitznet_mm/compat
     return model.eval()
 
 
