@@ -47,6 +47,7 @@ def small_run(cfg, work_dir: str):
         cfg.val_dataloader = cfg.test_dataloader
         cfg.val_evaluator = cfg.test_evaluator
         cfg.val_cfg = dict(type='ValLoop')
+    cfg.val_dataloader.dataset.indices = 2  # a validation pass, kept short
     return cfg
 
 
@@ -75,4 +76,4 @@ def test_config_trains_and_validates(name, data_cwd, tmp_path, monkeypatch):
     assert scored, f'{name}: validation produced no metric'
     # the test loader builds and yields the packed inputs
     test_batch = next(iter(runner.build_dataloader(cfg.test_dataloader)))
-    assert len(test_batch['inputs']) == cfg.test_dataloader.batch_size
+    assert 0 < len(test_batch['inputs']) <= cfg.test_dataloader.batch_size

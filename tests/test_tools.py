@@ -91,6 +91,14 @@ def test_benchmark_quick_run_writes_consistent_report(tmp_path, coco_mini):
             e['median_s'] / e['floor_s'])
     s8 = rep['inference'][0]
     assert 17e9 < s8['flops'] < 22e9  # 2 x 9.8 G multiply-adds
+    # measured, not derived: the process's peak memory holds at least the
+    # fp32 weights, and no path runs faster than its FLOP floor
+    for r in rep['inference']:
+        for path in r['paths'].values():
+            e = path['1']
+            assert e['peak_mem_mib'] * 2**20 >= 4 * r['params']
+            assert e['vs_floor'] > 1.0
+            assert 0 < e['stages_s']['decode+nms'] < e['median_s']
     rows = rep['postproc']['rows']
     assert [r['candidates'] for r in rows][-1] == 45390
     assert len(rep['training']) == 4

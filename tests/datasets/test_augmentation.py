@@ -177,3 +177,30 @@ def test_all_four_ops_in_four_orders_no_channel_swap_clipped(samples):
         out = t(dict(img=mid.copy()))['img']
         diff = (out - mid).reshape(-1, 3)
         np.testing.assert_allclose(diff, diff[:, :1].repeat(3, 1), atol=1e-3)
+
+
+@pytest.mark.parametrize('seg_border,border', [('background', 0),
+                                               ('ignore', 255)])
+def test_zoom_out_mask_border_and_masks_less_images(samples, seg_border,
+                                                    border):
+    from blitznet_mm.datasets import ZoomOut
+    np.random.seed(6)
+    t = ZoomOut(mean=(103.06, 115.90, 123.15), prob=1.0,
+                seg_border=seg_border)
+    r = samples[2]
+    h, w = r['gt_seg_map'].shape
+    for _ in range(20):
+        out = t(dict(r, gt_bboxes=r['gt_bboxes'].clone()))
+        seg, boxes = out['gt_seg_map'], out['gt_bboxes'].numpy()
+        # where the original sits: the canvas offset of the first box
+        dx, dy = (boxes[0, :2] - r['gt_bboxes'].numpy()[0, :2]).round()
+        dx, dy = int(dx), int(dy)
+        inner = seg[dy:dy + h, dx:dx + w]
+        np.testing.assert_array_equal(inner, r['gt_seg_map'])
+        outside = np.ones(seg.shape, bool)
+        outside[dy:dy + h, dx:dx + w] = False
+        assert outside.any() and (seg[outside] == border).all()
+    # an image without a mask never gains background pixels
+    no_mask = dict(r, gt_bboxes=r['gt_bboxes'].clone(),
+                   gt_seg_map=np.full((h, w), 255, np.uint8))
+    assert (t(no_mask)['gt_seg_map'] == 255).all()

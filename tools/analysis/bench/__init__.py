@@ -1,0 +1,1 @@
+"""Modules of tools/analysis/benchmark.py (`make bench`)."""

@@ -1,0 +1,133 @@
+"""Per-stage inference latency of one model on each precision path."""
+import copy
+import statistics
+import time
+
+import numpy as np
+import torch
+from mmengine.analysis import get_model_complexity_info
+
+from blitznet_mm.utils import default_dtype, optimize_for_inference
+
+from .machine import PeakMemory, sync
+from .models import MODELS, STAGES, build, make_batch
+
+
+def staged_forward(model, family, inputs, samples, autocast):
+    """One inference, the same calls as ``model.predict``, timed per stage;
+    returns {stage: seconds}."""
+    device = inputs.device
+    t = {}
+    clock = [time.perf_counter()]
+
+    def lap(stage):
+        sync(device)
+        now = time.perf_counter()
+        t[stage] = now - clock[0]
+        clock[0] = now
+
+    metas = [s.metainfo for s in samples]
+    with autocast:
+        feats = model.backbone(inputs)
+        lap('backbone')
+        if family == 'fcn':
+            t['neck'] = 0.
+            logits = model.decode_head.predict(feats, metas, model.test_cfg)
+            lap('heads')
+        else:
+            feats = model.neck(feats)
+            lap('neck')
+            det = model.bbox_head(feats)
+            seg = model.seg_head(feats) if getattr(
+                model, 'with_seg', False) else None
+            lap('heads')
+    with torch.autocast(device.type, enabled=False):
+        if family == 'fcn':
+            t['decode+nms'] = 0.
+            model.postprocess_result(logits.float(), samples)
+            lap('mask')
+        else:
+            cls_scores, bbox_preds = ([x.float() for x in lvl] for lvl in det)
+            model.bbox_head.predict_by_feat(cls_scores, bbox_preds,
+                                            batch_img_metas=metas,
+                                            rescale=True)
+            lap('decode+nms')
+            if seg is not None:
+                model.seg_head.predict_by_feat(seg.float().contiguous(),
+                                               metas)
+            lap('mask')
+    return t
+
+
+def flops_per_image(model, size) -> float:
+    """Multiply-adds x 2, mmengine's analyzer at batch 1."""
+    m = copy.deepcopy(model).cpu().float()
+    with torch.no_grad():
+        info = get_model_complexity_info(m, input_shape=(3, size, size),
+                                         show_table=False, show_arch=False)
+    return 2. * info['flops']
+
+
+def paths(device, compile=False):
+    low = default_dtype(device.type)
+    low_name = {torch.bfloat16: 'bf16', torch.float16: 'fp16'}[low]
+    p = {
+        'fp32': dict(optimize=False, autocast=False),
+        'fp32 fast': dict(optimize=True, autocast=False),
+        f'{low_name} fast': dict(optimize=True, autocast=True, dtype=low),
+    }
+    if compile:
+        p[f'{low_name} fast + compile'] = dict(optimize=True, autocast=True,
+                                               dtype=low, compile=True)
+    return p
+
+
+def bench_inference(name, args, device, images, peaks, model=None,
+                    batch_sizes=None, runs_batch=None):
+    """Latency of ``MODELS[name]`` (or ``model``) on each path and batch
+    size; returns a json-able dict."""
+    family, _, size = MODELS[name]
+    if model is None:
+        model = build(name)
+    flops = flops_per_image(model, size)
+    res = dict(model=name, family=family, input=size, flops=flops,
+               params=sum(p.numel() for p in model.parameters()), paths={})
+    compile = args.compile and name == 'BlitzNet300 s4'
+    for pname, p in paths(device, compile).items():
+        m = optimize_for_inference(copy.deepcopy(model),
+                                   compile=p.get('compile', False)) \
+            if p['optimize'] else model
+        m.to(device)
+        grad = torch.inference_mode() if p['optimize'] else torch.no_grad()
+        amp = torch.autocast(device.type, dtype=p.get('dtype'),
+                             enabled=p['autocast'])
+        peak = peaks['low' if p['autocast'] else 'fp32']
+        res['paths'][pname] = {}
+        for bs in batch_sizes or args.batch_sizes:
+            inputs, samples = make_batch(m, family, size, images[:bs], device)
+            runs = max(2, args.runs if bs == 1 else
+                       (runs_batch or args.runs_batch))
+            with grad, PeakMemory(device) as mem:
+                for _ in range(args.warmup):
+                    staged_forward(m, family, inputs, samples, amp)
+                laps = [staged_forward(m, family, inputs, samples, amp)
+                        for _ in range(runs)]
+            total = [sum(lp.values()) / bs for lp in laps]
+            q = np.percentile(total, [25, 50, 75])
+            entry = dict(
+                batch=bs, runs=runs,
+                median_s=float(q[1]), p25_s=float(q[0]), p75_s=float(q[2]),
+                stages_s={s: statistics.median(lp[s] for lp in laps) / bs
+                          for s in STAGES},
+                images_per_s=1. / float(q[1]),
+                peak_mem_mib=mem.peak, mem_increase_mib=mem.increase,
+                gflops_per_s=flops / float(q[1]) / 1e9,
+                floor_s=flops / (peak * 1e9))
+            entry['vs_floor'] = entry['median_s'] / entry['floor_s']
+            res['paths'][pname][str(bs)] = entry
+            print(f'  {name:24s} {pname:9s} batch {bs}: '
+                  f'{entry["median_s"] * 1e3:7.1f} ms/img '
+                  f'({entry["vs_floor"]:.2f}x floor)', flush=True)
+        del m
+    return res
+
