@@ -44,7 +44,7 @@ $(VENV)/.project-stamp: $(VENV)/.stack-stamp $(PROJECT_FILES)
 	touch $@
 
 test: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=10
 
 # the embedded real images in data/samples are the default data of both;
 # DATA_ROOT=/path/to/coco_layout_set/ uses a larger set for the demo

@@ -7,7 +7,12 @@
 _base_ = './blitznet300_coco.py'
 data_root = 'data/samples/'
 ann_file = 'annotations/instances_train2017.json'
-model = dict(backbone=dict(init_cfg=None))  # no ImageNet download on CPU boxes
+model = dict(
+    backbone=dict(init_cfg=None),  # no ImageNet download on CPU boxes
+    # from scratch, Kaiming lets the segmentation loss shape the random trunk
+    # (docs/training_recipe.md, "Initialisation"; docs/learning_check.md)
+    seg_head=dict(init_cfg=dict(_delete_=True, type='Kaiming', layer='Conv2d',
+                                distribution='uniform')))
 
 # ~10 minutes of training on 2 CPU cores (~8 s per batch of 4); the demo
 # scores the result with tools/test.py, so no validation during training

@@ -9,7 +9,7 @@ val_dataloader = dict(dataset=dict(
     _base_.voc12_val_seg, _delete_=True, pipeline=_base_.test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = [
-    dict(type='VOCMetric', metric='mAP', eval_mode='11points'),
+    dict(type='VOCMetric', metric='mAP', eval_mode='area'),  # VOC2012 protocol
     dict(type='BlitzNetSegMetric', iou_metrics=['mIoU'])
 ]
 test_evaluator = val_evaluator

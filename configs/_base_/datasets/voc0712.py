@@ -64,7 +64,9 @@ train_dataloader = dict(
     batch_sampler=None,
     dataset=dict(type='SharedPipelineConcatDataset',
                  datasets=[voc07_trainval, voc12_train_aug],
-                 pipeline=train_pipeline))
+                 pipeline=train_pipeline,
+                 # VOCDataset names its year in the metainfo
+                 ignore_keys=['dataset_type']))
 val_dataloader = dict(
     batch_size=1,
     num_workers=2,
