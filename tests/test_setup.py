@@ -33,6 +33,10 @@ def test_mmcv_compiled_batched_nms_suppresses_overlap():
     ('TASK_UTILS', 'BlitzNetAnchorGenerator'),
     ('DATASETS', 'BlitzNetCocoDataset'), ('DATASETS', 'BlitzNetVOCDataset'),
     ('TRANSFORMS', 'LoadBlitzNetAnnotations'),
+    ('TRANSFORMS', 'BlitzNetPhotoMetricDistortion'),
+    ('TRANSFORMS', 'ZoomOut'), ('TRANSFORMS', 'CoverageRandomCrop'),
+    ('DATASETS', 'SharedPipelineConcatDataset'),
+    ('HOOKS', 'ClassCountCheckHook'),
     ('METRICS', 'BlitzNetSegMetric'),
 ])
 def test_import_registers_into_mmdet(registry, name):

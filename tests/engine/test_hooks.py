@@ -112,3 +112,21 @@ def test_replica_hook_detects_diverged_replicas(tmp_path, diverge):
         kind, msg = r['messages'][0]
         assert kind == 'warning' and "'0.weight'" in msg and 'iteration 7' in msg
         assert r['raised'] and "'0.weight'" in r['raised']
+
+
+def test_class_count_check_names_dataset_and_counts(coco_mini):
+    """A model for 20 classes on an 80-class COCO set stops before
+    training, naming the dataset file and both counts."""
+    from blitznet_mm.engine.hooks import ClassCountCheckHook
+    from conftest import coco_mini_dataset
+    ds = coco_mini_dataset(coco_mini)
+    loader = type('Loader', (), dict(dataset=ds))()
+    model = torch.nn.Module()
+    model.num_classes = 20
+    runner = type('Runner', (), dict(model=model, train_dataloader=loader,
+                                     test_dataloader=loader))()
+    with pytest.raises(ValueError, match=r'instances_train2017.json\) has '
+                       r'80 classes but the model has num_classes=20'):
+        ClassCountCheckHook().before_train(runner)
+    model.num_classes = 80
+    ClassCountCheckHook().before_test(runner)  # agrees: no error
