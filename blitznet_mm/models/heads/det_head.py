@@ -1,17 +1,16 @@
 """Detection branch of the BlitzNet head (paper Sec. 3.2-3.5, Fig. 2)."""
 import copy
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmdet.models.dense_heads import SSDHead
 from mmdet.registry import MODELS
-from mmdet.structures.bbox import scale_boxes
 from mmdet.utils import ConfigType, InstanceList, OptInstanceList
 from mmengine.structures import InstanceData
 from torch import Tensor
 
 from .hard_negative_mining import hard_negative_mask
-from .postprocess import per_class_nms
+from .postprocess import detections_from_scores, flatten_levels
 
 
 @MODELS.register_module()
@@ -108,6 +107,42 @@ class BlitzNetDetHead(SSDHead):
             batch_img_metas=batch_img_metas, cfg=cfg, rescale=rescale,
             with_nms=with_nms)
 
+    def dense_priors(self, input_size: Tuple[int, int],
+                     featmap_sizes: Sequence[Tuple[int, int]],
+                     device='cpu') -> Tensor:
+        """All anchors (A, 4), (x1, y1, x2, y2) in input pixels, for an
+        input of ``input_size`` = (H, W) pixels, in the order of
+        :func:`flatten_levels`."""
+        self.prior_generator.set_input_size(tuple(input_size))
+        return torch.cat(self.prior_generator.grid_priors(
+            featmap_sizes, device=device))
+
+    def predict_dense(self, cls_scores: List[Tensor],
+                      bbox_preds: List[Tensor], priors: Tensor,
+                      input_size: Tuple[int, int]) -> Tuple[Tensor, Tensor]:
+        """Every anchor's class probabilities and decoded box, batched and
+        free of data-dependent shapes: the end of the exported graph
+        (``blitznet_mm.deployment``), before :func:`detections_from_scores`.
+
+        Args:
+            cls_scores, bbox_preds (list[Tensor]): per level
+                (N, A_l*(C+1), H, W) and (N, A_l*4, H, W).
+            priors (Tensor): (A, 4) from :meth:`dense_priors`.
+            input_size (tuple[int, int]): (H, W) pixels; boxes are clipped
+                to it.
+
+        Returns:
+            tuple[Tensor, Tensor]: scores (N, A, C) softmax probabilities of
+            the foreground classes; boxes (N, A, 4) in input pixels.
+        """
+        n = cls_scores[0].shape[0]
+        scores = flatten_levels(cls_scores, self.cls_out_channels)
+        deltas = flatten_levels(bbox_preds, 4).reshape(-1, 4)
+        boxes = self.bbox_coder.decode(
+            priors.expand(n, -1, -1).reshape(-1, 4), deltas,
+            max_shape=tuple(input_size))
+        return scores.softmax(-1)[..., :-1], boxes.reshape(n, -1, 4)
+
     def loss_by_feat(self,
                      cls_scores: List[Tensor],
                      bbox_preds: List[Tensor],
@@ -141,13 +176,8 @@ class BlitzNetDetHead(SSDHead):
         label_weights = torch.cat(label_weights, -1).view(num_images, -1)
         bbox_targets = torch.cat(bbox_targets, -2).view(-1, 4)
         bbox_weights = torch.cat(bbox_weights, -2).view(-1, 4)
-        scores = torch.cat([
-            s.permute(0, 2, 3, 1).reshape(num_images, -1,
-                                          self.cls_out_channels)
-            for s in cls_scores], 1)
-        deltas = torch.cat([
-            b.permute(0, 2, 3, 1).reshape(num_images, -1, 4)
-            for b in bbox_preds], 1).view(-1, 4)
+        scores = flatten_levels(cls_scores, self.cls_out_channels)
+        deltas = flatten_levels(bbox_preds, 4).view(-1, 4)
 
         loss_all = self.loss_cls(
             scores.view(-1, self.cls_out_channels), labels.view(-1),
@@ -189,27 +219,13 @@ class BlitzNetDetHead(SSDHead):
             return super()._predict_by_feat_single(
                 cls_score_list, bbox_pred_list, score_factor_list,
                 mlvl_priors, img_meta, cfg, rescale, with_nms)
-        scores = torch.cat([
-            s.permute(1, 2, 0).reshape(-1, self.cls_out_channels)
-            for s in cls_score_list]).softmax(-1)[:, :-1]
-        deltas = torch.cat(
-            [b.permute(1, 2, 0).reshape(-1, 4) for b in bbox_pred_list])
+        scores = flatten_levels([s[None] for s in cls_score_list],
+                                self.cls_out_channels)[0].softmax(-1)[:, :-1]
+        deltas = flatten_levels([b[None] for b in bbox_pred_list], 4)[0]
         priors = torch.cat(mlvl_priors)
 
         def decode(idx: Tensor) -> Tensor:
             return self.bbox_coder.decode(priors[idx], deltas[idx],
                                           max_shape=img_meta['img_shape'])
 
-        bboxes, scores, labels = per_class_nms(
-            scores, decode, score_thr=cfg.get('score_thr', 0.01),
-            nms_pre_per_class=cfg.nms_pre_per_class,
-            iou_threshold=cfg.nms.get('iou_threshold', 0.45),
-            split_thr=cfg.nms.get('split_thr', 1000),
-            max_per_class=cfg.get('max_per_class', 50),
-            max_per_img=cfg.get('max_per_img', 200))
-        if rescale:
-            bboxes = scale_boxes(bboxes,
-                                 [1 / s for s in img_meta['scale_factor']])
-        results = InstanceData()
-        results.bboxes, results.scores, results.labels = bboxes, scores, labels
-        return results
+        return detections_from_scores(scores, decode, img_meta, cfg, rescale)

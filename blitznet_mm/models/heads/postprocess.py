@@ -1,10 +1,21 @@
 """Detection post-processing of BlitzNet (paper Sec. 3.5,
 docs/blitznet.md "Inference"), built on mmcv's ``batched_nms``."""
-from typing import Tuple
+from typing import Callable, Sequence, Tuple
 
 import torch
 from mmcv.ops import batched_nms
+from mmdet.structures.bbox import scale_boxes
+from mmengine.structures import InstanceData
 from torch import Tensor
+
+
+def flatten_levels(maps: Sequence[Tensor], channels: int) -> Tensor:
+    """Per-level head maps (N, A*channels, H, W) -> (N, sum(H*W*A),
+    channels), anchors ordered level, row, column, anchor (mmdet's prior
+    order)."""
+    return torch.cat([
+        m.permute(0, 2, 3, 1).reshape(m.shape[0], -1, channels)
+        for m in maps], 1)
 
 
 def per_class_nms(scores: Tensor,
@@ -59,3 +70,44 @@ def per_class_nms(scores: Tensor,
     rank_in_class = (onehot.cumsum(0) * onehot).sum(1) - 1
     sel = (rank_in_class < max_per_class).nonzero().squeeze(1)[:max_per_img]
     return dets[sel, :4], dets[sel, 4], labels[sel]
+
+
+def detections_from_scores(scores: Tensor, decode_fn: Callable,
+                           img_meta: dict, cfg: dict,
+                           rescale: bool = False) -> InstanceData:
+    """The detections of one image from its per-anchor class probabilities:
+    :func:`per_class_nms` with the ``test_cfg`` settings, then boxes scaled
+    to the original image.
+
+    The one post-processing of both the PyTorch path
+    (``BlitzNetDetHead``) and exported models (``BlitzNetBackendModel``,
+    whose graph ends with decoded boxes, so ``decode_fn`` only indexes).
+
+    Args:
+        scores (Tensor): (A, C) foreground probabilities.
+        decode_fn (callable): (K,) anchor indices -> (K, 4) boxes
+            (x1, y1, x2, y2) in input pixels.
+        img_meta (dict): needs ``scale_factor`` (w, h) when ``rescale``.
+        cfg (dict): ``score_thr``, ``nms_pre_per_class``, ``nms``
+            (``iou_threshold``, ``split_thr``), ``max_per_class``,
+            ``max_per_img``.
+        rescale (bool): boxes in original image pixels instead of input
+            pixels.
+
+    Returns:
+        InstanceData: ``bboxes`` (K, 4), ``scores`` (K,), ``labels`` (K,)
+        by descending score.
+    """
+    nms = cfg.get('nms', {})
+    bboxes, scores, labels = per_class_nms(
+        scores, decode_fn, score_thr=cfg.get('score_thr', 0.01),
+        nms_pre_per_class=cfg['nms_pre_per_class'],
+        iou_threshold=nms.get('iou_threshold', 0.45),
+        split_thr=nms.get('split_thr', 1000),
+        max_per_class=cfg.get('max_per_class', 50),
+        max_per_img=cfg.get('max_per_img', 200))
+    if rescale:
+        bboxes = scale_boxes(bboxes, [1 / s for s in img_meta['scale_factor']])
+    results = InstanceData()
+    results.bboxes, results.scores, results.labels = bboxes, scores, labels
+    return results

@@ -147,17 +147,30 @@ class BlitzNetSegHead(BaseModule):
         """Logits (N, C + 1, h, w) -> label maps (H_ori, W_ori) long: cropped
         to the valid (unpadded) input area, bilinearly resized to the
         original image size, argmax."""
-        results = []
-        for logit, meta in zip(logits, batch_img_metas):
-            pad_h, pad_w = meta['batch_input_shape']
-            img_h, img_w = meta['img_shape'][:2]
-            h = max(1, round(logit.shape[-2] * img_h / pad_h))
-            w = max(1, round(logit.shape[-1] * img_w / pad_w))
-            results.append(
-                upsample_argmax(logit[None, :, :h, :w],
-                                tuple(meta['ori_shape'][:2]),
-                                self.max_upsample_elements))
-        return results
+        return label_maps(logits, batch_img_metas,
+                          self.max_upsample_elements)
+
+
+def label_maps(logits: Tensor, batch_img_metas: List[dict],
+               max_elements: int = 2**27) -> List[Tensor]:
+    """Logits (N, C + 1, h, w) -> one (H_ori, W_ori) long label map per
+    image: the valid (unpadded) part of the input, bilinearly resized to
+    ``ori_shape``, argmax (paper Sec. 3.5).
+
+    The one post-processing of both the PyTorch path and exported models
+    (``BlitzNetBackendModel``). Metas need ``batch_input_shape``,
+    ``img_shape`` and ``ori_shape``.
+    """
+    results = []
+    for logit, meta in zip(logits, batch_img_metas):
+        pad_h, pad_w = meta['batch_input_shape']
+        img_h, img_w = meta['img_shape'][:2]
+        h = max(1, round(logit.shape[-2] * img_h / pad_h))
+        w = max(1, round(logit.shape[-1] * img_w / pad_w))
+        results.append(upsample_argmax(logit[None, :, :h, :w],
+                                       tuple(meta['ori_shape'][:2]),
+                                       max_elements))
+    return results
 
 
 def upsample_argmax(logits: Tensor, size: Tuple[int, int],
