@@ -4,6 +4,9 @@ semantic mask drawn with the OpenMMLab visualizer, plus a JSON of results.
     python demo/image_demo.py IMAGE_OR_FOLDER CONFIG CHECKPOINT --out-dir DIR
         [--score-thr 0.3] [--device cpu] [--fast] [--max-draw-size 2048]
 
+CHECKPOINT is a .pth checkpoint or a model exported by
+tools/deployment/export.py (.onnx / .xml).
+
 An input that cannot be read is reported in the JSON and the others are
 still drawn; the command then exits with status 1, naming the failed files.
 """
@@ -23,12 +26,14 @@ import mmcv
 import numpy as np
 import torch
 import torch.nn.functional as F
-from mmdet.apis import inference_detector, init_detector
+from mmdet.apis import inference_detector
 from mmdet.registry import VISUALIZERS
 from mmengine.config import Config
 from mmengine.structures import PixelData
 
 import blitznet_mm  # noqa: F401  (registers modules, safe checkpoint loading)
+from blitznet_mm.apis import init_model
+from blitznet_mm.deployment import is_exported_model
 from blitznet_mm.structures import seg_class_names
 from blitznet_mm.utils import fast_inference, optimize_for_inference
 
@@ -119,7 +124,9 @@ def main():
     pipe = cfg.test_dataloader.dataset.pipeline
     cfg.test_dataloader.dataset.pipeline = [
         t for t in pipe if t['type'] != 'LoadBlitzNetAnnotations']
-    model = init_detector(cfg, args.checkpoint, device=args.device)
+    if args.fast and is_exported_model(args.checkpoint):
+        sys.exit('image_demo: --fast is for PyTorch checkpoints')
+    model = init_model(cfg, args.checkpoint, device=args.device)
     if args.fast:
         optimize_for_inference(model)
     device_type = torch.device(args.device).type

@@ -32,6 +32,9 @@ def small_run(cfg, work_dir: str):
     pass at the end, no ImageNet download, no worker processes."""
     cfg.model.backbone.init_cfg = None
     cfg.work_dir = work_dir
+    # the visualizer is a named global: one per run, or every run after the
+    # first writes into the first run's (removed) directory
+    cfg.visualizer.name = 'visualizer_' + osp.basename(work_dir)
     cfg.train_cfg.max_iters = 2
     cfg.train_cfg.val_interval = 2
     cfg.param_scheduler = []

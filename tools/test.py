@@ -2,6 +2,10 @@
 
     python tools/test.py CONFIG CHECKPOINT [--out results.pkl]
         [--show-dir DIR] [--work-dir DIR] [--cfg-options k=v ...]
+
+CHECKPOINT may also be a model exported by tools/deployment/export.py
+(.onnx for ONNX Runtime, .xml for OpenVINO): the same data, evaluator and
+post-processing then score the exported graph (docs/deployment.md).
 """
 import os.path as osp
 import sys
@@ -18,12 +22,14 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import blitznet_mm  # noqa: F401  (registers modules, safe checkpoint loading)
+from blitznet_mm.deployment import backend_model_cfg, is_exported_model
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Test BlitzNet')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('checkpoint', help='checkpoint file (.pth), or an '
+                        'exported model (.onnx / .xml)')
     parser.add_argument('--work-dir', help='dir for the evaluation logs')
     parser.add_argument('--out', help='dump raw predictions to a .pkl file')
     parser.add_argument('--show-dir', help='write drawn predictions here '
@@ -33,6 +39,9 @@ def parse_args():
                         help='fast inference path: BN folded, channels-last, '
                         'and bf16 (fp16 on CUDA) autocast unless "fp32" '
                         '(docs/benchmark.md)')
+    parser.add_argument('--precision', choices=['fp32', 'bf16'],
+                        default='fp32', help='run-time precision of an '
+                        'exported OpenVINO model')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     parser.add_argument('--launcher', default='none',
                         choices=['none', 'pytorch', 'slurm', 'mpi'])
@@ -54,7 +63,15 @@ def main():
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
-    cfg.load_from = args.checkpoint
+    if is_exported_model(args.checkpoint):
+        if args.fast:
+            sys.exit('--fast is for PyTorch checkpoints; an exported model '
+                     'runs as it was exported (see --precision)')
+        cfg.model = backend_model_cfg(cfg.model, args.checkpoint,
+                                      precision=args.precision)
+        cfg.load_from = None
+    else:
+        cfg.load_from = args.checkpoint
     if args.show_dir:
         vis = cfg.default_hooks.visualization
         vis.update(draw=True, test_out_dir=args.show_dir)

@@ -1,37 +1,14 @@
 """The fast inference path (issue 6) keeps BlitzNet's results on real
-images: a BlitzNet300 s4 briefly overfit on coco_mini images, compared with
-plain fp32 inference on the same images."""
+images: a BlitzNet300 s4 briefly overfit on real images (the ``trained``
+fixture), compared with plain fp32 inference on the same images."""
 import copy
 
 import pytest
 import torch
-from mmdet.structures.bbox import bbox_overlaps
 from mmengine.dataset import pseudo_collate
-from mmengine.optim import OptimWrapper
 
 from blitznet_mm.utils import fast_inference, optimize_for_inference
-from conftest import build_model, coco_mini_dataset
-
-NUM_IMAGES = 4
-
-
-@pytest.fixture(scope='module')
-def trained(coco_mini):
-    """BlitzNet300 s4 (COCO head) after 24 Adam steps on 4 real images: its
-    scores are peaked like a trained model's (a random model's are uniform,
-    so any rounding would reorder them)."""
-    torch.manual_seed(0)
-    model = build_model('blitznet300_coco.py')
-    ds = coco_mini_dataset(coco_mini)
-    samples = [ds[i] for i in range(NUM_IMAGES)]
-    optim = OptimWrapper(torch.optim.Adam(model.parameters(), lr=1e-3))
-    model.train()
-    for it in range(24):
-        model.train_step(pseudo_collate(samples[it % 2 * 2:][:2]), optim)
-    model.eval()
-    with torch.no_grad():
-        ref = [model.test_step(pseudo_collate([s]))[0] for s in samples]
-    return model, samples, ref
+from conftest import mask_agreement, matched_detections
 
 
 def _run(model, samples, **kwargs):
@@ -40,17 +17,8 @@ def _run(model, samples, **kwargs):
 
 
 def _kept(ref, out, iou_thr, top=100):
-    """Per fp32 detection among the ``top`` best: does ``out`` hold one of
-    the same class with IoU >= iou_thr? Returns (matched, scores)."""
-    a, b = ref.pred_instances[:top], out.pred_instances
-    iou = bbox_overlaps(a.bboxes, b.bboxes)
-    same = a.labels[:, None] == b.labels[None]
-    return ((iou >= iou_thr) & same).any(1), a.scores
-
-
-def _mask_agreement(ref, out):
-    return (ref.pred_sem_seg.sem_seg ==
-            out.pred_sem_seg.sem_seg).float().mean().item()
+    matched, _, scores = matched_detections(ref, out, iou_thr, top)
+    return matched, scores
 
 
 def test_exact_fast_path_keeps_fp32_results(trained):
@@ -67,7 +35,7 @@ def test_exact_fast_path_keeps_fp32_results(trained):
         torch.testing.assert_close(o.pred_instances.scores[:top],
                                    r.pred_instances.scores[:top],
                                    atol=1e-4, rtol=1e-3)
-        assert _mask_agreement(r, o) >= 0.999
+        assert mask_agreement(r, o) >= 0.999
 
 
 def test_bf16_fast_path_keeps_top100_and_masks(trained):
@@ -82,7 +50,7 @@ def test_bf16_fast_path_keeps_top100_and_masks(trained):
     outs = _run(fast, samples)
     rates = []
     for r, o in zip(ref, outs):
-        assert _mask_agreement(r, o) >= 0.99
+        assert mask_agreement(r, o) >= 0.99
         # the confident ones: this briefly trained model (the authors'
         # near-uniform head init) peaks around 0.2-0.3
         matched, scores = _kept(r, o, 0.9)

@@ -1,0 +1,145 @@
+"""An exported BlitzNet behind mmdet's detector interface, so that
+tools/test.py, the demos and the inferencer take a ``.onnx`` / ``.xml``
+file wherever they take a checkpoint."""
+import copy
+from typing import Optional
+
+import torch
+from mmdet.models.detectors.base import BaseDetector
+from mmdet.registry import MODELS
+from mmdet.structures import SampleList
+from mmengine.structures import PixelData
+
+from ..models.heads.postprocess import detections_from_scores
+from ..models.heads.seg_head import label_maps
+from .export import is_exported_model, read_metadata
+from .runtime import BackendSession
+
+
+@MODELS.register_module()
+class BlitzNetBackendModel(BaseDetector):
+    """Inference with an exported BlitzNet (``tools/deployment/export.py``).
+
+    The config's data preprocessor prepares the batch as for the PyTorch
+    model; the runtime runs the graph (network, softmax, box decoding); the
+    post-processing is the PyTorch path's own functions
+    (``detections_from_scores``, ``label_maps``), so ``predict`` fills the
+    same ``pred_instances`` (``bboxes`` (K, 4) in original image pixels,
+    ``scores``, ``labels``) and ``pred_sem_seg`` (``sem_seg``
+    (1, H_ori, W_ori), 0 = background, c + 1 = class c).
+
+    Args:
+        model_file (str): ``.onnx`` (ONNX Runtime) or ``.xml`` (OpenVINO).
+        data_preprocessor (dict): the config's ``DetDataPreprocessor``.
+        test_cfg (dict, optional): detection post-processing settings
+            (``nms_pre_per_class`` etc.); needed when the model detects.
+        num_classes (int, optional): checked against the file's count.
+        precision (str): 'fp32' or 'bf16' (OpenVINO only).
+        num_threads (int, optional): runtime threads.
+        max_upsample_elements (int): as ``BlitzNetSegHead``.
+        init_cfg (dict, optional): unused; mmengine's interface.
+
+    Raises:
+        ValueError: on a file without BlitzNet metadata, a class count that
+            differs from ``num_classes``, a detecting model without a
+            ``test_cfg`` that has ``nms_pre_per_class``, or (in ``predict``)
+            a batch whose input size is not the size the model was exported
+            for.
+    """
+
+    def __init__(self,
+                 model_file: str,
+                 data_preprocessor: dict,
+                 test_cfg: Optional[dict] = None,
+                 num_classes: Optional[int] = None,
+                 precision: str = 'fp32',
+                 num_threads: Optional[int] = None,
+                 max_upsample_elements: int = 2**27,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor,
+                         init_cfg=init_cfg)
+        self.model_file = model_file
+        self.meta = read_metadata(model_file)
+        self.num_classes = self.meta['num_classes']
+        if num_classes is not None and num_classes != self.num_classes:
+            raise ValueError(
+                f'{model_file}: exported with {self.num_classes} classes, '
+                f'the config says model.num_classes={num_classes}')
+        names = self.meta['output_names']
+        self.with_det, self.with_seg = 'scores' in names, 'seg_logits' in names
+        if self.with_det and 'nms_pre_per_class' not in (test_cfg or {}):
+            raise ValueError(f'{model_file}: a detecting model needs the '
+                             "config's model.test_cfg with nms_pre_per_class "
+                             '(BlitzNet per-class post-processing)')
+        self.test_cfg = copy.deepcopy(test_cfg)
+        self.max_upsample_elements = max_upsample_elements
+        self.session = BackendSession(model_file, precision, num_threads)
+
+    @property
+    def with_bbox(self) -> bool:
+        return self.with_det
+
+    def predict(self, batch_inputs: torch.Tensor,
+                batch_data_samples: SampleList,
+                rescale: bool = True) -> SampleList:
+        outs = dict(zip(self.meta['output_names'],
+                        self._forward(batch_inputs)))
+        metas = [ds.metainfo for ds in batch_data_samples]
+        if self.with_det:
+            for ds, scores, boxes in zip(batch_data_samples, outs['scores'],
+                                         outs['boxes']):
+                ds.pred_instances = detections_from_scores(
+                    scores, boxes.__getitem__, ds.metainfo, self.test_cfg,
+                    rescale)
+        if self.with_seg:
+            segs = label_maps(outs['seg_logits'], metas,
+                              self.max_upsample_elements)
+            for ds, seg in zip(batch_data_samples, segs):
+                ds.pred_sem_seg = PixelData(sem_seg=seg[None])
+        return batch_data_samples
+
+    def _forward(self, batch_inputs: torch.Tensor,
+                 batch_data_samples: Optional[SampleList] = None) -> tuple:
+        """The graph's outputs as CPU float tensors, in ``output_names``
+        order."""
+        size = list(batch_inputs.shape[-2:])
+        if size != self.meta['input_size']:
+            raise ValueError(
+                f'{self.model_file}: exported for {self.meta["input_size"]} '
+                f'inputs, got {size}; the test pipeline must resize to the '
+                'export size without keeping the aspect ratio')
+        batch = self.meta['batch']
+        if batch != 'dynamic' and batch_inputs.shape[0] != batch:
+            raise ValueError(f'{self.model_file}: exported for batch '
+                             f'{batch}, got {batch_inputs.shape[0]}')
+        outs = self.session(batch_inputs.detach().float().cpu().numpy())
+        return tuple(torch.from_numpy(o) for o in outs)
+
+    def loss(self, batch_inputs, batch_data_samples):
+        raise NotImplementedError(f'{self.model_file}: exported models are '
+                                  'for inference; train the PyTorch model')
+
+    def extract_feat(self, batch_inputs):
+        raise NotImplementedError('the features are inside the exported '
+                                  'graph; use predict')
+
+
+def backend_model_cfg(model_cfg: dict, model_file: str, **kwargs) -> dict:
+    """The ``model`` config that runs ``model_file`` in place of the
+    PyTorch model described by ``model_cfg`` (its data preprocessor,
+    test_cfg and class count are kept).
+
+    Raises:
+        ValueError: if ``model_file`` is not ``.onnx`` / ``.xml``.
+    """
+    if not is_exported_model(model_file):
+        raise ValueError(f'{model_file}: not an exported model (.onnx/.xml)')
+    seg = model_cfg.get('seg_head') or {}
+    return dict(type='BlitzNetBackendModel', model_file=model_file,
+                data_preprocessor=copy.deepcopy(
+                    model_cfg['data_preprocessor']),
+                test_cfg=copy.deepcopy(model_cfg.get('test_cfg')),
+                num_classes=model_cfg.get('num_classes'),
+                max_upsample_elements=seg.get('max_upsample_elements',
+                                              2**27),
+                **kwargs)

@@ -1,0 +1,96 @@
+"""Export a trained BlitzNet to ONNX Runtime or OpenVINO.
+
+    python tools/deployment/export.py CONFIG CHECKPOINT \
+        --backend onnxruntime|openvino --out-dir DIR [--batch dynamic|N]
+
+Writes DIR/<config name>.onnx (and .xml/.bin for OpenVINO). The graph
+holds the network, the softmax and the box decoding for the test
+pipeline's fixed S x S input; NMS and the resize of the label map to the
+image stay outside, in the post-processing shared with the PyTorch path.
+The file is a drop-in for the checkpoint in tools/test.py,
+demo/image_demo.py, demo/video_demo.py and BlitzNetInferencer
+(docs/deployment.md).
+"""
+import os.path as osp
+import sys
+
+# from a checkout, use its blitznet_mm rather than an installed copy
+_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+if osp.isdir(osp.join(_ROOT, 'blitznet_mm')):
+    sys.path.insert(0, _ROOT)
+
+import argparse
+import os
+import time
+
+from mmdet.apis import init_detector
+from mmengine.config import Config
+
+import blitznet_mm  # noqa: F401  (registers modules, safe checkpoint loading)
+from blitznet_mm.deployment import ExportGraph, export_onnx, export_openvino
+
+
+def fixed_input_size(cfg) -> tuple:
+    """(H, W) of the test pipeline's ``Resize(scale=(W, H),
+    keep_ratio=False)``.
+
+    Raises:
+        ValueError: if the test pipeline has no such resize (an exported
+            graph has one input size).
+    """
+    for t in cfg.test_dataloader.dataset.get('pipeline', []):
+        if t['type'] == 'Resize':
+            if t.get('keep_ratio', False):
+                raise ValueError('export needs a fixed S x S input: the test '
+                                 'pipeline resizes with keep_ratio=True')
+            w, h = t['scale']
+            return int(h), int(w)
+    raise ValueError('export needs a fixed S x S input: no Resize in '
+                     'test_dataloader.dataset.pipeline')
+
+
+def parse_batch(value: str):
+    if value == 'dynamic':
+        return value
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    raise argparse.ArgumentTypeError(f"'dynamic' or a positive int, got "
+                                     f'{value!r}')
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('config')
+    p.add_argument('checkpoint')
+    p.add_argument('--backend', choices=['onnxruntime', 'openvino'],
+                   required=True)
+    p.add_argument('--out-dir', required=True)
+    p.add_argument('--batch', type=parse_batch, default='dynamic',
+                   help="'dynamic' (default) or a fixed batch size")
+    p.add_argument('--opset', type=int, default=18)
+    args = p.parse_args()
+
+    cfg = Config.fromfile(args.config)
+    try:
+        size = fixed_input_size(cfg)
+    except ValueError as e:
+        sys.exit(f'export: {args.config}: {e}')
+    model = init_detector(cfg, args.checkpoint, device='cpu').eval()
+    name = osp.splitext(osp.basename(args.config))[0]
+    onnx_path = osp.join(args.out_dir, name + '.onnx')
+    t0 = time.perf_counter()
+    export_onnx(ExportGraph(model, size), onnx_path, model.dataset_meta,
+                batch=args.batch, opset=args.opset)
+    files = [onnx_path]
+    if args.backend == 'openvino':
+        files = [export_openvino(onnx_path, osp.join(args.out_dir,
+                                                     name + '.xml'))]
+        files.append(files[0][:-4] + '.bin')
+    for f in files:
+        print(f'{f}: {os.path.getsize(f) / 2**20:.1f} MiB')
+    print(f'exported {args.backend} for {size[0]}x{size[1]} inputs, batch '
+          f'{args.batch}, in {time.perf_counter() - t0:.1f} s')
+
+
+if __name__ == '__main__':
+    main()
