@@ -57,4 +57,7 @@ setup(
         'mmdet>=3.3,<3.4', 'mmsegmentation>=1.2,<1.3', 'numpy',
         'pycocotools'
     ],
+    # tools/deployment/export.py and exported-model inference
+    extras_require={'deploy': ['onnx', 'onnxscript', 'onnxruntime',
+                               'openvino']},
     zip_safe=False)

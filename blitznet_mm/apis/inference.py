@@ -43,4 +43,7 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
     model.cfg = cfg
     meta = read_metadata(checkpoint)
     model.dataset_meta = dict(meta.get('dataset_meta') or {})
+    if 'palette' in model.dataset_meta:  # JSON keeps lists; mmdet's colours
+        model.dataset_meta['palette'] = [     # are tuples
+            tuple(c) for c in model.dataset_meta['palette']]
     return model.to(device).eval()

@@ -1,10 +1,12 @@
 """mmdet's ``DetInferencer`` for BlitzNet: predictions that carry the
 semantic label map, from a checkpoint or an exported model."""
+import copy
 import os
 import os.path as osp
 from typing import Dict, Optional
 
 import mmcv
+import mmengine
 import numpy as np
 import torch.nn as nn
 from mmdet.apis import DetInferencer
@@ -48,6 +50,14 @@ class BlitzNetInferencer(DetInferencer):
                               **self._backend_kwargs)
         return super()._init_model(cfg, weights, device)
 
+    def _init_visualizer(self, cfg):
+        # the config's LocalVisBackend wants a run directory; the inferencer
+        # writes drawings itself, under out_dir
+        cfg = copy.deepcopy(cfg)
+        if cfg.get('visualizer'):
+            cfg.visualizer.pop('vis_backends', None)
+        return super()._init_visualizer(cfg)
+
     def pred2dict(self, data_sample: DetDataSample,
                   pred_out_dir: str = '') -> Dict:
         # mmdet names the files after the image (or a running count)
@@ -67,6 +77,5 @@ class BlitzNetInferencer(DetInferencer):
         mmcv.imwrite(labels, png)  # lossless, the label values themselves
         result['sem_seg_path'] = png
         json_path = osp.join(pred_out_dir, 'preds', stem + '.json')
-        import mmengine
         mmengine.dump(result, json_path)
         return result

@@ -2,6 +2,8 @@
 images: the ``trained`` model (24 steps on 4 real images) exported by
 tools/deployment/export.py, run through ``BlitzNetBackendModel`` and
 tools/test.py."""
+import json
+import os
 import os.path as osp
 import re
 import subprocess
@@ -170,3 +172,19 @@ def test_export_refuses_aspect_preserving_test_resize(tmp_path):
          str(tmp_path)], capture_output=True, text=True, timeout=300)
     assert res.returncode != 0
     assert 'keep_ratio.py: export needs a fixed S x S input' in res.stderr
+
+
+@pytest.mark.slow
+def test_image_demo_draws_with_an_exported_model(exported, tmp_path):
+    folder = osp.join(REPO, 'data', 'samples', 'train2017')
+    image = osp.join(folder, sorted(os.listdir(folder))[0])
+    res = subprocess.run(
+        [sys.executable, osp.join(REPO, 'demo', 'image_demo.py'), image, CFG,
+         exported['xml'], '--out-dir', str(tmp_path), '--score-thr', '0.1'],
+        capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    with open(tmp_path / 'results.json') as f:
+        result = json.load(f)['results'][0]
+    assert osp.isfile(result['drawn']) and result['detections']
+    assert sum(result['mask_pixels'].values()) == \
+        result['height'] * result['width']
