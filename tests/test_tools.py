@@ -81,8 +81,10 @@ def test_benchmark_quick_run_writes_consistent_report(tmp_path, coco_mini):
     names = [r['model'] for r in rep['inference']]
     assert names == ['BlitzNet300 s8', 'SSD300 (mmdet)',
                      'BlitzNet300 s4 (COCO head, trained)']
+    backends = {'fp32 onnxruntime', 'fp32 openvino', 'bf16 openvino'}
     for r in rep['inference']:
-        assert set(r['paths']) == {'fp32', 'fp32 fast', 'bf16 fast'}
+        exported = backends if 'trained' in r['model'] else set()
+        assert set(r['paths']) == {'fp32', 'fp32 fast', 'bf16 fast'} | exported
         e = r['paths']['fp32']['1']
         # the stages are consecutive laps of one clock: they add up
         assert abs(sum(e['stages_s'].values()) - e['median_s']) \
@@ -99,6 +101,13 @@ def test_benchmark_quick_run_writes_consistent_report(tmp_path, coco_mini):
             assert e['peak_mem_mib'] * 2**20 >= 4 * r['params']
             assert e['vs_floor'] > 1.0
             assert 0 < e['stages_s']['decode+nms'] < e['median_s']
+    trained = rep['inference'][2]
+    assert trained['export']['onnx_mib'] > 4 * trained['params'] / 2**20
+    for path in backends:  # the exported graph, then the shared post-proc.
+        e = trained['paths'][path]['1']
+        assert set(e['stages_s']) == {'graph', 'decode+nms', 'mask'}
+        assert abs(sum(e['stages_s'].values()) - e['median_s']) \
+            < 0.25 * e['median_s']
     rows = rep['postproc']['rows']
     assert [r['candidates'] for r in rows][-1] == 45390
     assert len(rep['training']) == 4

@@ -56,6 +56,8 @@ class BlitzNetBackendModel(BaseDetector):
                  num_threads: Optional[int] = None,
                  max_upsample_elements: int = 2**27,
                  init_cfg: Optional[dict] = None) -> None:
+        if isinstance(data_preprocessor, dict):  # found in mmdet's registry
+            data_preprocessor = MODELS.build(data_preprocessor)  # in any scope
         super().__init__(data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
         self.model_file = model_file

@@ -15,7 +15,10 @@ Writes ``<out-dir>/benchmark.md`` (tables, machine described) and
    memory; FLOPs, achieved GFLOP/s and the FLOP floor (FLOPs / peak); each
    for fp32 (what ``tools/test.py`` runs), the exact fast path (BN folded,
    channels-last, inference mode) and the reduced-precision fast path
-   (``blitznet_mm.utils.fast_inference``);
+   (``blitznet_mm.utils.fast_inference``); for BlitzNet300 s4 and the
+   trained model also the exported model on ONNX Runtime (fp32) and
+   OpenVINO (fp32, and bf16 where the CPU has it), post-processing included
+   (``blitznet_mm.deployment``);
 3. decode + NMS time versus the number of candidate anchors, with the scores
    of a trained model, for the paper's per-class strategy (Sec. 3.5) and for
    mmdet's default ``nms_pre``;
@@ -63,6 +66,9 @@ def parse_args(argv=None):
                    help='batch-8 runs of the peers (they are slow)')
     p.add_argument('--warmup', type=int, default=3)
     p.add_argument('--no-postproc', action='store_true')
+    p.add_argument('--no-backends', dest='backends', action='store_false',
+                   help='skip the exported rows (ONNX Runtime, OpenVINO) of '
+                   'BlitzNet300 s4 and the trained model')
     p.add_argument('--checkpoint', default=None,
                    help='BlitzNet300 s4 COCO weights for the post-processing '
                    'scores (e.g. the learning check\'s); default: overfit')

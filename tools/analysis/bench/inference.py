@@ -9,8 +9,12 @@ from mmengine.analysis import get_model_complexity_info
 
 from blitznet_mm.utils import default_dtype, optimize_for_inference
 
+from .backends import exported_paths, staged_backend
 from .machine import PeakMemory, sync
-from .models import MODELS, STAGES, build, make_batch
+from .models import MODELS, STAGES, TRAINED, build, make_batch
+
+# exported (ONNX Runtime, OpenVINO) beside the PyTorch paths
+BACKEND_MODELS = ('BlitzNet300 s4', TRAINED)
 
 
 def staged_forward(model, family, inputs, samples, autocast):
@@ -82,52 +86,77 @@ def paths(device, compile=False):
     return p
 
 
+def _time(run, inputs, samples, bs, args, runs, device, grad=None):
+    """Warm-up, then ``runs`` timed calls of ``run``; the laps and memory."""
+    with (grad or torch.no_grad()), PeakMemory(device) as mem:
+        for _ in range(args.warmup):
+            run(inputs, samples)
+        laps = [run(inputs, samples) for _ in range(runs)]
+    return laps, mem
+
+
+def _entry(laps, mem, bs, runs, flops, peak):
+    total = [sum(lp.values()) / bs for lp in laps]
+    q = np.percentile(total, [25, 50, 75])
+    entry = dict(
+        batch=bs, runs=runs,
+        median_s=float(q[1]), p25_s=float(q[0]), p75_s=float(q[2]),
+        # a stage a path does not have (the exported graph's inside) is left
+        # out, not reported as 0
+        stages_s={s: statistics.median(lp[s] for lp in laps) / bs
+                  for s in STAGES if s in laps[0]},
+        images_per_s=1. / float(q[1]),
+        peak_mem_mib=mem.peak, mem_increase_mib=mem.increase,
+        gflops_per_s=flops / float(q[1]) / 1e9,
+        floor_s=flops / (peak * 1e9))
+    entry['vs_floor'] = entry['median_s'] / entry['floor_s']
+    return entry
+
+
 def bench_inference(name, args, device, images, peaks, model=None,
                     batch_sizes=None, runs_batch=None):
     """Latency of ``MODELS[name]`` (or ``model``) on each path and batch
-    size; returns a json-able dict."""
-    family, _, size = MODELS[name]
+    size; the models of ``BACKEND_MODELS`` on a CPU also exported
+    (``args.backends``); returns a json-able dict."""
+    family, config, size = MODELS[name]
     if model is None:
         model = build(name)
     flops = flops_per_image(model, size)
     res = dict(model=name, family=family, input=size, flops=flops,
                params=sum(p.numel() for p in model.parameters()), paths={})
     compile = args.compile and name == 'BlitzNet300 s4'
+    runners = {}
     for pname, p in paths(device, compile).items():
-        m = optimize_for_inference(copy.deepcopy(model),
-                                   compile=p.get('compile', False)) \
-            if p['optimize'] else model
-        m.to(device)
-        grad = torch.inference_mode() if p['optimize'] else torch.no_grad()
-        amp = torch.autocast(device.type, dtype=p.get('dtype'),
-                             enabled=p['autocast'])
-        peak = peaks['low' if p['autocast'] else 'fp32']
+        def runner(pname=pname, p=p):
+            m = optimize_for_inference(copy.deepcopy(model),
+                                       compile=p.get('compile', False)) \
+                if p['optimize'] else model
+            amp = torch.autocast(device.type, dtype=p.get('dtype'),
+                                 enabled=p['autocast'])
+            return (m.to(device),
+                    lambda i, s: staged_forward(m, family, i, s, amp),
+                    torch.inference_mode if p['optimize'] else torch.no_grad)
+        runners[pname] = runner
+    if args.backends and name in BACKEND_MODELS and device.type == 'cpu':
+        exported, res['export'] = exported_paths(model, config, size, device)
+        for pname, m in exported.items():
+            runners[pname] = lambda m=m: (
+                m, lambda i, s: staged_backend(m, i, s), torch.no_grad)
+    for pname, make in runners.items():
+        m, run, grad = make()
+        peak = peaks['fp32' if pname.startswith('fp32') else 'low']
         res['paths'][pname] = {}
         for bs in batch_sizes or args.batch_sizes:
             inputs, samples = make_batch(m, family, size, images[:bs], device)
             runs = max(2, args.runs if bs == 1 else
                        (runs_batch or args.runs_batch))
-            with grad, PeakMemory(device) as mem:
-                for _ in range(args.warmup):
-                    staged_forward(m, family, inputs, samples, amp)
-                laps = [staged_forward(m, family, inputs, samples, amp)
-                        for _ in range(runs)]
-            total = [sum(lp.values()) / bs for lp in laps]
-            q = np.percentile(total, [25, 50, 75])
-            entry = dict(
-                batch=bs, runs=runs,
-                median_s=float(q[1]), p25_s=float(q[0]), p75_s=float(q[2]),
-                stages_s={s: statistics.median(lp[s] for lp in laps) / bs
-                          for s in STAGES},
-                images_per_s=1. / float(q[1]),
-                peak_mem_mib=mem.peak, mem_increase_mib=mem.increase,
-                gflops_per_s=flops / float(q[1]) / 1e9,
-                floor_s=flops / (peak * 1e9))
-            entry['vs_floor'] = entry['median_s'] / entry['floor_s']
+            laps, mem = _time(run, inputs, samples, bs, args, runs, device,
+                              grad())
+            entry = _entry(laps, mem, bs, runs, flops, peak)
             res['paths'][pname][str(bs)] = entry
-            print(f'  {name:24s} {pname:9s} batch {bs}: '
+            print(f'  {name:24s} {pname:16s} batch {bs}: '
                   f'{entry["median_s"] * 1e3:7.1f} ms/img '
                   f'({entry["vs_floor"]:.2f}x floor)', flush=True)
-        del m
+        del m, run
     return res
 

@@ -41,7 +41,8 @@ MODELS[COCO_BLITZNET] = MODELS[TRAINED] = (
     'blitznet', osp.join(CFG, 'blitznet300_coco.py'), 300)
 PEERS = {300: ('SSD300 (mmdet)', 'FCN R50-D8 @300 (mmseg)'),
          512: ('SSD512 (mmdet)', 'FCN R50-D8 @512 (mmseg)')}
-STAGES = ('backbone', 'neck', 'heads', 'decode+nms', 'mask')
+# 'graph': an exported model's network + softmax + box decoding, timed whole
+STAGES = ('backbone', 'neck', 'heads', 'graph', 'decode+nms', 'mask')
 
 
 def build(name: str, num_det_classes: int = 20):

@@ -45,7 +45,8 @@ def write_report(res, out_dir):
                 e = byb.get(str(bs))
                 if e is None:
                     continue
-                st = ' | '.join(ms(e['stages_s'][s]) for s in STAGES)
+                st = ' | '.join(ms(e['stages_s'][s]) if s in e['stages_s']
+                                else '-' for s in STAGES)
                 L.append(
                     f'| {r["model"]} | {pname} | {e["runs"]} | '
                     f'{ms(e["median_s"])} '
