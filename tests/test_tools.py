@@ -113,3 +113,5 @@ def test_benchmark_quick_run_writes_consistent_report(tmp_path, coco_mini):
     assert len(rep['training']) == 4
     md = (tmp_path / 'benchmark.md').read_text()
     assert '## Inference, batch 1' in md and 'SSD300' in md
+    assert '| fp32 openvino |' in md and 'Export (tools/deployment' in md
+    assert (tmp_path / 'benchmark.png').stat().st_size > 10_000

@@ -86,16 +86,30 @@ def paths(device, compile=False):
     return p
 
 
-def _time(run, inputs, samples, bs, args, runs, device, grad=None):
-    """Warm-up, then ``runs`` timed calls of ``run``; the laps and memory."""
-    with (grad or torch.no_grad()), PeakMemory(device) as mem:
-        for _ in range(args.warmup):
-            run(inputs, samples)
-        laps = [run(inputs, samples) for _ in range(runs)]
-    return laps, mem
+def _interleaved(prepared, args, runs, device, rounds=4):
+    """Warm-up of every path, then ``runs`` timed calls per path in
+    ``rounds`` interleaved blocks (A B C A B C ...), so that slow drifts of
+    a shared machine fall on all paths alike; the laps and peak memory per
+    path."""
+    laps = {p: [] for p in prepared}
+    peak = {p: 0. for p in prepared}
+    incr = {p: 0. for p in prepared}
+    for pname, (run, inputs, samples, grad) in prepared.items():
+        with grad():
+            for _ in range(args.warmup):
+                run(inputs, samples)
+    rounds = max(1, min(rounds, runs))
+    for r in range(rounds):
+        n = runs // rounds + (r < runs % rounds)
+        for pname, (run, inputs, samples, grad) in prepared.items():
+            with grad(), PeakMemory(device) as mem:
+                laps[pname] += [run(inputs, samples) for _ in range(n)]
+            peak[pname] = max(peak[pname], mem.peak)
+            incr[pname] = max(incr[pname], mem.increase)
+    return laps, peak, incr
 
 
-def _entry(laps, mem, bs, runs, flops, peak):
+def _entry(laps, peak_mem, mem_increase, bs, runs, flops, peak):
     total = [sum(lp.values()) / bs for lp in laps]
     q = np.percentile(total, [25, 50, 75])
     entry = dict(
@@ -106,7 +120,7 @@ def _entry(laps, mem, bs, runs, flops, peak):
         stages_s={s: statistics.median(lp[s] for lp in laps) / bs
                   for s in STAGES if s in laps[0]},
         images_per_s=1. / float(q[1]),
-        peak_mem_mib=mem.peak, mem_increase_mib=mem.increase,
+        peak_mem_mib=peak_mem, mem_increase_mib=mem_increase,
         gflops_per_s=flops / float(q[1]) / 1e9,
         floor_s=flops / (peak * 1e9))
     entry['vs_floor'] = entry['median_s'] / entry['floor_s']
@@ -142,21 +156,25 @@ def bench_inference(name, args, device, images, peaks, model=None,
         for pname, m in exported.items():
             runners[pname] = lambda m=m: (
                 m, lambda i, s: staged_backend(m, i, s), torch.no_grad)
-    for pname, make in runners.items():
-        m, run, grad = make()
-        peak = peaks['fp32' if pname.startswith('fp32') else 'low']
+    built = {pname: make() for pname, make in runners.items()}
+    for pname in built:
         res['paths'][pname] = {}
-        for bs in batch_sizes or args.batch_sizes:
-            inputs, samples = make_batch(m, family, size, images[:bs], device)
-            runs = max(2, args.runs if bs == 1 else
-                       (runs_batch or args.runs_batch))
-            laps, mem = _time(run, inputs, samples, bs, args, runs, device,
-                              grad())
-            entry = _entry(laps, mem, bs, runs, flops, peak)
+    for bs in batch_sizes or args.batch_sizes:
+        runs = max(2, args.runs if bs == 1 else
+                   (runs_batch or args.runs_batch))
+        prepared = {
+            pname: (run, *make_batch(m, family, size, images[:bs], device),
+                    grad)
+            for pname, (m, run, grad) in built.items()}
+        laps, peak_mem, incr = _interleaved(prepared, args, runs, device)
+        for pname in built:
+            peak = peaks['fp32' if pname.startswith('fp32') else 'low']
+            entry = _entry(laps[pname], peak_mem[pname], incr[pname], bs,
+                           runs, flops, peak)
             res['paths'][pname][str(bs)] = entry
             print(f'  {name:24s} {pname:16s} batch {bs}: '
                   f'{entry["median_s"] * 1e3:7.1f} ms/img '
                   f'({entry["vs_floor"]:.2f}x floor)', flush=True)
-        del m, run
+    del built
     return res
 

@@ -5,6 +5,7 @@ import os.path as osp
 import json
 import os
 
+from .figure import write_figure
 from .models import BLITZNETS, MODELS, PEERS, STAGES, TRAINED
 
 
@@ -32,9 +33,26 @@ def write_report(res, out_dir):
         '(mmengine analyzer); the FLOP floor is FLOPs / peak. Randomly '
         'initialised weights, real coco_mini images resized to the input '
         'size; latency is per image, median over the runs after warm-up '
-        '(p25-p75 in brackets); memory is the peak resident set (CPU) or '
-        'peak allocated memory (CUDA) while the model ran.', '']
+        '(p25-p75 in brackets). The paths of a model are timed interleaved '
+        '(4 rounds of A, B, C, ...), so drifts of a shared machine fall on '
+        'all alike; memory is the peak resident set of the process (CPU: '
+        'every path of the model is resident) or peak allocated memory '
+        '(CUDA) while the path ran.', '']
     inf = res['inference']
+    write_figure(res, out_dir)
+    L += ['![per-stage latency, batch 1](benchmark.png)', '',
+          "Stages: trunk, neck and heads as the PyTorch model runs them; "
+          "'graph' is an exported model's whole network with the softmax "
+          "and the decoding of every anchor's box (the PyTorch paths decode "
+          "only the candidates, inside 'decode+nms'); 'decode+nms' and "
+          "'mask' are the same functions on every path.", '']
+    if any('export' in r for r in inf):
+        L += ['Export (tools/deployment/export.py): ' + '; '.join(
+            f'{r["model"]}: ONNX {r["export"]["onnx_export_s"]:.0f} s, '
+            f'{r["export"]["onnx_mib"]:.0f} MiB; OpenVINO IR +'
+            f'{r["export"]["openvino_convert_s"]:.0f} s, '
+            f'{r["export"]["openvino_mib"]:.0f} MiB'
+            for r in inf if 'export' in r) + '.', '']
     for bs in res['batch_sizes']:
         L += [f'## Inference, batch {bs} (ms per image)', '',
               '| model | path | runs | total | ' + ' | '.join(STAGES)
