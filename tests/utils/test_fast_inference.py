@@ -3,7 +3,6 @@ images: a BlitzNet300 s4 briefly overfit on real images (the ``trained``
 fixture), compared with plain fp32 inference on the same images."""
 import copy
 
-import pytest
 import torch
 from mmengine.dataset import pseudo_collate
 

@@ -11,6 +11,8 @@ from mmengine.logging import MessageHub
 from mmengine.structures import PixelData
 from torch import Tensor
 
+from ..heads.mmseg_head import wrap_mmseg_head
+
 
 def agree_num_classes(num_classes: Optional[int], **heads) -> tuple:
     """Give ``num_classes`` to every head config that lacks it, and check
@@ -80,7 +82,9 @@ class BlitzNet(BaseDetector):
             ``out_indices=(0, 1, 2, 3)``).
         neck (dict): ``BlitzNetNeck``.
         bbox_head (dict, optional): ``BlitzNetDetHead``.
-        seg_head (dict, optional): ``BlitzNetSegHead``.
+        seg_head (dict, optional): ``BlitzNetSegHead``, or an mmseg decode
+            head (``type='mmseg.FCNHead'``, ...) which is run through
+            ``MMSegDecodeHead``.
         train_cfg (dict, optional): Passed to the detection head.
         test_cfg (dict, optional): Passed to the detection head.
         data_preprocessor (dict, optional): mmdet's ``DetDataPreprocessor``.
@@ -109,6 +113,7 @@ class BlitzNet(BaseDetector):
                          init_cfg=init_cfg)
         if bbox_head is None and seg_head is None:
             raise ValueError('BlitzNet needs a bbox_head, a seg_head or both')
+        seg_head = wrap_mmseg_head(seg_head)  # 'mmseg.X' heads: an adapter
         bbox_head, seg_head, num_classes = agree_num_classes(
             num_classes, bbox_head=bbox_head, seg_head=seg_head)
         self.num_classes = num_classes

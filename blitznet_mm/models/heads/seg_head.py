@@ -43,8 +43,50 @@ def gt_sem_seg_batch(batch_data_samples: SampleList, size: Tuple[int, int],
     return torch.stack(masks)
 
 
+class SegTaskMixin:
+    """Loss and prediction of a segmentation branch with BlitzNet's
+    mixed-annotation semantics, for any module whose ``forward(x)`` gives
+    logits (N, C + 1, h, w) from the neck levels ``x``: a missing mask is
+    ignored (never background), the loss is taken at the logits' stride or
+    the input's (``loss_at``), prediction is :func:`label_maps`.
+
+    Needs ``ignore_index``, ``loss_at``, ``loss_seg`` and
+    ``max_upsample_elements`` attributes.
+    """
+
+    def loss(self, x: Tuple[Tensor],
+             batch_data_samples: SampleList) -> Dict[str, Tensor]:
+        """Pixel CE over non-ignored pixels; ``loss_seg`` is 0 with no
+        gradient to the logits when the batch has no mask."""
+        logits = self(x)
+        input_size = batch_data_samples[0].metainfo['batch_input_shape']
+        gt = gt_sem_seg_batch(batch_data_samples, input_size,
+                              self.ignore_index).to(logits.device)
+        if self.loss_at == 'logits':
+            gt = F.interpolate(gt[:, None].float(), size=logits.shape[-2:],
+                               mode='nearest')[:, 0].long()
+        else:
+            logits = F.interpolate(logits, size=gt.shape[-2:],
+                                   mode='bilinear', align_corners=False)
+        return dict(loss_seg=self.loss_seg(logits, gt,
+                                           ignore_index=self.ignore_index))
+
+    def predict(self, x: Tuple[Tensor],
+                batch_img_metas: List[dict]) -> List[Tensor]:
+        """Label maps (H_ori, W_ori) long per image (paper Sec. 3.5)."""
+        return self.predict_by_feat(self(x), batch_img_metas)
+
+    def predict_by_feat(self, logits: Tensor,
+                        batch_img_metas: List[dict]) -> List[Tensor]:
+        """Logits (N, C + 1, h, w) -> label maps (H_ori, W_ori) long: cropped
+        to the valid (unpadded) input area, bilinearly resized to the
+        original image size, argmax."""
+        return label_maps(logits, batch_img_metas,
+                          self.max_upsample_elements)
+
+
 @MODELS.register_module()
-class BlitzNetSegHead(BaseModule):
+class BlitzNetSegHead(SegTaskMixin, BaseModule):
     """Per level a 1x1 conv to ``channels`` + ReLU, every level resized
     (nearest, as the authors' code) to the finest level, concatenated, and a
     3x3 conv to ``num_classes + 1`` logits (background included).
@@ -119,36 +161,6 @@ class BlitzNetSegHead(BaseModule):
             for conv, f in zip(self.reduce, x)
         ]
         return self.cls_seg(torch.cat(feats, dim=1))
-
-    def loss(self, x: Tuple[Tensor],
-             batch_data_samples: SampleList) -> Dict[str, Tensor]:
-        """Pixel CE over non-ignored pixels; ``loss_seg`` is 0 with no
-        gradient to the logits when the batch has no mask."""
-        logits = self(x)
-        input_size = batch_data_samples[0].metainfo['batch_input_shape']
-        gt = gt_sem_seg_batch(batch_data_samples, input_size,
-                              self.ignore_index).to(logits.device)
-        if self.loss_at == 'logits':
-            gt = F.interpolate(gt[:, None].float(), size=logits.shape[-2:],
-                               mode='nearest')[:, 0].long()
-        else:
-            logits = F.interpolate(logits, size=gt.shape[-2:],
-                                   mode='bilinear', align_corners=False)
-        return dict(loss_seg=self.loss_seg(logits, gt,
-                                           ignore_index=self.ignore_index))
-
-    def predict(self, x: Tuple[Tensor],
-                batch_img_metas: List[dict]) -> List[Tensor]:
-        """Label maps (H_ori, W_ori) long per image (paper Sec. 3.5)."""
-        return self.predict_by_feat(self(x), batch_img_metas)
-
-    def predict_by_feat(self, logits: Tensor,
-                        batch_img_metas: List[dict]) -> List[Tensor]:
-        """Logits (N, C + 1, h, w) -> label maps (H_ori, W_ori) long: cropped
-        to the valid (unpadded) input area, bilinearly resized to the
-        original image size, argmax."""
-        return label_maps(logits, batch_img_metas,
-                          self.max_upsample_elements)
 
 
 def label_maps(logits: Tensor, batch_img_metas: List[dict],

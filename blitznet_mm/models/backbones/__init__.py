@@ -1,0 +1,3 @@
+from .detnet import DetNet, DilatedBottleneck
+
+__all__ = ['DetNet', 'DilatedBottleneck']
