@@ -4,7 +4,7 @@ iterations, one named run at a time.
 
     python tools/analysis/learning_check.py --name recipe [--num-images 16]
         [--iters 150] [--eval-interval 30] [--seg-init kaiming|xavier]
-        [--augment]
+        [--augment] [--config configs/blitznet300_gn_coco_mini.py]
     python tools/analysis/learning_check.py --report-only
 
 Each run writes ``docs/learning_check/<name>.json``; every call rebuilds
@@ -36,7 +36,7 @@ SEG_INITS = dict(
 
 
 def build_cfg(args, ann: str) -> Config:
-    cfg = Config.fromfile(CONFIG)
+    cfg = Config.fromfile(args.config)
     root = osp.abspath(args.data_root) + '/'
     if not args.augment:  # overfitting: nothing beyond the fixed resize
         cfg.train_dataloader.dataset.pipeline = [
@@ -205,6 +205,9 @@ augmentation (docs/training_recipe.md). Written by
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--name', default='run', help='run name (JSON file name)')
+    p.add_argument('--config', default=CONFIG,
+                   help='a from-scratch COCO-layout config (default: '
+                   'configs/blitznet300_coco_mini.py)')
     p.add_argument('--what', default='', help='one line for the report')
     p.add_argument('--data-root', default=osp.join(_ROOT, 'data', 'samples'))
     p.add_argument('--num-images', type=int, default=16)

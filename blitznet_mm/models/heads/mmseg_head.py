@@ -10,7 +10,7 @@ from mmengine.registry import DefaultScope
 from torch import Tensor
 
 from ...structures.seg_labels import IGNORE_INDEX, num_seg_classes
-from .seg_head import SegTaskMixin
+from .seg_head import LOSS_SEG, SegTaskMixin
 
 MMSEG_PREFIX = 'mmseg.'
 
@@ -58,9 +58,7 @@ class MMSegDecodeHead(SegTaskMixin, BaseModule):
                  decode_head: ConfigType,
                  num_classes: int = 20,
                  ignore_index: int = IGNORE_INDEX,
-                 loss_seg: ConfigType = dict(
-                     type='CrossEntropyLoss', use_sigmoid=False,
-                     ignore_index=255, avg_non_ignore=True, loss_weight=1.0),
+                 loss_seg: ConfigType = LOSS_SEG,
                  loss_at: str = 'logits',
                  max_upsample_elements: int = 2**27,
                  init_cfg=None) -> None:

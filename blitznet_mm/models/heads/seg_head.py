@@ -43,6 +43,13 @@ def gt_sem_seg_batch(batch_data_samples: SampleList, size: Tuple[int, int],
     return torch.stack(masks)
 
 
+#: pixel cross-entropy averaged over non-ignored pixels: a batch without any
+#: mask gives exactly 0 (default of both segmentation branches)
+LOSS_SEG = dict(type='CrossEntropyLoss', use_sigmoid=False,
+                ignore_index=IGNORE_INDEX, avg_non_ignore=True,
+                loss_weight=1.0)
+
+
 class SegTaskMixin:
     """Loss and prediction of a segmentation branch with BlitzNet's
     mixed-annotation semantics, for any module whose ``forward(x)`` gives
@@ -122,9 +129,7 @@ class BlitzNetSegHead(SegTaskMixin, BaseModule):
                  in_channels: Sequence[int] = (512, ) * 7,
                  channels: int = 64,
                  ignore_index: int = IGNORE_INDEX,
-                 loss_seg: ConfigType = dict(
-                     type='CrossEntropyLoss', use_sigmoid=False,
-                     ignore_index=255, avg_non_ignore=True, loss_weight=1.0),
+                 loss_seg: ConfigType = LOSS_SEG,
                  loss_at: str = 'logits',
                  resize_mode: str = 'nearest',
                  max_upsample_elements: int = 2**27,
