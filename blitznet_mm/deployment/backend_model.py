@@ -86,19 +86,31 @@ class BlitzNetBackendModel(BaseDetector):
                 rescale: bool = True) -> SampleList:
         outs = dict(zip(self.meta['output_names'],
                         self._forward(batch_inputs)))
-        metas = [ds.metainfo for ds in batch_data_samples]
-        if self.with_det:
-            for ds, scores, boxes in zip(batch_data_samples, outs['scores'],
-                                         outs['boxes']):
-                ds.pred_instances = detections_from_scores(
-                    scores, boxes.__getitem__, ds.metainfo, self.test_cfg,
-                    rescale)
-        if self.with_seg:
-            segs = label_maps(outs['seg_logits'], metas,
-                              self.max_upsample_elements)
-            for ds, seg in zip(batch_data_samples, segs):
-                ds.pred_sem_seg = PixelData(sem_seg=seg[None])
+        self.fill_detections(outs, batch_data_samples, rescale)
+        self.fill_label_maps(outs, batch_data_samples)
         return batch_data_samples
+
+    def fill_detections(self, outs: dict, batch_data_samples: SampleList,
+                        rescale: bool = True) -> None:
+        """``pred_instances`` from the graph's ``scores`` and ``boxes``."""
+        if not self.with_det:
+            return
+        for ds, scores, boxes in zip(batch_data_samples, outs['scores'],
+                                     outs['boxes']):
+            ds.pred_instances = detections_from_scores(
+                scores, boxes.__getitem__, ds.metainfo, self.test_cfg,
+                rescale)
+
+    def fill_label_maps(self, outs: dict,
+                        batch_data_samples: SampleList) -> None:
+        """``pred_sem_seg`` from the graph's ``seg_logits``."""
+        if not self.with_seg:
+            return
+        segs = label_maps(outs['seg_logits'],
+                          [ds.metainfo for ds in batch_data_samples],
+                          self.max_upsample_elements)
+        for ds, seg in zip(batch_data_samples, segs):
+            ds.pred_sem_seg = PixelData(sem_seg=seg[None])
 
     def _forward(self, batch_inputs: torch.Tensor,
                  batch_data_samples: Optional[SampleList] = None) -> tuple:

@@ -10,8 +10,6 @@ from mmengine.config import Config
 
 from blitznet_mm.deployment import (BlitzNetBackendModel, ExportGraph,
                                     export_onnx, export_openvino)
-from blitznet_mm.models.heads.postprocess import detections_from_scores
-from blitznet_mm.models.heads.seg_head import label_maps
 
 from .machine import sync
 
@@ -38,13 +36,9 @@ def staged_backend(model, inputs, samples):
 
     outs = dict(zip(model.meta['output_names'], model._forward(inputs)))
     lap('graph')
-    if 'scores' in outs:
-        for ds, scores, boxes in zip(samples, outs['scores'], outs['boxes']):
-            detections_from_scores(scores, boxes.__getitem__, ds.metainfo,
-                                   model.test_cfg, rescale=True)
+    model.fill_detections(outs, samples, rescale=True)
     lap('decode+nms')
-    if 'seg_logits' in outs:
-        label_maps(outs['seg_logits'], [s.metainfo for s in samples])
+    model.fill_label_maps(outs, samples)
     lap('mask')
     return t
 
