@@ -1,18 +1,25 @@
 """Every shipped config trains: its train, val and test dataloaders are built
-on VOCdevkit- and COCO-layout data made from the real images of
-data/samples, it runs 2 training iterations and a validation pass."""
+on VOCdevkit- and COCO-layout data and a blur set made from the real images
+of data/samples, it runs 2 training iterations and a validation pass."""
 import glob
 import logging
 import os
 import os.path as osp
+import sys
 
 import pytest
 
 from conftest import REPO
 from datasets.voc_fixture import build_coco_layout, build_vocdevkit
 
-CONFIGS = sorted(osp.basename(p) for p in glob.glob(
-    osp.join(REPO, 'configs', '*.py')))
+sys.path.insert(0, osp.join(REPO, 'tools', 'dataset_converters'))
+from make_blur_dataset import make_blur_dataset  # noqa: E402
+
+CONFIGS = sorted(
+    osp.relpath(p, osp.join(REPO, 'configs'))
+    for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
+                       recursive=True)
+    if '_base_' not in p)
 
 
 @pytest.fixture(scope='module')
@@ -24,6 +31,8 @@ def data_cwd(tmp_path_factory, coco_mini):
     build_vocdevkit(coco_mini, str(data / 'VOCdevkit'))
     build_coco_layout(coco_mini, str(data / 'coco'))
     os.symlink(osp.abspath(coco_mini), data / 'samples')
+    make_blur_dataset(osp.join(coco_mini, 'train2017'), str(data / 'blur'),
+                      per_image=1)
     return cwd
 
 

@@ -36,6 +36,7 @@ def test_mmcv_compiled_batched_nms_suppresses_overlap():
     ('TRANSFORMS', 'BlitzNetPhotoMetricDistortion'),
     ('TRANSFORMS', 'ZoomOut'), ('TRANSFORMS', 'CoverageRandomCrop'),
     ('DATASETS', 'SharedPipelineConcatDataset'),
+    ('DATASETS', 'BlitzNetSegDataset'),
     ('HOOKS', 'ClassCountCheckHook'),
     ('METRICS', 'BlitzNetSegMetric'),
 ])
@@ -46,7 +47,8 @@ def test_import_registers_into_mmdet(registry, name):
 
 
 @pytest.mark.parametrize('path', sorted(
-    glob.glob(osp.join(REPO, 'configs', 'blitznet*.py'))))
+    glob.glob(osp.join(REPO, 'configs', '**', 'blitznet*.py'),
+              recursive=True)))
 def test_configs_load_with_scope_and_custom_imports(path):
     from mmengine.config import Config
     cfg = Config.fromfile(path)

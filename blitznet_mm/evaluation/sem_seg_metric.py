@@ -20,6 +20,9 @@ class BlitzNetSegMetric(IoUMetric):
     Args:
         ignore_index (int): Ignored label. Defaults to 255.
         background_name (str): Name of class 0. Defaults to 'background'.
+        classwise (bool): Also return each class's IoU (%) as
+            ``IoU.<class name>`` (NaN for a class absent from both the
+            predictions and the ground truth). Defaults to False.
         **kwargs: mmseg ``IoUMetric`` arguments (``iou_metrics``, ``prefix``
             ...).
 
@@ -29,9 +32,11 @@ class BlitzNetSegMetric(IoUMetric):
     default_prefix = 'sem_seg'
 
     def __init__(self, ignore_index: int = IGNORE_INDEX,
-                 background_name: str = 'background', **kwargs) -> None:
+                 background_name: str = 'background',
+                 classwise: bool = False, **kwargs) -> None:
         super().__init__(ignore_index=ignore_index, **kwargs)
         self.background_name = background_name
+        self.classwise = classwise
 
     @property
     def seg_class_names(self) -> tuple:
@@ -58,6 +63,14 @@ class BlitzNetSegMetric(IoUMetric):
         meta = self._dataset_meta
         self._dataset_meta = dict(meta, classes=self.seg_class_names)
         try:
-            return super().compute_metrics(results)
+            metrics = super().compute_metrics(results)
         finally:
             self._dataset_meta = meta
+        if self.classwise:
+            # results: per image (intersect, union, pred, label) areas
+            inter = sum(r[0] for r in results)
+            union = sum(r[1] for r in results)
+            iou = (100 * inter / union).tolist()
+            for name, v in zip(self.seg_class_names, iou):
+                metrics[f'IoU.{name}'] = round(v, 2)
+        return metrics

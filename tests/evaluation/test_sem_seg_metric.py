@@ -11,8 +11,8 @@ def _sample(pred, gt):
                 img_path='x.jpg')
 
 
-def _metric(classes=('cat', 'dog')):
-    m = BlitzNetSegMetric()
+def _metric(classes=('cat', 'dog'), **kwargs):
+    m = BlitzNetSegMetric(**kwargs)
     m.dataset_meta = dict(classes=classes)
     return m
 
@@ -35,6 +35,23 @@ def test_known_confusion_gives_known_iou():
     res = m.evaluate(1)
     assert res['sem_seg/mIoU'] == pytest.approx(66.67, abs=0.01)
     assert res['sem_seg/aAcc'] == 75.0
+    assert 'sem_seg/IoU.cat' not in res
+
+
+def test_classwise_iou_over_all_images():
+    m = _metric(classwise=True)
+    # image 1: as above (cat 2/4, dog 2/4); image 2: 2 px of cat, both
+    # right, 1 px of background predicted as cat -> cat 4/(4+2+1) over both
+    m.process({}, [_sample([[0, 0, 1, 1], [2, 2, 2, 2]],
+                           [[0, 0, 1, 1], [1, 1, 2, 2]]),
+                   _sample([[1, 1, 1]], [[1, 1, 0]])])
+    res = m.evaluate(2)
+    assert res['sem_seg/IoU.background'] == pytest.approx(100 * 2 / 3,
+                                                          abs=0.01)
+    assert res['sem_seg/IoU.cat'] == pytest.approx(100 * 4 / 7, abs=0.01)
+    assert res['sem_seg/IoU.dog'] == 50.0
+    mean = (2 / 3 + 4 / 7 + 1 / 2) / 3 * 100
+    assert res['sem_seg/mIoU'] == pytest.approx(mean, abs=0.01)
 
 
 def test_size_mismatch_is_a_clear_error():

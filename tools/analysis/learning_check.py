@@ -75,8 +75,9 @@ def build_cfg(args, ann: str) -> Config:
     return cfg
 
 
-def read_curve(work_dir: str):
-    """(losses, evals) from the newest run's ``scalars.json``."""
+def read_curve(work_dir: str, eval_key: str = 'coco/bbox_mAP_50'):
+    """(losses, evals) from the newest run's ``scalars.json``; an
+    evaluation record is one holding ``eval_key``."""
     runs = sorted(d for d in os.listdir(work_dir) if d[:2] == '20')
     path = osp.join(work_dir, runs[-1], 'vis_data', 'scalars.json')
     losses, evals = [], []
@@ -85,7 +86,7 @@ def read_curve(work_dir: str):
             rec = json.loads(line)
             if 'loss' in rec:
                 losses.append(rec)
-            elif 'coco/bbox_mAP_50' in rec:
+            elif eval_key in rec:
                 # evaluation runs after the iteration logged last
                 rec['iter'] = losses[-1]['iter'] if losses else 0
                 evals.append(rec)
@@ -174,7 +175,9 @@ def write_report(run_dir: str, out: str) -> None:
         --num-images {a['num_images']} --iters {a['iters']} \\
         --eval-interval {a['eval_interval']} --batch-size {a['batch_size']} \\
         --lr {a['lr']}{' --seg-init ' + a['seg_init'] if a.get('seg_init')
-                       else ''}{' --augment' if a.get('augment') else ''}
+                       else ''}{' --augment' if a.get('augment') else ''}{
+            ' --config ' + osp.relpath(a['config'], _ROOT)
+            if a.get('config', CONFIG) != CONFIG else ''}
 
 {_eval_table(run)}
 

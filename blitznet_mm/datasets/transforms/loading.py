@@ -31,6 +31,22 @@ def instances_to_semantic(masks, labels, height: int, width: int,
     return sem
 
 
+def check_labels(seg_map: np.ndarray, max_label, ignore_index: int,
+                 path: str) -> None:
+    """Raise ``ValueError`` naming ``path`` if ``seg_map`` holds a value
+    above ``max_label`` (the number of foreground classes) other than
+    ``ignore_index``; ``max_label=None`` checks nothing."""
+    if max_label is None:
+        return
+    values = np.unique(seg_map)
+    bad = values[(values > max_label) & (values != ignore_index)]
+    if bad.size:
+        raise ValueError(
+            f'mask {path} holds labels {bad[:8].tolist()} but the dataset '
+            f'has {max_label} classes (0 = background, 1..{max_label} = '
+            f'classes, {ignore_index} = ignored)')
+
+
 @TRANSFORMS.register_module()
 class LoadBlitzNetAnnotations(LoadAnnotations):
     """mmdet's ``LoadAnnotations`` for boxes, plus a semantic mask
@@ -52,9 +68,13 @@ class LoadBlitzNetAnnotations(LoadAnnotations):
         imdecode_backend (str): Mask decoder. Defaults to 'pillow'.
         **kwargs: passed to mmdet's ``LoadAnnotations``.
 
+    A data info with ``max_seg_label`` (``BlitzNetSegDataset``) has its PNG
+    checked by :func:`check_labels`.
+
     Raises:
         FileNotFoundError: a referenced mask file is missing.
-        ValueError: a mask's size differs from its image's.
+        ValueError: a mask's size differs from its image's, or it holds a
+            label above ``max_seg_label``.
     """
 
     def __init__(self, with_bbox: bool = True, with_label: bool = True,
@@ -76,11 +96,18 @@ class LoadBlitzNetAnnotations(LoadAnnotations):
                     f'mask {path} of image {results.get("img_path")} is '
                     'missing')
             super()._load_seg_map(results)
+            if results['gt_seg_map'].ndim != 2:
+                raise ValueError(
+                    f'mask {path} has {results["gt_seg_map"].shape[-1]} '
+                    'channels; expected a single-channel class-index PNG '
+                    '(grayscale or palette)')
             mh, mw = results['gt_seg_map'].shape[:2]
             if (mh, mw) != (h, w):
                 raise ValueError(
                     f'mask {path} is {mw}x{mh} but its image '
                     f'{results.get("img_path")} is {w}x{h}')
+            check_labels(results['gt_seg_map'], results.get('max_seg_label'),
+                         self.ignore_index, path)
         elif results.get('sem_seg_from_instances', False):
             # an instance without a `segmentation` is a box without mask
             # pixels (COCO-format sets converted from box-only sources)

@@ -1,0 +1,120 @@
+"""Make a blur-segmentation set (BDNet-style, docs/blur.md) from real images.
+
+    python tools/dataset_converters/make_blur_dataset.py data/samples/train2017 \\
+        data/blur --ann data/samples/annotations/instances_train2017.json
+
+Each source image gives ``--per-image`` samples: regions (random shapes, or
+the image's objects when ``--ann`` names its COCO instances) re-rendered
+with defocus or motion blur, and a palette PNG of the blurred pixels
+(0 sharp, 1 motion, 2 defocus). The last ``--val-fraction`` of the source
+images (sorted by name) make the validation split, so it is held out:
+no validation sample shares a source image with a training one. Writes::
+
+    OUT/img_dir/{train,val}/<stem>_<k>.jpg
+    OUT/ann_dir/{train,val}/<stem>_<k>.png
+    OUT/samples.json    (source, split, regions' kinds and strengths)
+
+for ``BlitzNetSegDataset`` (configs/blur/blitznet300_blur_seg.py).
+"""
+import os.path as osp
+import sys
+
+_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+if osp.isdir(osp.join(_ROOT, 'blitznet_mm')):
+    sys.path.insert(0, _ROOT)
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+
+import cv2  # noqa: E402
+import mmcv  # noqa: E402
+import numpy as np  # noqa: E402
+
+from blitznet_mm.datasets.blur_synthesis import (  # noqa: E402
+    BLUR_CLASSES, compose, sample_regions)
+from blitznet_mm.datasets.voc import save_palette_png  # noqa: E402
+
+IMG_EXT = ('.jpg', '.jpeg', '.png', '.bmp')
+
+
+def object_masks(ann_file: str) -> dict:
+    """file name -> list of (H, W) bool masks of its non-crowd instances."""
+    from pycocotools.coco import COCO
+    coco = COCO(ann_file)
+    masks = {}
+    for img in coco.imgs.values():
+        anns = coco.loadAnns(coco.getAnnIds(imgIds=img['id'], iscrowd=False))
+        masks[img['file_name']] = [coco.annToMask(a).astype(bool)
+                                   for a in anns if a.get('segmentation')]
+    return masks
+
+
+def make_blur_dataset(src: str, out: str, ann: str = None,
+                      per_image: int = 2, val_fraction: float = 0.25,
+                      seed: int = 0) -> dict:
+    """Write the set (module docstring); returns the sample count per
+    split. Deterministic for a given ``seed``.
+
+    Raises:
+        FileNotFoundError: ``src`` has no image.
+        ValueError: ``val_fraction`` leaves a split empty.
+    """
+    names = sorted(n for n in os.listdir(src) if n.lower().endswith(IMG_EXT))
+    if not names:
+        raise FileNotFoundError(f'{src}: no image ({", ".join(IMG_EXT)})')
+    n_val = int(round(len(names) * val_fraction))
+    if not 0 < n_val < len(names):
+        raise ValueError(f'{len(names)} images with val_fraction '
+                         f'{val_fraction}: a split would be empty')
+    objects = object_masks(ann) if ann else {}
+    records, counts = [], dict(train=0, val=0)
+    for i, name in enumerate(names):
+        split = 'val' if i >= len(names) - n_val else 'train'
+        img = mmcv.imread(osp.join(src, name))
+        if img is None:
+            raise ValueError(f'{osp.join(src, name)}: not a readable image')
+        objs = [m for m in objects.get(name, [])
+                if m.shape == img.shape[:2]]
+        for k in range(per_image):
+            rng = np.random.default_rng([seed, i, k])
+            regions = sample_regions(img.shape[:2], rng, objs)
+            blurred, label = compose(img, regions)
+            stem = f'{osp.splitext(name)[0]}_{k}'
+            mmcv.imwrite(blurred, osp.join(out, 'img_dir', split,
+                                           stem + '.jpg'),
+                         params=[cv2.IMWRITE_JPEG_QUALITY, 95])
+            os.makedirs(osp.join(out, 'ann_dir', split), exist_ok=True)
+            save_palette_png(label, osp.join(out, 'ann_dir', split,
+                                             stem + '.png'))
+            records.append(dict(
+                sample=stem, source=name, split=split,
+                regions=[dict(kind=BLUR_CLASSES[kind - 1],
+                              strength=strength, angle=angle,
+                              area=float(mask.mean()))
+                         for mask, kind, strength, angle in regions]))
+            counts[split] += 1
+    with open(osp.join(out, 'samples.json'), 'w') as f:
+        json.dump(dict(classes=BLUR_CLASSES, seed=seed, source_dir=src,
+                       samples=records), f, indent=1)
+    return counts
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('src', help='folder of real images')
+    p.add_argument('out', help='output folder')
+    p.add_argument('--ann', help='COCO instances json of src: blur objects '
+                   'too, not only random shapes')
+    p.add_argument('--per-image', type=int, default=2)
+    p.add_argument('--val-fraction', type=float, default=0.25)
+    p.add_argument('--seed', type=int, default=0)
+    args = p.parse_args()
+    counts = make_blur_dataset(args.src, args.out, args.ann, args.per_image,
+                               args.val_fraction, args.seed)
+    print(f"{args.out}: {counts['train']} train, {counts['val']} val "
+          'samples')
+
+
+if __name__ == '__main__':
+    main()
