@@ -10,7 +10,8 @@ Writes ``<out-dir>/benchmark.md`` (tables, machine described) and
 1. a matrix-product peak (fp32 and bf16 on CPU, fp32 and fp16 on CUDA);
 2. per-image inference latency (median and interquartile spread, batch 1
    and 8) of BlitzNet300 s4 / 300 s8 / 512 s8, mmdet SSD300 / SSD512 (VGG16)
-   and mmseg FCN R50-D8 at the same input sizes, broken into backbone, neck,
+   and mmseg FCN R50-D8 at the same input sizes, and the BlitzNet300
+   variants (DetNet-59 trunk, RFB neck, ASPP / FCN heads, GroupNorm), broken into backbone, neck,
    heads, box decoding + NMS and mask upsampling + argmax; images/s; peak
    memory; FLOPs, achieved GFLOP/s and the FLOP floor (FLOPs / peak); each
    for fp32 (what ``tools/test.py`` runs), the exact fast path (BN folded,
@@ -46,7 +47,8 @@ from blitznet_mm.utils import default_dtype  # noqa: E402
 # the measuring pieces live beside this entry point, in bench/
 from bench.inference import bench_inference  # noqa: E402
 from bench.machine import machine, matmul_peak  # noqa: E402
-from bench.models import BLITZNETS, MODELS, TRAINED, coco_images  # noqa: E402
+from bench.models import (BLITZNETS, DEFAULT_MODELS, MODELS,  # noqa: E402
+                          TRAINED, coco_images)
 from bench.postproc import bench_postproc, trained_blitznet  # noqa: E402
 from bench.report import summarise, write_report  # noqa: E402
 from bench.training import bench_train  # noqa: E402
@@ -55,7 +57,7 @@ from bench.training import bench_train  # noqa: E402
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--out-dir', default=osp.join(_ROOT, 'docs'))
-    p.add_argument('--models', nargs='+', default=list(MODELS)[:7],
+    p.add_argument('--models', nargs='+', default=DEFAULT_MODELS,
                    help=f'subset of: {", ".join(MODELS)}')
     p.add_argument('--no-peers', action='store_true')
     p.add_argument('--batch-sizes', nargs='+', type=int, default=[1, 8])

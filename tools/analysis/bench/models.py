@@ -33,12 +33,23 @@ MODELS = {
     'FCN R50-D8 @512 (mmseg)':
     ('fcn', 'mmseg::fcn/fcn_r50-d8_4xb4-20k_voc12aug-512x512.py', 512),
 }
+# the variants of issue 14 (README model table), 300x300, VOC head
+VARIANTS = {
+    f'BlitzNet300 {v}': ('blitznet', osp.join(CFG, f'blitznet300_{c}.py'),
+                         300)
+    for v, c in (('DetNet-59', 'detnet59_voc'), ('RFB', 'rfb_voc'),
+                 ('ASPP head', 'aspp_voc'), ('FCN head', 'fcn_voc'),
+                 ('GN', 'gn_coco_mini'))}
+MODELS.update(VARIANTS)
 BLITZNETS = [k for k, v in MODELS.items() if v[0] == 'blitznet']
 # extra rows: the 80-class head, random and trained (post-processing)
 COCO_BLITZNET = 'BlitzNet300 s4 (COCO head)'
 TRAINED = 'BlitzNet300 s4 (COCO head, trained)'
 MODELS[COCO_BLITZNET] = MODELS[TRAINED] = (
     'blitznet', osp.join(CFG, 'blitznet300_coco.py'), 300)
+# what `make bench` times by default (the COCO-head rows come from the
+# post-processing section)
+DEFAULT_MODELS = [k for k in MODELS if k not in (COCO_BLITZNET, TRAINED)]
 PEERS = {300: ('SSD300 (mmdet)', 'FCN R50-D8 @300 (mmseg)'),
          512: ('SSD512 (mmdet)', 'FCN R50-D8 @512 (mmseg)')}
 # 'graph': an exported model's network + softmax + box decoding, timed whole
