@@ -63,6 +63,34 @@ def test_learning_check_two_iterations(tmp_path, coco_mini):
     assert '## ci' in out.read_text()
 
 
+def test_blur_check_two_iterations(tmp_path, coco_mini):
+    """The blur learning check in miniature: it makes the set, trains the
+    blur config 2 iterations and scores the held-out split per class."""
+    import json
+    import math
+    res = subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools', 'analysis', 'blur_check.py'),
+         '--data-root', coco_mini, '--iters', '2', '--eval-interval', '2',
+         '--batch-size', '2', '--per-image', '1',
+         '--work-dir', str(tmp_path / 'w'),
+         '--out', str(tmp_path / 'bc')],
+        capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    run = json.loads((tmp_path / 'bc.json').read_text())
+    n = len(os.listdir(osp.join(coco_mini, 'train2017')))
+    assert run['counts'] == dict(train=n - round(n / 4), val=round(n / 4))
+    (ev, ) = run['evals']
+    assert ev['iter'] == 2 and run['losses'][-1]['iter'] == 2
+    ious = [ev[f'sem_seg/IoU.{c}'] for c in ('background', 'motion',
+                                             'defocus')]
+    finite = [v for v in ious if math.isfinite(v)]
+    assert finite and all(0 <= v <= 100 for v in finite)
+    assert ev['sem_seg/mIoU'] == pytest.approx(
+        sum(finite) / len(finite), abs=0.02)
+    md = (tmp_path / 'bc.md').read_text()
+    assert '| 2 |' in md and 'IoU defocus' in md
+
+
 def test_benchmark_quick_run_writes_consistent_report(tmp_path, coco_mini):
     """Smoke run of tools/analysis/benchmark.py (one BlitzNet, a peer, the
     trained-score post-processing path and a training step): the report's

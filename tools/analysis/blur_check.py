@@ -3,7 +3,8 @@ embedded real images, train configs/blur/blitznet300_blur_seg.py from
 random initialisation on its training split and score mIoU on the held-out
 split (other source images) during training.
 
-    python tools/analysis/blur_check.py [--iters 300] [--eval-interval 50]
+    python tools/analysis/blur_check.py [--iters 400] [--eval-interval 100]
+        [--per-image 8]
 
 Writes ``docs/blur_check.json`` (losses, evaluations with per-class IoU)
 and ``docs/blur_check.md`` (tables).
@@ -51,7 +52,7 @@ def build_cfg(args, data_root: str) -> Config:
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook',
                                         interval=args.iters, by_epoch=False,
                                         save_optimizer=False)
-    cfg.default_hooks.logger.interval = 10
+    cfg.default_hooks.logger.interval = min(10, args.eval_interval)
     cfg.randomness = dict(seed=0)
     cfg.work_dir = args.work_dir
     return cfg
@@ -84,7 +85,7 @@ iterations, x0.1 at 80%, on this machine's CPU ({os.cpu_count()} cores),
 
     python tools/analysis/blur_check.py --iters {a['iters']} \\
         --eval-interval {a['eval_interval']} --batch-size {a['batch_size']} \\
-        --lr {a['lr']}
+        --lr {a['lr']} --per-image {a.get('per_image', 2)}
 
 {chr(10).join(rows)}
 """
@@ -95,10 +96,12 @@ def main():
     p.add_argument('--config', default=CONFIG)
     p.add_argument('--data-root', default=SAMPLES,
                    help='COCO-layout source set (train2017/ + annotations)')
-    p.add_argument('--iters', type=int, default=300)
-    p.add_argument('--eval-interval', type=int, default=50)
+    p.add_argument('--iters', type=int, default=400)
+    p.add_argument('--eval-interval', type=int, default=100)
     p.add_argument('--batch-size', type=int, default=4)
     p.add_argument('--lr', type=float, default=1e-3)
+    p.add_argument('--per-image', type=int, default=8,
+                   help='blurred samples made from each source image')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--work-dir', default='work_dirs/blur_check')
     p.add_argument('--out', default=osp.join(_ROOT, 'docs', 'blur_check'),
@@ -108,7 +111,7 @@ def main():
     counts = make_blur_dataset(
         osp.join(args.data_root, 'train2017'), data,
         osp.join(args.data_root, 'annotations', 'instances_train2017.json'),
-        seed=args.seed)
+        per_image=args.per_image, seed=args.seed)
     with open(osp.join(data, 'samples.json')) as f:
         samples = json.load(f)['samples']
     for split in ('train', 'val'):
