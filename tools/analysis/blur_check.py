@@ -25,7 +25,8 @@ import time  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from analysis.learning_check import SEG_INITS, read_curve  # noqa: E402
+from analysis.learning_check import (SEG_INITS, read_curve,  # noqa: E402
+                                     short_schedule)
 from dataset_converters.make_blur_dataset import make_blur_dataset  # noqa
 
 CONFIG = osp.join(_ROOT, 'configs', 'blur', 'blitznet300_blur_seg.py')
@@ -42,20 +43,7 @@ def build_cfg(args, data_root: str) -> Config:
     cfg.train_dataloader.batch_size = args.batch_size
     cfg.val_evaluator = dict(type='BlitzNetSegMetric', iou_metrics=['mIoU'],
                              classwise=True)
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=args.iters,
-                         val_interval=args.eval_interval)
-    cfg.optim_wrapper.optimizer.lr = args.lr
-    cfg.param_scheduler = [dict(type='MultiStepLR', by_epoch=False, begin=0,
-                                end=args.iters,
-                                milestones=[int(args.iters * 0.8)],
-                                gamma=0.1)]
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook',
-                                        interval=args.iters, by_epoch=False,
-                                        save_optimizer=False)
-    cfg.default_hooks.logger.interval = min(10, args.eval_interval)
-    cfg.randomness = dict(seed=0)
-    cfg.work_dir = args.work_dir
-    return cfg
+    return short_schedule(cfg, args)
 
 
 def report(run: dict) -> str:

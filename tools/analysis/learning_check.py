@@ -59,6 +59,13 @@ def build_cfg(args, ann: str) -> Config:
     cfg.val_evaluator = [dict(type='CocoMetric', ann_file=ann, metric='bbox'),
                          dict(type='BlitzNetSegMetric')]
     cfg.test_evaluator = cfg.val_evaluator
+    return short_schedule(cfg, args)
+
+
+def short_schedule(cfg: Config, args) -> Config:
+    """The check's schedule: ``args.iters`` iterations at ``args.lr``,
+    x0.1 at 80%, evaluation every ``args.eval_interval``, one checkpoint
+    at the end, seed 0, in ``args.work_dir``."""
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=args.iters,
                          val_interval=args.eval_interval)
     cfg.optim_wrapper.optimizer.lr = args.lr
@@ -69,7 +76,8 @@ def build_cfg(args, ann: str) -> Config:
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook',
                                         interval=args.iters, by_epoch=False,
                                         save_optimizer=False)
-    cfg.default_hooks.logger.interval = max(1, min(10, args.iters))
+    # a loss record at every evaluation's iteration
+    cfg.default_hooks.logger.interval = max(1, min(10, args.eval_interval))
     cfg.randomness = dict(seed=0)
     cfg.work_dir = args.work_dir
     return cfg
