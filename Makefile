@@ -51,7 +51,8 @@ test: install
 demo: install
 	bash demo/run_demo.sh
 
-# writes docs/benchmark.md + .json (~35 min on 2 CPU cores); e.g.
+# writes docs/benchmark.md + .json (~45 min on 2 CPU cores with the five
+# BlitzNet300 variants); e.g.
 # BENCH_ARGS="--checkpoint work_dirs/learning_check/iter_150.pth"
 bench: install
 	$(PY) tools/analysis/benchmark.py $(BENCH_ARGS)
