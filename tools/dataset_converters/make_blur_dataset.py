@@ -38,15 +38,21 @@ from blitznet_mm.datasets.voc import save_palette_png  # noqa: E402
 IMG_EXT = ('.jpg', '.jpeg', '.png', '.bmp')
 
 
-def object_masks(ann_file: str) -> dict:
-    """file name -> list of (H, W) bool masks of its non-crowd instances."""
+def object_masks(ann_file: str):
+    """A function: file name -> list of (H, W) bool masks of that image's
+    non-crowd instances, decoded when asked (a full COCO json holds far
+    more instances than fit in memory as masks)."""
     from pycocotools.coco import COCO
     coco = COCO(ann_file)
-    masks = {}
-    for img in coco.imgs.values():
-        anns = coco.loadAnns(coco.getAnnIds(imgIds=img['id'], iscrowd=False))
-        masks[img['file_name']] = [coco.annToMask(a).astype(bool)
-                                   for a in anns if a.get('segmentation')]
+    ids = {img['file_name']: img['id'] for img in coco.imgs.values()}
+
+    def masks(name: str) -> list:
+        if name not in ids:
+            return []
+        anns = coco.loadAnns(coco.getAnnIds(imgIds=ids[name], iscrowd=False))
+        return [coco.annToMask(a).astype(bool) for a in anns
+                if a.get('segmentation')]
+
     return masks
 
 
@@ -67,15 +73,14 @@ def make_blur_dataset(src: str, out: str, ann: str = None,
     if not 0 < n_val < len(names):
         raise ValueError(f'{len(names)} images with val_fraction '
                          f'{val_fraction}: a split would be empty')
-    objects = object_masks(ann) if ann else {}
+    objects = object_masks(ann) if ann else (lambda name: [])
     records, counts = [], dict(train=0, val=0)
     for i, name in enumerate(names):
         split = 'val' if i >= len(names) - n_val else 'train'
         img = mmcv.imread(osp.join(src, name))
         if img is None:
             raise ValueError(f'{osp.join(src, name)}: not a readable image')
-        objs = [m for m in objects.get(name, [])
-                if m.shape == img.shape[:2]]
+        objs = [m for m in objects(name) if m.shape == img.shape[:2]]
         for k in range(per_image):
             rng = np.random.default_rng([seed, i, k])
             regions = sample_regions(img.shape[:2], rng, objs)

@@ -36,7 +36,7 @@ def check_labels(seg_map: np.ndarray, max_label, ignore_index: int,
     """Raise ``ValueError`` naming ``path`` if ``seg_map`` holds a value
     above ``max_label`` (the number of foreground classes) other than
     ``ignore_index``; ``max_label=None`` checks nothing."""
-    if max_label is None:
+    if max_label is None or seg_map.max() <= max_label:
         return
     values = np.unique(seg_map)
     bad = values[(values > max_label) & (values != ignore_index)]
