@@ -28,7 +28,6 @@ param_scheduler = [
 default_hooks = dict(
     logger=dict(interval=10),
     checkpoint=dict(interval=25, max_keep_ckpts=2, save_last=True))
-env_cfg = dict(dist_cfg=dict(backend='gloo'))
 
 train_dataloader = dict(
     batch_size=4,

@@ -22,6 +22,7 @@ import argparse
 import time
 
 import cv2
+import torch
 from mmdet.apis import inference_detector
 from mmdet.registry import VISUALIZERS
 from mmengine.config import Config
@@ -90,6 +91,8 @@ def main():
             break
         t0 = time.perf_counter()
         ds = inference_detector(model, frame)
+        if torch.cuda.is_available():  # kernels are queued: wait for them
+            torch.cuda.synchronize()
         model_time += time.perf_counter() - t0
         frames += 1
         fps = frames / model_time

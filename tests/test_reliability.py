@@ -207,6 +207,9 @@ def _free_port():
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(torch.cuda.is_available(),
+                    reason='tests the CPU fallback (SyncBN -> BN, gloo); '
+                    'with CUDA, mmengine places rank r on GPU r')
 def test_dist_train_two_cpu_processes_with_syncbn_config(tmp_path,
                                                           coco_mini):
     """tools/dist_train.sh CONFIG 2 on CPU (gloo), a SyncBN config: SyncBN

@@ -34,10 +34,11 @@ def parse_args():
     parser.add_argument('--out', help='dump raw predictions to a .pkl file')
     parser.add_argument('--show-dir', help='write drawn predictions here '
                         '(relative to the run\'s timestamp dir)')
-    parser.add_argument('--fast', choices=['bf16', 'fp32'], nargs='?',
-                        const='bf16', default=None,
+    parser.add_argument('--fast', choices=['bf16', 'fp16', 'fp32'],
+                        nargs='?', const='default', default=None,
                         help='fast inference path: BN folded, channels-last, '
-                        'and bf16 (fp16 on CUDA) autocast unless "fp32" '
+                        'and autocast to bf16 / fp16, or none with "fp32"; '
+                        'plain --fast: bf16, or fp16 on GPUs without bf16 '
                         '(docs/benchmark.md)')
     parser.add_argument('--precision', choices=['fp32', 'bf16'],
                         default='fp32', help='run-time precision of an '
@@ -77,7 +78,9 @@ def main():
         vis.update(draw=True, test_out_dir=args.show_dir)
     if args.fast:
         cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
-            dict(type='FastInferenceHook', autocast=args.fast == 'bf16')]
+            dict(type='FastInferenceHook', autocast=args.fast != 'fp32',
+                 dtype=None if args.fast in ('default', 'fp32')
+                 else args.fast)]
     runner = Runner.from_cfg(cfg)
     if args.out is not None:
         if not args.out.endswith(('.pkl', '.pickle')):

@@ -1,7 +1,7 @@
 """Train a BlitzNet config with MMEngine's runner (OpenMMLab conventions).
 
     python tools/train.py configs/blitznet300_voc.py [--work-dir DIR]
-        [--resume [CKPT]] [--amp] [--cfg-options k=v ...]
+        [--resume [CKPT]] [--amp [{fp16,bf16}]] [--cfg-options k=v ...]
     mim train blitznet_mm configs/blitznet300_voc.py
 """
 import os.path as osp
@@ -15,11 +15,14 @@ if osp.isdir(osp.join(_ROOT, 'blitznet_mm')):
 import argparse
 import os
 
+import torch
+
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import blitznet_mm  # noqa: F401  (registers modules, safe checkpoint loading)
+from blitznet_mm.engine import configure_amp
 from blitznet_mm.utils import setup_cpu_training
 
 
@@ -27,8 +30,11 @@ def parse_args():
     parser = argparse.ArgumentParser(description='Train BlitzNet')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='dir for logs and checkpoints')
-    parser.add_argument('--amp', action='store_true',
-                        help='automatic mixed precision training')
+    parser.add_argument('--amp', choices=['fp16', 'bf16'], nargs='?',
+                        const='default', default=None,
+                        help='automatic mixed precision: fp16 (loss-scaled, '
+                        'CUDA) or bf16 (CUDA where supported, and CPU); '
+                        'plain --amp: bf16 where supported, else fp16')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr with the total batch size')
     parser.add_argument(
@@ -58,8 +64,15 @@ def main():
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.loss_scale = 'dynamic'
+        precision = args.amp
+        if precision == 'default':
+            precision = 'fp16' if torch.cuda.is_available() and \
+                not torch.cuda.is_bf16_supported() else 'bf16'
+        configure_amp(cfg.optim_wrapper, precision)
+    if cfg.get('randomness', {}).get('deterministic'):
+        # cuBLAS is deterministic only with a fixed workspace; read when
+        # its handle is made, i.e. at the first matrix product
+        os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
     if args.resume == 'auto':

@@ -1,6 +1,6 @@
 """A fast inference path that keeps BlitzNet's results (issue 6): fold
 BatchNorm into the convolutions (mmcv), channels-last weights, and the
-network under reduced-precision autocast (bf16 on CPU, fp16 on CUDA) in
+network under reduced-precision autocast (bf16, or fp16 on GPUs without bf16) in
 inference mode. ``BlitzNet.predict`` runs box decoding, NMS, mask
 upsampling and argmax in fp32, so only the convolutions change precision.
 
@@ -49,9 +49,17 @@ def optimize_for_inference(model: nn.Module, fuse_bn: bool = True,
 
 
 def default_dtype(device_type: str) -> torch.dtype:
-    """bf16 on CPU (native bf16 matrix units on AVX512-BF16/AMX CPUs),
-    fp16 on CUDA."""
-    return torch.bfloat16 if device_type == 'cpu' else torch.float16
+    """bf16 on CPU (native bf16 matrix units on AVX512-BF16/AMX CPUs) and on
+    GPUs that support it (Ampere and later: as fast as fp16 and it cannot
+    overflow), fp16 on older GPUs."""
+    if device_type == 'cuda' and not torch.cuda.is_bf16_supported():
+        return torch.float16
+    return torch.bfloat16
+
+
+#: ``--fast`` / ``--amp`` names of the precisions
+PRECISIONS = {'fp32': torch.float32, 'fp16': torch.float16,
+              'bf16': torch.bfloat16}
 
 
 @contextmanager

@@ -33,8 +33,10 @@ dataset = dict(type='BlitzNetSegDataset', data_root=data_root,
                metainfo=dict(classes=classes))
 train_dataloader = dict(
     batch_size=16,
+    # workers per GPU: docs/benchmark.md, "Training input pipeline"
     num_workers=4,
     persistent_workers=True,
+    pin_memory=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(dataset, pipeline=train_pipeline,
                  data_prefix=dict(img_path='img_dir/train',

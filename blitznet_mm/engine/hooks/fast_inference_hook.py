@@ -1,10 +1,13 @@
 """``tools/test.py --fast``: the test loop on the fast inference path."""
+from typing import Optional
+
 import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmdet.registry import HOOKS
 
-from ...utils.fast_inference import default_dtype, optimize_for_inference
+from ...utils.fast_inference import (PRECISIONS, default_dtype,
+                                     optimize_for_inference)
 
 
 @HOOKS.register_module()
@@ -12,8 +15,12 @@ class FastInferenceHook(Hook):
     """Runs the *test* loop on the fast path of
     ``blitznet_mm.utils.fast_inference``: after the checkpoint is loaded,
     BatchNorm is folded into the convolutions and weights go channels-last;
-    each test iteration runs under autocast (bf16 on CPU, fp16 on CUDA),
-    with post-processing in fp32 (``BlitzNet.predict``).
+    every ``test_step`` runs under autocast (``dtype``), with post-processing
+    in fp32 (``BlitzNet.predict``).
+
+    The autocast is opened inside ``test_step`` itself: mmengine's
+    ``TestLoop.run_iter`` wraps the step in ``autocast(enabled=fp16)``, which
+    would switch off an autocast opened around it by a hook.
 
     Only ``before_test`` changes the model: validation during training is
     left alone (folding BN would break training).
@@ -21,17 +28,26 @@ class FastInferenceHook(Hook):
     Args:
         autocast (bool): reduced-precision autocast; False keeps fp32 (the
             exact fast path). Defaults to True.
+        dtype (str, optional): 'bf16' or 'fp16'; default
+            :func:`default_dtype` of the model's device (bf16, or fp16 on a
+            GPU without bf16).
         fuse_bn (bool): fold BatchNorm. Defaults to True.
         channels_last (bool): channels-last weights. Defaults to True.
+
+    Raises:
+        ValueError: for a ``dtype`` other than 'bf16' / 'fp16'.
     """
     priority = 'LOW'
 
-    def __init__(self, autocast: bool = True, fuse_bn: bool = True,
-                 channels_last: bool = True) -> None:
+    def __init__(self, autocast: bool = True, dtype: Optional[str] = None,
+                 fuse_bn: bool = True, channels_last: bool = True) -> None:
+        if dtype is not None and dtype not in ('bf16', 'fp16'):
+            raise ValueError(f"FastInferenceHook: dtype must be 'bf16' or "
+                             f"'fp16', got {dtype!r}")
         self.autocast = autocast
+        self.dtype = dtype
         self.fuse_bn = fuse_bn
         self.channels_last = channels_last
-        self._ctx = None
 
     def before_test(self, runner) -> None:
         model = runner.model.module if is_model_wrapper(
@@ -39,16 +55,15 @@ class FastInferenceHook(Hook):
         optimize_for_inference(model, fuse_bn=self.fuse_bn,
                                channels_last=self.channels_last)
         device = next(model.parameters()).device.type
-        self._ctx = torch.autocast(device, dtype=default_dtype(device),
-                                   enabled=self.autocast)
+        dtype = PRECISIONS[self.dtype] if self.dtype else default_dtype(device)
+        step, enabled = runner.model.test_step, self.autocast
+
+        def test_step(data):
+            with torch.autocast(device, dtype=dtype, enabled=enabled):
+                return step(data)
+
+        # an instance attribute: the model's class is left unchanged
+        runner.model.test_step = test_step
         runner.logger.info(
             f'fast inference: BN folded={self.fuse_bn}, channels-last='
-            f'{self.channels_last}, autocast='
-            f'{default_dtype(device) if self.autocast else "off"}')
-
-    def before_test_iter(self, runner, batch_idx, data_batch=None) -> None:
-        self._ctx.__enter__()
-
-    def after_test_iter(self, runner, batch_idx, data_batch=None,
-                        outputs=None) -> None:
-        self._ctx.__exit__(None, None, None)
+            f'{self.channels_last}, autocast={dtype if enabled else "off"}')

@@ -6,13 +6,14 @@ from mmengine.model import is_model_wrapper
 from mmdet.registry import HOOKS
 
 
-def weight_checksums(model: torch.nn.Module):
-    """(names, (T, 2) float64 tensor): per floating-point parameter/buffer,
-    the sum and the sum of squares. Identical weights give bit-identical
-    checksums (same ops, same order)."""
+def weight_checksums(model: torch.nn.Module, buffers: bool = True):
+    """(names, (T, 2) float64 tensor): per floating-point parameter (and
+    buffer when ``buffers``), the sum and the sum of squares. Identical
+    weights give bit-identical checksums (same ops, same order)."""
     names, sums = [], []
+    params = {n for n, _ in model.named_parameters()}
     for name, t in model.state_dict().items():
-        if t.is_floating_point():
+        if t.is_floating_point() and (buffers or name in params):
             t = t.detach().double()
             names.append(name)
             sums.append(torch.stack([t.sum(), (t * t).sum()]))
@@ -33,7 +34,9 @@ class ReplicaConsistencyHook(Hook):
     Without a process group it does nothing. mmengine wraps models with
     ``broadcast_buffers=False``, so BatchNorm running statistics drift apart
     between replicas; mmengine's ``SyncBuffersHook`` (before this hook in
-    the default runtime) averages them at the end of training.
+    the default runtime) averages them at the end of training: the checks
+    every ``interval`` iterations therefore compare parameters only, the
+    final one parameters and buffers.
     """
     priority = 'VERY_LOW'
 
@@ -48,18 +51,20 @@ class ReplicaConsistencyHook(Hook):
                          outputs=None):
         if self.interval > 0 and self.every_n_train_iters(runner,
                                                           self.interval):
-            self.check(runner)
+            self.check(runner, buffers=False)
 
     def after_train(self, runner):
         self.check(runner)
 
-    def check(self, runner) -> bool:
-        """True when all replicas agree (or training is not distributed)."""
+    def check(self, runner, buffers: bool = True) -> bool:
+        """True when all replicas agree (or training is not distributed);
+        ``buffers=False`` leaves out BatchNorm statistics, which differ
+        between replicas until ``SyncBuffersHook`` averages them."""
         if not is_distributed() or get_world_size() < 2:
             return True
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
-        names, sums = weight_checksums(model)
+        names, sums = weight_checksums(model, buffers)
         gathered = all_gather(sums)
         differ = set()
         for other in gathered[1:]:

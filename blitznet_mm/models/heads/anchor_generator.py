@@ -113,10 +113,14 @@ class BlitzNetAnchorGenerator(AnchorGenerator):
         for an input of ``input_size`` (H, W) pixels."""
         img_h, img_w = input_size
         base = []
+        # CPU constants by design: mmdet's grid_priors moves them to the
+        # feature maps' device
+        cpu = torch.device('cpu')
         for (sw, sh), level in zip(self.strides, blitznet_anchor_sides(
                 self.anchor_scales, self.anchor_ratios)):
-            c = torch.tensor([sw, sh]) * self.center_offset
-            wh = torch.tensor(level) * torch.tensor([img_w, img_h])
+            c = torch.tensor([sw, sh], device=cpu) * self.center_offset
+            wh = torch.tensor(level, device=cpu) * torch.tensor(
+                [img_w, img_h], device=cpu)
             base.append(torch.cat([c - wh / 2, c + wh / 2], dim=1))
         return base
 

@@ -9,6 +9,7 @@ from mmdet.utils import ConfigType, InstanceList, OptInstanceList
 from mmengine.structures import InstanceData
 from torch import Tensor
 
+from ..utils.global_batch import global_normaliser
 from .hard_negative_mining import hard_negative_mask
 from .postprocess import detections_from_scores, flatten_levels
 
@@ -23,7 +24,10 @@ class BlitzNetDetHead(SSDHead):
     - the BlitzNet anchors (``BlitzNetAnchorGenerator``);
     - losses as config keys (``loss_cls``, ``loss_bbox``) and hard-negative
       mining per image (mmdet) or over the batch (authors' code),
-      ``train_cfg.hard_negative_mining = 'image' | 'batch'``;
+      ``train_cfg.hard_negative_mining = 'image' | 'batch'``; with N GPUs
+      the batch is the global one (all N x ``batch_size`` images), so
+      training on N GPUs with ``batch_size = 32 / N`` optimises the
+      authors' batch-32 objective;
     - the paper's per-class post-processing (Sec. 3.5) when ``test_cfg`` has
       ``nms_pre_per_class``; otherwise mmdet's default (``nms_pre``) path;
     - anchors that follow each batch's input size (``batch_input_shape``)
@@ -47,8 +51,9 @@ class BlitzNetDetHead(SSDHead):
         loss_bbox (dict): Box regression loss (smooth L1, beta 1) averaged
             over positives.
         train_cfg (dict): ``assigner``, ``neg_pos_ratio`` (3),
-            ``hard_negative_mining`` ('image' or 'batch'; with 'batch' an
-            image without boxes, e.g. a masks-only image, gives no
+            ``hard_negative_mining`` ('image' or 'batch': 3 x the
+            positives of the global batch, over all processes; with 'batch'
+            an image without boxes, e.g. a masks-only image, gives no
             negatives).
         test_cfg (dict): ``score_thr``, ``nms_pre_per_class``, ``nms``,
             ``max_per_class``, ``max_per_img``.
@@ -153,6 +158,12 @@ class BlitzNetDetHead(SSDHead):
         """Softmax CE with 3:1 hard-negative mining + smooth L1 on positives,
         both divided by the number of positives in the batch (at least 1).
 
+        Under data parallelism "the batch" is the global one: the positives
+        are counted over all processes and the loss is scaled so that DDP's
+        gradient average equals the gradient of one process holding every
+        image (:func:`global_normaliser`); ``'batch'`` mining ranks the
+        negatives of all processes.
+
         Args:
             cls_scores (list[Tensor]): per level (N, A*(C+1), H, W).
             bbox_preds (list[Tensor]): per level (N, A*4, H, W).
@@ -176,8 +187,9 @@ class BlitzNetDetHead(SSDHead):
         label_weights = torch.cat(label_weights, -1).view(num_images, -1)
         bbox_targets = torch.cat(bbox_targets, -2).view(-1, 4)
         bbox_weights = torch.cat(bbox_weights, -2).view(-1, 4)
-        scores = flatten_levels(cls_scores, self.cls_out_channels)
-        deltas = flatten_levels(bbox_preds, 4).view(-1, 4)
+        # losses and mining in fp32 whatever the autocast policy (AMP)
+        scores = flatten_levels(cls_scores, self.cls_out_channels).float()
+        deltas = flatten_levels(bbox_preds, 4).reshape(-1, 4).float()
 
         loss_all = self.loss_cls(
             scores.view(-1, self.cls_out_channels), labels.view(-1),
@@ -193,8 +205,8 @@ class BlitzNetDetHead(SSDHead):
             loss_all, pos, neg, self.train_cfg.get('neg_pos_ratio', 3),
             per_image=self.train_cfg.get('hard_negative_mining',
                                          'image') == 'image')
-        num_pos = max(int(pos.sum()), 1)
-        loss_cls = loss_all[pos | hard_neg].sum() / num_pos
+        num_pos = global_normaliser(pos.sum())
+        loss_cls = (loss_all * (pos | hard_neg)).sum() / num_pos
 
         if self.reg_decoded_bbox:
             anchors = torch.cat([torch.cat(a) for a in anchor_list])

@@ -3,7 +3,6 @@
 from typing import List, Sequence, Tuple
 
 import torch.nn as nn
-import torch.nn.functional as F
 from mmdet.registry import MODELS
 from mmdet.utils import ConfigType, OptMultiConfig
 from mmengine.model import BaseModule
@@ -106,7 +105,8 @@ class BlitzNetNeck(BaseModule):
                                reversed(maps[self.finest_level:-1])):
             x, shortcut = block(x, skip)
             if pooled is None and self.with_global_pool:
-                pooled = F.adaptive_avg_pool2d(shortcut, 1)
+                # = adaptive_avg_pool2d(., 1), with a deterministic backward
+                pooled = shortcut.mean((2, 3), keepdim=True)
             outs.append(x)
         outs.reverse()
         if pooled is not None:

@@ -19,12 +19,14 @@ from mmdet.utils import ConfigType
 from mmengine.model import BaseModule
 from torch import Tensor
 
+from ..utils.resize import bilinear_resize
+
 
 def upsample_like(x: Tensor, ref: Tensor) -> Tensor:
     """Bilinear resize of ``x`` to the spatial size of ``ref``
-    (align_corners=False, as the authors' ``tf.image.resize_bilinear``)."""
-    return F.interpolate(x, size=ref.shape[-2:], mode='bilinear',
-                         align_corners=False)
+    (align_corners=False, as the authors' ``tf.image.resize_bilinear``);
+    deterministic backward in deterministic runs (:func:`bilinear_resize`)."""
+    return bilinear_resize(x, ref.shape[-2:])
 
 
 class BaseFusionBlock(BaseModule):

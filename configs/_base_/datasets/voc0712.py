@@ -58,8 +58,10 @@ voc12_val_seg = dict(
 
 train_dataloader = dict(
     batch_size=32,
+    # workers per GPU: docs/benchmark.md, "Training input pipeline"
     num_workers=4,
     persistent_workers=True,
+    pin_memory=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     batch_sampler=None,
     dataset=dict(type='SharedPipelineConcatDataset',

@@ -13,7 +13,9 @@ model = dict(
         bgr_to_rgb=False,
         pad_size_divisor=1,
         pad_seg=True,
-        seg_pad_value=255),
+        seg_pad_value=255,
+        # host-to-GPU copies overlap compute (pinned loader memory)
+        non_blocking=True),
     backbone=dict(
         type='ResNet',
         depth=50,
