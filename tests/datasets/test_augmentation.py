@@ -204,3 +204,203 @@ def test_zoom_out_mask_border_and_masks_less_images(samples, seg_border,
     no_mask = dict(r, gt_bboxes=r['gt_bboxes'].clone(),
                    gt_seg_map=np.full((h, w), 255, np.uint8))
     assert (t(no_mask)['gt_seg_map'] == 255).all()
+
+
+# --- the fast transforms against the arithmetic they replace (issue 6) ---
+
+def _reference_ops():
+    """The distortion's ops as first written (numpy on [0, 1], contrast in
+    float64, np.mod for the hue): what the fast ones must equal."""
+    import cv2
+
+    def hsv_op(x, fn):
+        hsv = cv2.cvtColor(x, cv2.COLOR_BGR2HSV)
+        fn(hsv)
+        return cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)
+
+    def sat(x, f):
+        return hsv_op(x, lambda h: h.__setitem__(
+            (Ellipsis, 1), np.clip(h[..., 1] * f, 0, 1)))
+
+    def hue(x, d):
+        return hsv_op(x, lambda h: h.__setitem__(
+            (Ellipsis, 0), np.mod(h[..., 0] + 360. * d, 360.)))
+
+    def contrast(x, f):
+        m = x.mean(axis=(0, 1), keepdims=True, dtype=np.float64)
+        return ((x - m) * f + m).astype(np.float32)
+
+    return dict(brightness=lambda x, d: x + np.float32(d), saturation=sat,
+                hue=hue, contrast=contrast)
+
+
+def _reference_photometric(img, order, params):
+    from blitznet_mm.datasets.transforms.photometric import ORDERS
+    ops = _reference_ops()
+    out = img.astype(np.float32) / 255.
+    for name in ORDERS[order]:
+        out = ops[name](out, params[name])
+    return np.clip(out, 0., 1.) * np.float32(255.)
+
+
+def test_photometric_equals_reference_arithmetic(samples):
+    """Same draws -> the same image: brightness, saturation and hue bit for
+    bit, contrast within float32 rounding; the whole distortion within
+    1e-3 grey levels, in all four orders, on every real image."""
+    from blitznet_mm.datasets import BlitzNetPhotoMetricDistortion
+    from blitznet_mm.datasets.transforms.photometric import OPS
+    ref_ops = _reference_ops()
+    # values off [0, 1] too, as a chain of ops makes them
+    x = samples[3]['img'].astype(np.float32) / 255. * 1.3 - .1
+    for name, values in (('brightness', (-.125, .1)),
+                         ('saturation', (0., .5, 1.5)),
+                         ('hue', (-.5, -.07, 0., .07, .5))):
+        for v in values:
+            np.testing.assert_array_equal(OPS[name](x, v),
+                                          ref_ops[name](x, v))
+    for f in (.5, 1.5):
+        np.testing.assert_allclose(OPS['contrast'](x, f),
+                                   ref_ops['contrast'](x, f), atol=1e-6)
+    t = BlitzNetPhotoMetricDistortion()
+    np.random.seed(7)
+    seen = set()
+    for _ in range(3):
+        for r in samples:
+            img = r['img'].copy()
+            out = t(dict(img=img))
+            d = out['photometric']
+            assert out['img'].dtype == np.float32
+            np.testing.assert_array_equal(img, r['img'])  # input untouched
+            np.testing.assert_allclose(
+                out['img'], _reference_photometric(r['img'], d['order'], d),
+                rtol=0, atol=1e-3)
+            seen.add(d['order'])
+    assert seen == {0, 1, 2, 3}
+
+
+@pytest.mark.parametrize('dtype', [np.uint8, np.float32])
+def test_zoom_out_equals_mmdet_expand(samples, dtype):
+    """The one-pass canvas: the same draws, pixels, mask and boxes as
+    mmdet's Expand (uint8: the mean truncated as np.full casts it)."""
+    from mmdet.datasets.transforms import Expand
+    from blitznet_mm.datasets import ZoomOut
+    mean = (103.06, 115.90, 123.15)
+    z = ZoomOut(mean=mean, prob=0.5)
+    e = Expand(mean=mean, to_rgb=False, ratio_range=(1.05, 4), prob=0.5,
+               seg_ignore_label=0)
+    zoomed = 0
+    for i in range(2 * len(samples)):
+        r = samples[i % len(samples)]
+        img = r['img'].astype(dtype) * dtype(1.01 if dtype != np.uint8 else 1)
+        outs = []
+        for t in (e, z):
+            np.random.seed(i)
+            outs.append((t(dict(r, img=img, gt_bboxes=r['gt_bboxes'].clone())),
+                         np.random.rand()))
+        (a, next_a), (b, next_b) = outs
+        assert next_a == next_b  # the same random draws
+        assert b['img'].dtype == a['img'].dtype == dtype
+        np.testing.assert_array_equal(b['img'], a['img'])
+        np.testing.assert_array_equal(b['gt_seg_map'], a['gt_seg_map'])
+        np.testing.assert_array_equal(b['gt_bboxes'].numpy(),
+                                      a['gt_bboxes'].numpy())
+        zoomed += b['img'].shape != img.shape
+    assert 0 < zoomed < 2 * len(samples)
+
+
+def test_semantic_map_from_rles_equals_per_instance_painting(coco_mini):
+    """One rasterisation of all instances (RLE areas, bounding-box painting)
+    gives the map of decoding and painting each mask (polygons and the
+    crowd RLE of data/samples, plus overlapping instances of equal area)."""
+    from mmdet.datasets.transforms import LoadAnnotations
+    from blitznet_mm.datasets.transforms.loading import (
+        instance_rle, instances_to_semantic, rles_to_semantic)
+    ds = coco_mini_dataset(coco_mini, pipeline=[])
+    poly2mask = LoadAnnotations()._poly2mask
+    kinds = set()
+    for i in range(len(ds)):
+        info = ds.get_data_info(i)
+        h, w = info['height'], info['width']
+        insts = [x for x in info['instances'] if x.get('mask')]
+        kinds |= {type(x['mask']).__name__ for x in insts}
+        labels = [x['bbox_label'] + 1 for x in insts]
+        masks = [poly2mask(x['mask'], h, w) for x in insts]
+        new = rles_to_semantic([instance_rle(x['mask'], h, w) for x in insts],
+                               labels, h, w)
+        assert new.flags.c_contiguous and new.dtype == np.uint8
+        np.testing.assert_array_equal(new, instances_to_semantic(
+            masks, labels, h, w))
+    assert kinds == {'list', 'dict'}
+    import pycocotools.mask as mask_utils
+    m = np.zeros((40, 30, 4), np.uint8, order='F')
+    m[5:20, 3:18, 0] = m[10:25, 8:23, 1] = m[0:40, 0:30, 2] = 1  # 0, 1 tie
+    rles = mask_utils.encode(m)
+    np.testing.assert_array_equal(
+        rles_to_semantic(rles, [3, 4, 5, 6], 40, 30),
+        instances_to_semantic([m[..., k] for k in range(4)], [3, 4, 5, 6],
+                              40, 30))
+
+
+def test_training_pipeline_equals_reference_pipeline(coco_mini):
+    """The whole training pipeline of the configs, fast transforms against
+    the reference ones (photometric as first written, mmdet's Expand, crops
+    as plain arrays) with the same seed: the same boxes, labels and masks,
+    images within 1e-3 grey levels."""
+    from mmcv.transforms import BaseTransform
+    from mmdet.datasets.transforms import Expand
+    from mmengine.config import Config
+    from mmdet.registry import TRANSFORMS
+    from conftest import config_path
+    from blitznet_mm.datasets import BlitzNetPhotoMetricDistortion
+
+    class RefPhoto(BlitzNetPhotoMetricDistortion):
+        def transform(self, results):
+            order, p = self.draw()
+            results['img'] = _reference_photometric(results['img'], order, p)
+            return results
+
+    class Plain(BaseTransform):
+        def __init__(self, crop):
+            self.crop = crop
+
+        def transform(self, results):
+            results = self.crop(results)
+            for k in ('img', 'gt_seg_map'):
+                results[k] = np.asarray(results[k])
+            return results
+
+    cfg = Config.fromfile(config_path('blitznet300_coco.py'))
+    ds = coco_mini_dataset(coco_mini, pipeline=[])
+    fast = [TRANSFORMS.build(t) for t in cfg.train_pipeline]
+    ref = []
+    for t, c in zip(fast, cfg.train_pipeline):
+        if c['type'] == 'BlitzNetPhotoMetricDistortion':
+            t = RefPhoto()
+        elif c['type'] == 'ZoomOut':
+            t = Expand(mean=c['mean'], to_rgb=False,
+                       ratio_range=c['ratio_range'], prob=c['prob'],
+                       seg_ignore_label=0)
+        elif c['type'] == 'CoverageRandomCrop':
+            t = Plain(t)
+        ref.append(t)
+    for seed in range(3 * len(ds)):
+        outs = []
+        for steps in (ref, fast):
+            np.random.seed(seed)
+            r = ds.get_data_info(seed % len(ds))
+            for t in steps:
+                r = t(r) if r is not None else None
+            outs.append(r)
+        a, b = outs
+        assert (a is None) == (b is None)
+        if a is None:
+            continue
+        np.testing.assert_allclose(b['inputs'].numpy(), a['inputs'].numpy(),
+                                   rtol=0, atol=1e-3)
+        sa, sb = a['data_samples'], b['data_samples']
+        np.testing.assert_array_equal(sb.gt_sem_seg.sem_seg.numpy(),
+                                      sa.gt_sem_seg.sem_seg.numpy())
+        np.testing.assert_array_equal(sb.gt_instances.bboxes.numpy(),
+                                      sa.gt_instances.bboxes.numpy())
+        np.testing.assert_array_equal(sb.gt_instances.labels.numpy(),
+                                      sa.gt_instances.labels.numpy())
