@@ -143,7 +143,116 @@ def test_benchmark_quick_run_writes_consistent_report(tmp_path, coco_mini):
     rows = rep['postproc']['rows']
     assert [r['candidates'] for r in rows][-1] == 45390
     assert len(rep['training']) == 4
+    (pipe, ) = rep['pipeline']['rows']  # --quick: 300 only
+    assert pipe['size'] == 300 and pipe['images_per_s'] > 0
     md = (tmp_path / 'benchmark.md').read_text()
     assert '## Inference, batch 1' in md and 'SSD300' in md
     assert '| fp32 openvino |' in md and 'Export (tools/deployment' in md
+    assert '## Training input pipeline, this run' in md and \
+        'square products of 1k-3k' in md
     assert (tmp_path / 'benchmark.png').stat().st_size > 10_000
+
+
+def _gpu_check_pkg():
+    sys.path.insert(0, osp.join(REPO, 'tools', 'analysis'))
+    import gpu_check  # noqa: F401  (tools/analysis/gpu_check/)
+    return gpu_check
+
+
+def test_gpu_check_nms_stand_in_keeps_what_mmcv_keeps():
+    """The GPU check's mmcv._ext stand-in (torchvision's NMS there, a
+    greedy torch NMS here) keeps the indices mmcv's compiled NMS keeps, in
+    its order, for both box conventions."""
+    import torch
+    from mmcv.ops import nms as mmcv_nms
+    _gpu_check_pkg()
+    from gpu_check import mmcv_ext_stub as stub
+    g = torch.Generator().manual_seed(0)
+    xy = torch.rand(300, 2, generator=g) * 200
+    boxes = torch.cat([xy, xy + 10 + torch.rand(300, 2, generator=g) * 60],
+                      1)
+    scores = torch.rand(300, generator=g)
+    for offset in (0, 1):
+        _, ref = mmcv_nms(boxes, scores, 0.45, offset=offset)
+        got = stub.nms(boxes, scores, 0.45, offset)
+        assert got.tolist() == ref.tolist()
+    assert stub.nms(boxes[:0], scores[:0], 0.5).numel() == 0
+    mod = stub.make_module()
+    with pytest.raises(NotImplementedError, match='roi_align_forward'):
+        mod.roi_align_forward()  # any other op: present, refuses to run
+    assert 'stub' in mod.get_compiling_cuda_version()
+
+
+def test_gpu_check_sections_are_guarded(tmp_path):
+    """A failing section and one past its hard limit are recorded (the
+    latter with the rows it had finished) and the next section runs; the
+    report is written after each."""
+    import json
+    import time
+    _gpu_check_pkg()
+    from gpu_check.guard import Check
+    check = Check(str(tmp_path), lambda res: 'report', lambda msg: None)
+
+    def fails(deadline):
+        raise ValueError('boom')
+
+    def overruns(deadline):
+        deadline.partial = dict(rows=[1])
+        try:
+            time.sleep(5)
+        except Exception:  # a row's own guard must not swallow the limit
+            pass
+        return dict(rows=[1, 2])
+
+    check.run('a', 10, fails)
+    check.run('b', 0.2, overruns, grace=0.3)
+    check.run('c', 10, lambda deadline: dict(ok=not deadline.over()))
+    sec = json.loads((tmp_path / 'report.json').read_text())['sections']
+    assert sec['a']['status'] == 'failed' and 'boom' in sec['a']['error']
+    assert sec['b']['status'] == 'timeout' and sec['b']['result'] == \
+        dict(rows=[1]) and sec['b']['seconds'] < 3
+    assert sec['c'] == dict(sec['c'], status='ok', result=dict(ok=True))
+    assert (tmp_path / 'report.md').read_text() == 'report'
+
+
+@pytest.mark.slow
+def test_gpu_check_dry_run_with_the_mmcv_stand_in(tmp_path, coco_mini):
+    """tools/analysis/gpu_check.py --device cpu --dry-run, as on the GPU
+    machine without mmcv's compiled ops (--mmcv-ext stub), one section: the
+    set-up, the stand-in, the guard and both report files work together
+    (the whole dry run is in docs/benchmark.md, "GPU")."""
+    import json
+    out = tmp_path / 'gc'
+    res = subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools', 'analysis', 'gpu_check.py'),
+         '--device', 'cpu', '--dry-run', '--mmcv-ext', 'stub',
+         '--sections', 'unit.mixed_batch', '--out', str(out)],
+        capture_output=True, text=True, timeout=600,
+        env=dict(os.environ, BLITZNET_COCO_MINI=coco_mini))
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    rep = json.loads((out / 'report.json').read_text())
+    assert rep['dry_run'] and rep['env']['mmcv_ext'].startswith('stub')
+    assert rep['env']['mmcv_nms'].startswith('mmcv.ops.nms ok on cpu')
+    (name, sec), = rep['sections'].items()
+    assert name == 'unit.mixed_batch' and sec['status'] == 'ok', sec
+    r = sec['result']
+    assert r['ok'] and r['losses_finite'] and r['grads_finite']
+    assert len(r['predict']) == 3  # one label map per image, any size
+    assert all(len(p['sem_seg']) == 3 for p in r['predict'])
+    md = (out / 'report.md').read_text()
+    assert '**Dry run**' in md and 'stand-in' in md
+
+
+def test_benchmark_keeps_the_hand_written_sections(tmp_path):
+    """`make bench` rewrites docs/benchmark.md; the hand-written pipeline
+    and GPU sections of the old file come back (each up to the next
+    '## ' heading), nothing else."""
+    sys.path.insert(0, osp.join(REPO, 'tools', 'analysis'))
+    from bench.report import kept_sections
+    old = tmp_path / 'benchmark.md'
+    old.write_text('# B\n\n## Inference\nrows\n\n## Training input pipeline\n'
+                   'before/after\n\n## Targets\nt\n\n## GPU\nhow to run\n')
+    assert kept_sections(str(old)) == ('## Training input pipeline\n'
+                                       'before/after\n\n## GPU\nhow to '
+                                       'run\n')
+    assert kept_sections(str(tmp_path / 'missing.md')) == ''

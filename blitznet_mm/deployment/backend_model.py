@@ -34,8 +34,17 @@ class BlitzNetBackendModel(BaseDetector):
         test_cfg (dict, optional): detection post-processing settings
             (``nms_pre_per_class`` etc.); needed when the model detects.
         num_classes (int, optional): checked against the file's count.
+        seg_num_classes (int, optional): checked against the file's
+            segmentation set (``model.seg_num_classes``).
+        seg_background (bool, optional): likewise (``model.seg_background``).
         precision (str): 'fp32' or 'bf16' (OpenVINO only).
         num_threads (int, optional): runtime threads.
+        device (str, optional): where the runtime runs (``BackendSession``):
+            ``'cpu'``, ``'cuda'``, ``'cuda:N'``. None (default) follows the
+            batch: the session starts on the CPU and is rebuilt once for
+            CUDA when a batch arrives on a CUDA device (``init_model(...,
+            device='cuda')``, a runner on a GPU). Where the CUDA provider
+            is missing it stays on the CPU, with one warning per process.
         max_upsample_elements (int): as ``BlitzNetSegHead``.
         init_cfg (dict, optional): unused; mmengine's interface.
 
@@ -52,8 +61,11 @@ class BlitzNetBackendModel(BaseDetector):
                  data_preprocessor: dict,
                  test_cfg: Optional[dict] = None,
                  num_classes: Optional[int] = None,
+                 seg_num_classes: Optional[int] = None,
+                 seg_background: Optional[bool] = None,
                  precision: str = 'fp32',
                  num_threads: Optional[int] = None,
+                 device: Optional[str] = None,
                  max_upsample_elements: int = 2**27,
                  init_cfg: Optional[dict] = None) -> None:
         if isinstance(data_preprocessor, dict):  # found in mmdet's registry
@@ -67,6 +79,17 @@ class BlitzNetBackendModel(BaseDetector):
             raise ValueError(
                 f'{model_file}: exported with {self.num_classes} classes, '
                 f'the config says model.num_classes={num_classes}')
+        # the segmentation set (files from before it: the default set)
+        self.seg_num_classes = self.meta.get('seg_num_classes',
+                                             self.num_classes)
+        self.seg_background = self.meta.get('seg_background', True)
+        for key, want in (('seg_num_classes', seg_num_classes),
+                          ('seg_background', seg_background)):
+            if want is not None and want != getattr(self, key):
+                raise ValueError(
+                    f'{model_file}: exported with {key}='
+                    f'{getattr(self, key)}, the config says model.{key}='
+                    f'{want}')
         names = self.meta['output_names']
         self.with_det, self.with_seg = 'scores' in names, 'seg_logits' in names
         if self.with_det and 'nms_pre_per_class' not in (test_cfg or {}):
@@ -75,7 +98,12 @@ class BlitzNetBackendModel(BaseDetector):
                              '(BlitzNet per-class post-processing)')
         self.test_cfg = copy.deepcopy(test_cfg)
         self.max_upsample_elements = max_upsample_elements
-        self.session = BackendSession(model_file, precision, num_threads)
+        self._session_args = (precision, num_threads)
+        self._device = device
+        # the device the session was last asked for (None: not yet followed)
+        self._session_device = device
+        self.session = BackendSession(model_file, precision, num_threads,
+                                      device=device or 'cpu')
 
     @property
     def with_bbox(self) -> bool:
@@ -112,10 +140,26 @@ class BlitzNetBackendModel(BaseDetector):
         for ds, seg in zip(batch_data_samples, segs):
             ds.pred_sem_seg = PixelData(sem_seg=seg[None])
 
+    def session_for(self, device: torch.device) -> BackendSession:
+        """The session for a batch on ``device``: with ``device=None`` at
+        construction, a CUDA batch makes the session once more for that
+        device (the data preprocessor follows ``model.to``; the runtime
+        cannot, it is no module)."""
+        device = torch.device(device)
+        if self._device is None and device.type == 'cuda' and \
+                self._session_device != str(device):
+            self._session_device = str(device)
+            self.session = BackendSession(self.model_file,
+                                          *self._session_args,
+                                          device=str(device))
+        return self.session
+
     def _forward(self, batch_inputs: torch.Tensor,
                  batch_data_samples: Optional[SampleList] = None) -> tuple:
-        """The graph's outputs as CPU float tensors, in ``output_names``
-        order."""
+        """The graph's outputs as float tensors, in ``output_names``
+        order: on the host where the session runs on the CPU (as the
+        post-processing then is), on the batch's device where it runs on
+        CUDA."""
         size = list(batch_inputs.shape[-2:])
         if size != self.meta['input_size']:
             raise ValueError(
@@ -126,8 +170,12 @@ class BlitzNetBackendModel(BaseDetector):
         if batch != 'dynamic' and batch_inputs.shape[0] != batch:
             raise ValueError(f'{self.model_file}: exported for batch '
                              f'{batch}, got {batch_inputs.shape[0]}')
-        outs = self.session(batch_inputs.detach().float().cpu().numpy())
-        return tuple(torch.from_numpy(o) for o in outs)
+        session = self.session_for(batch_inputs.device)
+        outs = session(batch_inputs.detach().float().cpu().numpy())
+        outs = tuple(torch.from_numpy(o) for o in outs)
+        if session.device != 'cpu':  # NMS and label maps on the GPU too
+            outs = tuple(o.to(batch_inputs.device) for o in outs)
+        return outs
 
     def loss(self, batch_inputs, batch_data_samples):
         raise NotImplementedError(f'{self.model_file}: exported models are '
@@ -154,6 +202,11 @@ def backend_model_cfg(model_cfg: dict, model_file: str, **kwargs) -> dict:
                     model_cfg['data_preprocessor']),
                 test_cfg=copy.deepcopy(model_cfg.get('test_cfg')),
                 num_classes=model_cfg.get('num_classes'),
+                # the config's set: stated, or the detection classes
+                seg_num_classes=(model_cfg.get('seg_num_classes')
+                                 or model_cfg.get('num_classes'))
+                if model_cfg.get('seg_head') else None,
+                seg_background=model_cfg.get('seg_background'),
                 max_upsample_elements=seg.get('max_upsample_elements',
                                               2**27),
                 **kwargs)

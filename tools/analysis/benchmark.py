@@ -7,23 +7,33 @@
 Writes ``<out-dir>/benchmark.md`` (tables, machine described) and
 ``<out-dir>/benchmark.json``. Sections:
 
-1. a matrix-product peak (fp32 and bf16 on CPU, fp32 and fp16 on CUDA);
+1. a matrix-product peak (fp32 and bf16 on CPU; TF32, fp16 and bf16 on
+   CUDA, square products up to 8192);
 2. per-image inference latency (median and interquartile spread, batch 1
    and 8) of BlitzNet300 s4 / 300 s8 / 512 s8, mmdet SSD300 / SSD512 (VGG16)
    and mmseg FCN R50-D8 at the same input sizes, and the BlitzNet300
    variants (DetNet-59 trunk, RFB neck, ASPP / FCN heads, GroupNorm), broken into backbone, neck,
    heads, box decoding + NMS and mask upsampling + argmax; images/s; peak
-   memory; FLOPs, achieved GFLOP/s and the FLOP floor (FLOPs / peak); each
-   for fp32 (what ``tools/test.py`` runs), the exact fast path (BN folded,
-   channels-last, inference mode) and the reduced-precision fast path
-   (``blitznet_mm.utils.fast_inference``); for BlitzNet300 s4 and the
+   memory; FLOPs, achieved GFLOP/s and the FLOP floor (FLOPs / peak); an
+   end-to-end time of the same calls without the per-stage
+   synchronisations (CUDA events, one synchronisation per run of calls);
+   each for fp32 (what ``tools/test.py`` runs: on CUDA PyTorch's defaults,
+   TF32 cuDNN convolutions, and ``cudnn.benchmark`` from the config's
+   ``env_cfg``), the exact fast path (BN folded, channels-last, inference
+   mode) and the reduced-precision fast paths (bf16 on CPU; fp16 and bf16
+   on CUDA; ``blitznet_mm.utils.fast_inference``); for BlitzNet300 s4 and the
    trained model also the exported model on ONNX Runtime (fp32) and
    OpenVINO (fp32, and bf16 where the CPU has it), post-processing included
    (``blitznet_mm.deployment``);
 3. decode + NMS time versus the number of candidate anchors, with the scores
    of a trained model, for the paper's per-class strategy (Sec. 3.5) and for
    mmdet's default ``nms_pre``;
-4. training throughput (batch 8, 300x300) of BlitzNet300 s4 and SSD300.
+4. training throughput (batch 8, 300x300) of BlitzNet300 s4 and SSD300:
+   fp32 and bf16 autocast with SGD on CPU; TF32, fp16 with a dynamic loss
+   scale and bf16 through mmengine's ``AmpOptimWrapper`` with Adam on CUDA
+   (what ``tools/train.py --amp`` runs);
+5. the training input pipeline: images/s per data-loader worker of the
+   full augmentation at 300 and 512 (``bench/pipeline.py``; ``--no-pipeline``).
 
 Models are randomly initialised (no weights can be downloaded here); speed
 does not depend on the weights except in post-processing, which section 3
@@ -45,13 +55,17 @@ import blitznet_mm  # noqa: E402,F401  (registers the modules)
 from blitznet_mm.utils import default_dtype  # noqa: E402
 
 # the measuring pieces live beside this entry point, in bench/
-from bench.inference import bench_inference  # noqa: E402
-from bench.machine import machine, matmul_peak  # noqa: E402
+from bench.inference import (bench_inference, low_precisions,  # noqa: E402
+                             precision_name)
+from bench.machine import (PEAK_SIZES, cuda_settings, machine,  # noqa: E402
+                           matmul_peak)
 from bench.models import (BLITZNETS, DEFAULT_MODELS, MODELS,  # noqa: E402
                           TRAINED, coco_images)
 from bench.postproc import bench_postproc, trained_blitznet  # noqa: E402
 from bench.report import summarise, write_report  # noqa: E402
 from bench.training import bench_train  # noqa: E402
+from bench.pipeline import markdown as pipeline_markdown  # noqa: E402
+from bench.pipeline import pipeline_rows  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -78,6 +92,8 @@ def parse_args(argv=None):
     p.add_argument('--postproc-images', type=int, default=4)
     p.add_argument('--postproc-runs', type=int, default=5)
     p.add_argument('--no-train', action='store_true')
+    p.add_argument('--no-pipeline', action='store_true',
+                   help='skip the training input pipeline section')
     p.add_argument('--train-batch', type=int, default=8)
     p.add_argument('--train-iters', type=int, default=4)
     p.add_argument('--train-warmup', type=int, default=1)
@@ -103,29 +119,60 @@ def parse_args(argv=None):
     return args
 
 
+def bench_pipeline(args) -> dict:
+    """Section 5 (``bench/pipeline.py``): rows and their markdown."""
+    quick = dict(sizes=(300, ), passes=1, repeats=1, warmup=0) \
+        if args.quick else {}
+    rows = pipeline_rows(**quick)
+    md = ['## Training input pipeline, this run (images/s per worker)', '',
+          'The full training augmentation of configs/blitznet300_coco.py on '
+          'the real images of data/samples in one process, OpenCV and torch '
+          'single-threaded as in a worker; CPU time per delivered image '
+          '(tools/analysis/bench/pipeline.py). "workers" is how many such '
+          'workers feed the given batch x steps/s.', '',
+          pipeline_markdown(rows)]
+    return dict(rows=rows, markdown=md)
+
+
+def measure_peaks(device, dtypes, settings=None) -> dict:
+    """{precision: GFLOP/s}. On CUDA the fp32 peak is taken with TF32
+    matmuls where cuDNN convolutions run in TF32 (PyTorch's default), so
+    the fp32 rows' floor is the precision they actually run at."""
+    tf32 = torch.backends.cuda.matmul.allow_tf32
+    if settings:
+        torch.backends.cuda.matmul.allow_tf32 = settings['cudnn_allow_tf32']
+    try:
+        return {k: matmul_peak(device, d) for k, d in dtypes.items()}
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = tf32
+
+
 def main(argv=None):
     args = parse_args(argv)
     t0 = time.time()
     device = torch.device(args.device or (
         'cuda' if torch.cuda.is_available() else 'cpu'))
-    low = default_dtype(device.type)
-    low_name = {torch.bfloat16: 'bf16', torch.float16: 'fp16'}[low]
+    low_name = precision_name(default_dtype(device.type))
+    settings = None
     if device.type == 'cuda':
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
-        torch.backends.cudnn.benchmark = True
+        # PyTorch's defaults and the config's cudnn_benchmark, as the tools
+        # run (not TF32 off / autotuning on: those were not what users get)
+        settings = cuda_settings(MODELS['BlitzNet300 s4'][1])
     images = coco_images(max(args.batch_sizes + [args.train_batch,
                                                  args.postproc_images]))
-    peaks = dict(fp32=matmul_peak(device, torch.float32),
-                 low=matmul_peak(device, low))
-    print(f'matmul peak: fp32 {peaks["fp32"]:.0f}, {low_name} '
-          f'{peaks["low"]:.0f} GFLOP/s', flush=True)
+    dtypes = dict(fp32=torch.float32, **low_precisions(device))
+    peaks = measure_peaks(device, dtypes, settings)
+    print('matmul peak: ' + ', '.join(f'{k} {v:.0f}' for k, v in
+                                      peaks.items()) + ' GFLOP/s', flush=True)
     res = dict(command='python tools/analysis/benchmark.py ' +
                ' '.join(sys.argv[1:] if argv is None else argv),
                date=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
                machine=machine(device), batch_sizes=args.batch_sizes,
-               peaks_gflops={'fp32': peaks['fp32'], low_name: peaks['low']},
-               inference=[])
+               peak_sizes=list(PEAK_SIZES[device.type if device.type ==
+                                          'cuda' else 'cpu']),
+               peaks_gflops=dict(peaks), inference=[])
+    if settings:
+        res['cuda_settings'] = settings
     for name in args.models:
         peer = name not in BLITZNETS
         res['inference'].append(bench_inference(
@@ -144,13 +191,15 @@ def main(argv=None):
                                          source)
     if not args.no_train:
         res['training'] = bench_train(args, device)
+    if not args.no_pipeline:
+        res['pipeline'] = bench_pipeline(args)
     # the peak again at the end: the best of both sets the floors
-    for key, dtype in (('fp32', torch.float32), ('low', low)):
-        peaks[key] = max(peaks[key], matmul_peak(device, dtype))
-    res['peaks_gflops'] = {'fp32': peaks['fp32'], low_name: peaks['low']}
+    for key, v in measure_peaks(device, dtypes, settings).items():
+        peaks[key] = max(peaks[key], v)
+    res['peaks_gflops'] = dict(peaks)
     for r in res['inference']:
         for pname, byb in r['paths'].items():
-            peak = peaks['fp32' if pname.startswith('fp32') else 'low']
+            peak = peaks[pname.split()[0]]
             for e in byb.values():
                 e['floor_s'] = r['flops'] / (peak * 1e9)
                 e['vs_floor'] = e['median_s'] / e['floor_s']

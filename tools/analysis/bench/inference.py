@@ -10,21 +10,24 @@ from mmengine.analysis import get_model_complexity_info
 from blitznet_mm.utils import default_dtype, optimize_for_inference
 
 from .backends import exported_paths, staged_backend
-from .machine import PeakMemory, sync
+from .machine import PeakMemory, sync, time_runs
 from .models import MODELS, STAGES, TRAINED, build, make_batch
 
 # exported (ONNX Runtime, OpenVINO) beside the PyTorch paths
 BACKEND_MODELS = ('BlitzNet300 s4', TRAINED)
 
 
-def staged_forward(model, family, inputs, samples, autocast):
-    """One inference, the same calls as ``model.predict``, timed per stage;
-    returns {stage: seconds}."""
+def staged_forward(model, family, inputs, samples, autocast, laps=True):
+    """One inference, the same calls as ``model.predict``, timed per stage
+    (a synchronisation after each); returns {stage: seconds}. With
+    ``laps=False`` nothing is synchronised or timed (the end-to-end row)."""
     device = inputs.device
     t = {}
     clock = [time.perf_counter()]
 
     def lap(stage):
+        if not laps:
+            return
         sync(device)
         now = time.perf_counter()
         t[stage] = now - clock[0]
@@ -72,14 +75,35 @@ def flops_per_image(model, size) -> float:
     return 2. * info['flops']
 
 
+def low_precisions(device) -> dict:
+    """{name: dtype} of the reduced-precision paths: bf16 on CPU; fp16, and
+    bf16 where the GPU has it, on CUDA."""
+    if device.type != 'cuda':
+        return {'bf16': torch.bfloat16}
+    low = {'fp16': torch.float16}
+    if torch.cuda.is_bf16_supported():
+        low['bf16'] = torch.bfloat16
+    return low
+
+
+def precision_name(dtype) -> str:
+    return {torch.bfloat16: 'bf16', torch.float16: 'fp16',
+            torch.float32: 'fp32'}[dtype]
+
+
 def paths(device, compile=False):
+    """The PyTorch paths: 'fp32' as ``tools/test.py`` runs (on CUDA with
+    PyTorch's TF32 default for convolutions), 'fp32 fast' (BN folded,
+    channels-last, inference mode) and one reduced-precision fast path per
+    ``low_precisions``."""
     low = default_dtype(device.type)
-    low_name = {torch.bfloat16: 'bf16', torch.float16: 'fp16'}[low]
+    low_name = precision_name(low)
     p = {
         'fp32': dict(optimize=False, autocast=False),
         'fp32 fast': dict(optimize=True, autocast=False),
-        f'{low_name} fast': dict(optimize=True, autocast=True, dtype=low),
     }
+    for name, dtype in low_precisions(device).items():
+        p[f'{name} fast'] = dict(optimize=True, autocast=True, dtype=dtype)
     if compile:
         p[f'{low_name} fast + compile'] = dict(optimize=True, autocast=True,
                                                dtype=low, compile=True)
@@ -107,6 +131,23 @@ def _interleaved(prepared, args, runs, device, rounds=4):
             peak[pname] = max(peak[pname], mem.peak)
             incr[pname] = max(incr[pname], mem.increase)
     return laps, peak, incr
+
+
+def _end_to_end(prepared, runs, device):
+    """Per path, seconds per batch of the same calls with no stage
+    synchronisation, back to back, timed by ``time_runs`` (CUDA events, one
+    synchronisation); None where the path has no such mode (exported). No
+    warm-up of its own: the staged runs just ran the same calls."""
+    out = {}
+    for pname, (run, inputs, samples, grad) in prepared.items():
+        e2e = getattr(run, 'end_to_end', None)
+        if e2e is None:
+            out[pname] = None
+            continue
+        with grad():
+            out[pname] = time_runs(lambda: e2e(inputs, samples), runs,
+                                   device)
+    return out
 
 
 def _entry(laps, peak_mem, mem_increase, bs, runs, flops, peak):
@@ -147,8 +188,12 @@ def bench_inference(name, args, device, images, peaks, model=None,
                 if p['optimize'] else model
             amp = torch.autocast(device.type, dtype=p.get('dtype'),
                                  enabled=p['autocast'])
-            return (m.to(device),
-                    lambda i, s: staged_forward(m, family, i, s, amp),
+
+            def run(i, s):
+                return staged_forward(m, family, i, s, amp)
+            run.end_to_end = lambda i, s: staged_forward(m, family, i, s,
+                                                         amp, laps=False)
+            return (m.to(device), run,
                     torch.inference_mode if p['optimize'] else torch.no_grad)
         runners[pname] = runner
     if args.backends and name in BACKEND_MODELS and device.type == 'cpu':
@@ -167,14 +212,20 @@ def bench_inference(name, args, device, images, peaks, model=None,
                     grad)
             for pname, (m, run, grad) in built.items()}
         laps, peak_mem, incr = _interleaved(prepared, args, runs, device)
+        e2e = _end_to_end(prepared, runs, device)
         for pname in built:
-            peak = peaks['fp32' if pname.startswith('fp32') else 'low']
+            peak = peaks[pname.split()[0]]
             entry = _entry(laps[pname], peak_mem[pname], incr[pname], bs,
                            runs, flops, peak)
+            if e2e[pname]:
+                entry['end_to_end_s'] = statistics.median(e2e[pname]) / bs
+                entry['end_to_end_images_per_s'] = 1. / entry['end_to_end_s']
             res['paths'][pname][str(bs)] = entry
             print(f'  {name:24s} {pname:16s} batch {bs}: '
                   f'{entry["median_s"] * 1e3:7.1f} ms/img '
-                  f'({entry["vs_floor"]:.2f}x floor)', flush=True)
+                  f'({entry["vs_floor"]:.2f}x floor)' + (
+                      f', end to end {entry["end_to_end_s"] * 1e3:.1f} ms/img'
+                      if e2e[pname] else ''), flush=True)
     del built
     return res
 

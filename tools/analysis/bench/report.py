@@ -13,12 +13,46 @@ def ms(x):
     return f'{x * 1e3:.1f}'
 
 
+# hand-written sections of docs/benchmark.md, kept across `make bench`
+# runs (appended after the generated ones): the pipeline speed-up's before
+# / after, and the GPU check, which runs on another machine
+KEPT = ('## Training input pipeline', '## GPU')
+
+
+def kept_sections(path, headings=KEPT):
+    """The sections of an earlier report at ``path`` whose heading line is
+    one of ``headings`` (each up to the next '## ' heading), joined; '' if
+    none."""
+    if not osp.isfile(path):
+        return ''
+    lines = open(path).read().split('\n')
+    out = []
+    for i, line in enumerate(lines):
+        if line.strip() in headings:
+            end = next((j for j in range(i + 1, len(lines))
+                        if lines[j].startswith('## ')), len(lines))
+            out.append('\n'.join(lines[i:end]).rstrip() + '\n')
+    return '\n'.join(out)
+
+
+def peak_text(res):
+    """The peak sentence: sizes from the run (1k-3k on CPU, 4k-8k on
+    CUDA); the fp32 peak is named TF32 where the run allowed it."""
+    pk, sizes = res['peaks_gflops'], res.get('peak_sizes', [1024, 3072])
+    tf32 = res.get('cuda_settings', {}).get('cudnn_allow_tf32', False)
+    names = ', '.join(f'{"TF32" if k == "fp32" and tf32 else k} {v:.0f} '
+                      'GFLOP/s' for k, v in pk.items())
+    span = '-'.join(f'{n // 1024}k' for n in (sizes[0], sizes[-1]))
+    return (f'Matrix-product peak (best of square products of {span}, '
+            f'measured at the start and the end of this run): {names}.')
+
+
 def write_report(res, out_dir):
     os.makedirs(out_dir, exist_ok=True)
+    kept = kept_sections(osp.join(out_dir, 'benchmark.md'))
     with open(osp.join(out_dir, 'benchmark.json'), 'w') as f:
         json.dump(res, f, indent=1)
-    mach, pk = res['machine'], res['peaks_gflops']
-    low = [k for k in pk if k != 'fp32'][0]
+    mach = res['machine']
     L = [
         '# Benchmark: BlitzNet beside its peers', '',
         f'Written by `{res["command"]}` on {res["date"]} '
@@ -27,9 +61,7 @@ def write_report(res, out_dir):
         f'{mach["torch_threads"]} threads ({mach["cpu_capability"]}), '
         f'device `{mach["device"]}`'
         + (f' ({mach["gpu"]})' if 'gpu' in mach else '') + '.', '',
-        'Matrix-product peak (best of square products of 1k-3k, measured '
-        f'at the start and the end of this run): fp32 {pk["fp32"]:.0f} '
-        f'GFLOP/s, {low} {pk[low]:.0f} GFLOP/s. FLOPs = 2 x multiply-adds '
+        peak_text(res) + ' FLOPs = 2 x multiply-adds '
         '(mmengine analyzer); the FLOP floor is FLOPs / peak. Randomly '
         'initialised weights, real coco_mini images resized to the input '
         'size; latency is per image, median over the runs after warm-up '
@@ -37,7 +69,17 @@ def write_report(res, out_dir):
         '(4 rounds of A, B, C, ...), so drifts of a shared machine fall on '
         'all alike; memory is the peak resident set of the process (CPU: '
         'every path of the model is resident) or peak allocated memory '
-        '(CUDA) while the path ran.', '']
+        '(CUDA) while the path ran. "end to end" times the same calls '
+        'without the per-stage synchronisations, back to back (on CUDA '
+        'with CUDA events and one synchronisation per run of calls).', '']
+    if res.get('cuda_settings'):
+        cs = res['cuda_settings']
+        L += [f'CUDA settings (PyTorch defaults, as tools/test.py runs): '
+              f'cuDNN TF32 {cs["cudnn_allow_tf32"]}, matmul TF32 '
+              f'{cs["matmul_allow_tf32"]}, cudnn.benchmark '
+              f'{cs["cudnn_benchmark"]} (env_cfg of '
+              f'{osp.basename(cs["config"])}); the "fp32" rows run their '
+              'convolutions in TF32.', '']
     inf = res['inference']
     write_figure(res, out_dir)
     L += ['![per-stage latency, batch 1](benchmark.png)', '',
@@ -56,8 +98,9 @@ def write_report(res, out_dir):
     for bs in res['batch_sizes']:
         L += [f'## Inference, batch {bs} (ms per image)', '',
               '| model | path | runs | total | ' + ' | '.join(STAGES)
-              + ' | images/s | GFLOPs | GFLOP/s | x floor | peak mem (MiB) |',
-              '|---' * (9 + len(STAGES)) + '|']
+              + ' | images/s | end to end | GFLOPs | GFLOP/s | x floor | '
+              'peak mem (MiB) |',
+              '|---' * (10 + len(STAGES)) + '|']
         for r in inf:
             for pname, byb in r['paths'].items():
                 e = byb.get(str(bs))
@@ -69,7 +112,9 @@ def write_report(res, out_dir):
                     f'| {r["model"]} | {pname} | {e["runs"]} | '
                     f'{ms(e["median_s"])} '
                     f'({ms(e["p25_s"])}-{ms(e["p75_s"])}) | {st} | '
-                    f'{e["images_per_s"]:.2f} | {r["flops"] / 1e9:.1f} | '
+                    f'{e["images_per_s"]:.2f} | '
+                    + (ms(e['end_to_end_s']) if 'end_to_end_s' in e else '-')
+                    + f' | {r["flops"] / 1e9:.1f} | '
                     f'{e["gflops_per_s"]:.0f} | {e["vs_floor"]:.2f} | '
                     f'{e["peak_mem_mib"]:.0f} |')
         L.append('')
@@ -105,13 +150,18 @@ def write_report(res, out_dir):
         L.append('')
     if res.get('training'):
         L += ['## Training throughput (300x300, real coco_mini images, '
-              'forward + backward + SGD step)', '',
-              '| model | precision | batch | s / iteration | images/s |',
-              '|---|---|---|---|---|']
+              'forward + backward + optimiser step)', '',
+              '| model | precision | optimiser | batch | s / iteration | '
+              'images/s |', '|---|---|---|---|---|---|']
         for r in res['training']:
-            L.append(f'| {r["model"]} | {r["precision"]} | {r["batch"]} | '
-                     f'{r["iter_s"]:.2f} | {r["images_per_s"]:.2f} |')
+            opt = (f'{r.get("optimizer", "SGD")} '
+                   f'({r.get("wrapper", "OptimWrapper")})')
+            L.append(f'| {r["model"]} | {r["precision"]} | {opt} | '
+                     f'{r["batch"]} | {r["iter_s"]:.3f} | '
+                     f'{r["images_per_s"]:.2f} |')
         L.append('')
+    if res.get('pipeline'):
+        L += pipeline_lines(res['pipeline'])
     if res.get('targets'):
         L += ['## Targets (issue 6)', '', '| target | measured | met |',
               '|---|---|---|']
@@ -119,8 +169,19 @@ def write_report(res, out_dir):
             L.append(f'| {t["target"]} | {t["measured"]} | '
                      f'{"yes" if t["met"] else "no"} |')
         L.append('')
+    if kept:
+        L += [kept]
     with open(osp.join(out_dir, 'benchmark.md'), 'w') as f:
         f.write('\n'.join(L))
+
+
+def pipeline_lines(pipe) -> list:
+    """The training-input-pipeline section (``bench/pipeline.py``): its
+    own ``markdown`` lines where it gives them, else its json."""
+    if isinstance(pipe, dict) and pipe.get('markdown'):
+        return list(pipe['markdown']) + ['']
+    return ['## Training input pipeline, this run', '', '```',
+            json.dumps(pipe, indent=1), '```', '']
 
 
 def find(inf, model, path, bs='1'):
