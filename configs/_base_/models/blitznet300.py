@@ -7,7 +7,8 @@ model = dict(
     type='BlitzNet',
     num_classes=20,
     data_preprocessor=dict(
-        type='DetDataPreprocessor',
+        # mmdet's, accepting images without a mask among images with one
+        type='BlitzNetDataPreprocessor',
         mean=[103.06, 115.90, 123.15],  # BGR, no std division (Sec. 4.1)
         std=[1, 1, 1],
         bgr_to_rgb=False,

@@ -1,0 +1,3 @@
+from .data_preprocessor import BlitzNetDataPreprocessor
+
+__all__ = ['BlitzNetDataPreprocessor']
