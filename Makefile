@@ -19,7 +19,8 @@ MMCV_VERSION := $(shell sed -n 's/^mmcv==//p' $(STACK))
 # fail at the first validation's NMS)
 MMCV_KEY = $(PY) -c "import os, torch; c = torch.version.cuda if (torch.cuda.is_available() or os.getenv('FORCE_CUDA') == '1') else None; print(f'torch-{torch.__version__}-' + (f'cu{c}' if c else 'cpu'))"
 PROJECT_FILES := $(shell find blitznet_mm configs tools demo -type f \
-	-not -path '*/.mim/*' -not -name '*.pyc' 2>/dev/null) setup.py README.md
+	-not -path '*/.mim/*' -not -name '*.pyc' 2>/dev/null) setup.py README.md \
+	model-index.yml requirements/mminstall.txt
 
 .PHONY: env install test demo bench clean-venv
 env: $(VENV)/.stack-stamp
