@@ -1,6 +1,16 @@
-"""Install blitznet_mm as a normal package that ships ``tools/`` and
-``configs/`` under ``blitznet_mm/.mim/`` (what ``mim train blitznet_mm``
-looks for; editable installs break mim, see README)."""
+"""Install blitznet_mm as a normal package that ships ``tools/``,
+``configs/``, ``demo/`` and ``model-index.yml`` under ``blitznet_mm/.mim/``
+(mmdet's layout: what ``mim train|test|run|search blitznet_mm`` and ``mim
+list`` look for).
+
+Why not editable (``pip install -e .``): mim finds a package's ``.mim``
+folder at ``<site-packages>/blitznet_mm`` (the location of its
+distribution). An editable install of setuptools >= 64 leaves only a path
+hook there, no ``blitznet_mm/`` folder, so mim reports the package as
+having no ``model-index.yml`` and cannot find its tools. From a checkout,
+run ``tools/*.py`` directly instead (they import the checkout's
+``blitznet_mm``); ``make install`` installs the package non-editably.
+"""
 import os
 import os.path as osp
 import shutil
@@ -11,7 +21,8 @@ HERE = osp.dirname(osp.abspath(__file__))
 
 
 def add_mim_extension():
-    """Copy tools/ and configs/ into blitznet_mm/.mim (mmdet's layout)."""
+    """Copy tools/, configs/, demo/ and model-index.yml into
+    blitznet_mm/.mim (mmdet's layout)."""
     mim = osp.join(HERE, 'blitznet_mm', '.mim')
     for name in ('configs', 'tools', 'demo'):
         src, dst = osp.join(HERE, name), osp.join(mim, name)
@@ -20,6 +31,16 @@ def add_mim_extension():
         if osp.isdir(src):
             shutil.copytree(src, dst, ignore=shutil.ignore_patterns(
                 '__pycache__', '*.pyc'))
+    # the index names configs/metafile.yml relative to itself, as in mmdet
+    shutil.copyfile(osp.join(HERE, 'model-index.yml'),
+                    osp.join(mim, 'model-index.yml'))
+
+
+def parse_requirements(fname):
+    """The requirement lines of requirements/<fname> (comments dropped)."""
+    with open(osp.join(HERE, 'requirements', fname)) as f:
+        return [line.split('#')[0].strip() for line in f
+                if line.split('#')[0].strip()]
 
 
 def mim_files():
@@ -50,14 +71,19 @@ setup(
     packages=find_packages(include=['blitznet_mm', 'blitznet_mm.*']),
     package_data={'blitznet_mm': mim_files()},
     include_package_data=False,
-    # exact pins live in requirements/stack.txt (one place); these are the
-    # ranges the code works with
+    # exact pins live in requirements/stack.txt (one place); these ranges
+    # are what the suite ran on: stack.txt (torch 2.13, numpy 2) and
+    # stack-compat.txt (`make test-compat`: torch 2.1, numpy 1.26). mmcv
+    # 2.1 does not compile against torch >= 2.14 (C++20 headers).
     install_requires=[
-        'torch>=2.0', 'mmengine>=0.10,<0.11', 'mmcv>=2.1,<2.2',
-        'mmdet>=3.3,<3.4', 'mmsegmentation>=1.2,<1.3', 'numpy',
+        'torch>=2.1,<2.14', 'mmengine>=0.10,<0.11', 'mmcv>=2.1,<2.2',
+        'mmdet>=3.3,<3.4', 'mmsegmentation>=1.2,<1.3', 'numpy>=1.26,<3',
         'pycocotools'
     ],
     # tools/deployment/export.py and exported-model inference
+    # 'mim': the OpenMMLab packages as `mim install` resolves them
+    # (requirements/mminstall.txt, as mmdet's setup.py)
     extras_require={'deploy': ['onnx', 'onnxscript', 'onnxruntime',
-                               'openvino']},
+                               'openvino'],
+                    'mim': parse_requirements('mminstall.txt')},
     zip_safe=False)

@@ -12,5 +12,6 @@ from .visualization import *  # noqa: F401,F403
 from . import compat
 from .version import __version__  # noqa: F401
 
-# the pinned stack's workarounds (safe loading of runner checkpoints)
+# the pinned stack's workarounds (mmengine loads local checkpoints through
+# blitznet_mm.utils.load_checkpoint_file; nothing is patched)
 compat.apply()

@@ -34,7 +34,7 @@ from mmengine.structures import PixelData
 import blitznet_mm  # noqa: F401  (registers modules, safe checkpoint loading)
 from blitznet_mm.apis import init_model
 from blitznet_mm.deployment import is_exported_model
-from blitznet_mm.structures import seg_class_names
+from blitznet_mm.structures import SegLabelSet
 from blitznet_mm.utils import fast_inference, optimize_for_inference
 
 IMG_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
@@ -134,7 +134,7 @@ def main():
     visualizer.dataset_meta = model.dataset_meta
     os.makedirs(args.out_dir, exist_ok=True)
     classes = model.dataset_meta['classes']
-    seg_names = seg_class_names(classes)
+    seg_names = SegLabelSet.from_metainfo(model.dataset_meta).names
 
     results, failed = [], []
     for path in paths:

@@ -1,6 +1,7 @@
 """Every shipped config trains: its train, val and test dataloaders are built
-on VOCdevkit- and COCO-layout data and a blur set made from the real images
-of data/samples, it runs 2 training iterations and a validation pass."""
+on VOCdevkit-, COCO-, COCO-Stuff- and COCO-panoptic-layout data and a blur
+set made from the real images of data/samples, it runs 2 training
+iterations and a validation pass."""
 import glob
 import logging
 import os
@@ -9,12 +10,16 @@ import sys
 
 import pytest
 
+from blitznet_mm.testing import write_things_stuff_layouts
 from conftest import REPO
 from datasets.voc_fixture import build_coco_layout, build_vocdevkit
 
 sys.path.insert(0, osp.join(REPO, 'tools', 'dataset_converters'))
 from make_blur_dataset import make_blur_dataset  # noqa: E402
 
+#: detection loss terms of heads that do not name them loss_cls/loss_bbox
+DET_LOSSES = {'CornerHead': ('det_loss', 'off_loss', 'pull_loss',
+                             'push_loss')}
 CONFIGS = sorted(
     osp.relpath(p, osp.join(REPO, 'configs'))
     for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
@@ -30,6 +35,9 @@ def data_cwd(tmp_path_factory, coco_mini):
     data.mkdir()
     build_vocdevkit(coco_mini, str(data / 'VOCdevkit'))
     build_coco_layout(coco_mini, str(data / 'coco'))
+    # COCO-Stuff PNGs and COCO panoptic json + PNGs of the same images,
+    # written from their real instance masks
+    write_things_stuff_layouts(str(data))
     os.symlink(osp.abspath(coco_mini), data / 'samples')
     make_blur_dataset(osp.join(coco_mini, 'train2017'), str(data / 'blur'),
                       per_image=1)
@@ -44,6 +52,10 @@ def small_run(cfg, work_dir: str):
     # the visualizer is a named global: one per run, or every run after the
     # first writes into the first run's (removed) directory
     cfg.visualizer.name = 'visualizer_' + osp.basename(work_dir)
+    if cfg.train_cfg.get('type', 'EpochBasedTrainLoop') == \
+            'EpochBasedTrainLoop':  # mmdet's recipes (configs/joint/)
+        cfg.train_cfg = dict(type='IterBasedTrainLoop')
+        cfg.log_processor.by_epoch = False
     cfg.train_cfg.max_iters = 2
     cfg.train_cfg.val_interval = 2
     cfg.param_scheduler = []
@@ -78,10 +90,11 @@ def test_config_trains_and_validates(name, data_cwd, tmp_path, monkeypatch):
     runner.train()
     assert runner.iter == 2
     metrics = runner.message_hub.log_scalars
-    losses = {k for k in metrics if k.startswith('train/loss')}
+    losses = {k for k in metrics if k.startswith('train/') and 'loss' in k}
     assert 'train/loss' in losses
     if cfg.model.get('bbox_head'):
-        assert {'train/loss_cls', 'train/loss_bbox'} <= losses
+        assert {'train/' + k for k in DET_LOSSES.get(
+            cfg.model.bbox_head.type, ('loss_cls', 'loss_bbox'))} <= losses
     if cfg.model.get('seg_head'):
         assert 'train/loss_seg' in losses
     scored = {k for k in metrics if k.startswith('val/')}
@@ -89,3 +102,14 @@ def test_config_trains_and_validates(name, data_cwd, tmp_path, monkeypatch):
     # the test loader builds and yields the packed inputs
     test_batch = next(iter(runner.build_dataloader(cfg.test_dataloader)))
     assert 0 < len(test_batch['inputs']) <= cfg.test_dataloader.batch_size
+    if name.startswith('joint/'):  # mmdet detectors + BlitzNet's branch
+        preds = runner.model.test_step(test_batch)
+        for p in preds:  # boxes and a label map of the original image
+            assert p.pred_instances.bboxes.shape[1:] == (4, )
+            assert tuple(p.pred_sem_seg.sem_seg.shape) == \
+                (1, ) + tuple(p.ori_shape)
+        assert 'val/sem_seg/mIoU' in scored
+        # CocoMetric scores nothing when there is no box at all (CornerNet
+        # after 2 iterations pairs no corners)
+        assert 'val/coco/bbox_mAP' in scored or not any(
+            len(p.pred_instances) for p in preds)

@@ -16,8 +16,10 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
     """mmdet's ``init_detector`` for checkpoints (``.pth``), and the same
     for exported models (``.onnx`` / ``.xml``): a ``BlitzNetBackendModel``
     with the config's data preprocessor, ``test_cfg`` and test pipeline
-    (``model.cfg``), and the class names / palette stored in the file
-    (``model.dataset_meta``).
+    (``model.cfg``), and the class names / palettes stored in the file
+    (``model.dataset_meta``: detection ``classes`` and ``palette``, and the
+    segmentation set's ``seg_classes`` / ``seg_background`` /
+    ``seg_palette``).
 
     Args:
         config (str | Config): the config the model was trained with.
@@ -43,7 +45,11 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
     model.cfg = cfg
     meta = read_metadata(checkpoint)
     model.dataset_meta = dict(meta.get('dataset_meta') or {})
-    if 'palette' in model.dataset_meta:  # JSON keeps lists; mmdet's colours
-        model.dataset_meta['palette'] = [     # are tuples
-            tuple(c) for c in model.dataset_meta['palette']]
+    for key in ('palette', 'seg_palette'):  # JSON keeps lists; mmdet's
+        if key in model.dataset_meta:         # colours are tuples
+            model.dataset_meta[key] = [tuple(c)
+                                       for c in model.dataset_meta[key]]
+    for key in ('classes', 'seg_classes'):
+        if key in model.dataset_meta:
+            model.dataset_meta[key] = tuple(model.dataset_meta[key])
     return model.to(device).eval()

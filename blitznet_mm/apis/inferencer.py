@@ -3,7 +3,7 @@ semantic label map, from a checkpoint or an exported model."""
 import copy
 import os
 import os.path as osp
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 import mmcv
 import mmengine
@@ -11,8 +11,10 @@ import numpy as np
 import torch.nn as nn
 from mmdet.apis import DetInferencer
 from mmdet.structures import DetDataSample
+from mmengine.config import Config
 
 from ..deployment import is_exported_model
+from ..structures.seg_labels import SegLabelSet
 from .inference import init_model
 
 
@@ -23,12 +25,18 @@ class BlitzNetInferencer(DetInferencer):
     (``.onnx`` / ``.xml``, ``tools/deployment/export.py``). Each prediction
     dict has mmdet's ``labels``, ``scores``, ``bboxes`` and, for a model
     with a segmentation head, ``sem_seg``: the (H, W) label map of the
-    original image (0 = background, c + 1 = class c) as a uint8/uint16
-    array, or, when ``pred_out_dir`` is given, ``sem_seg_path``: a PNG of
-    those labels beside mmdet's JSON (``preds/<image>_sem_seg.png``).
+    original image in the labels of the model's segmentation set
+    (:attr:`seg_classes` names each value: with background 0 = background
+    and i + 1 = seg class i, without i = seg class i), uint8 for sets of up
+    to 256 labels, else uint16; or, when ``pred_out_dir`` is given,
+    ``sem_seg_path``: a PNG of those labels beside mmdet's JSON
+    (``preds/<image>_sem_seg.png``).
 
     Args:
-        model (str | Config): the config.
+        model (str | Config): the config, or the name of a model of
+            blitznet_mm's own index (``model-index.yml``, e.g.
+            ``'blitznet300_coco'``; ``mim search blitznet_mm`` lists them),
+            whose ``Weights`` are used when ``weights`` is None.
         weights (str, optional): ``.pth``, ``.onnx`` or ``.xml``.
         device (str, optional): as ``DetInferencer``.
         precision (str): 'fp32' or 'bf16' (OpenVINO models only).
@@ -43,12 +51,50 @@ class BlitzNetInferencer(DetInferencer):
         super().__init__(model=model, weights=weights, device=device,
                          **kwargs)
 
+    def _load_model_from_metafile(self, model: str) -> Tuple[Config, str]:
+        """(config, weights) of a model named in blitznet_mm's index.
+
+        mmengine's version looks in the index of the inferencer's scope,
+        mmdet (the configs' default scope), which has no BlitzNet models.
+
+        Raises:
+            ValueError: ``model`` is neither a config file nor a name (or
+                alias) of the index, listing the names.
+        """
+        root = self._get_repo_or_mim_dir('blitznet_mm')
+        names = []
+        for entry in self._get_models_from_metafile(root):
+            aliases = entry.get('Alias', [])
+            aliases = [aliases] if isinstance(aliases, str) else aliases
+            names.append(entry['Name'])
+            if model.lower() in [n.lower() for n in [entry['Name']] +
+                                 list(aliases)]:
+                weights = entry.get('Weights')
+                if isinstance(weights, list):
+                    weights = weights[0]
+                return Config.fromfile(osp.join(root, entry['Config'])), \
+                    weights
+        raise ValueError(
+            f'{model!r} is no config file and no model of '
+            f'{osp.join(root, "model-index.yml")}; its models: '
+            f'{", ".join(sorted(names))}')
+
     def _init_model(self, cfg, weights: Optional[str],
                     device: str = 'cpu') -> nn.Module:
         if weights is not None and is_exported_model(weights):
             return init_model(cfg, weights, device=device,
                               **self._backend_kwargs)
         return super()._init_model(cfg, weights, device)
+
+    @property
+    def seg_label_set(self) -> SegLabelSet:
+        """The segmentation set of the model's ``dataset_meta``."""
+        return SegLabelSet.from_metainfo(self.model.dataset_meta)
+
+    @property
+    def seg_classes(self) -> tuple:
+        """Name of each value of a predicted ``sem_seg``."""
+        return self.seg_label_set.names
 
     def _init_visualizer(self, cfg):
         # the config's LocalVisBackend wants a run directory; the inferencer
@@ -66,7 +112,8 @@ class BlitzNetInferencer(DetInferencer):
         if 'pred_sem_seg' not in data_sample:
             return result
         labels = data_sample.pred_sem_seg.sem_seg[0].cpu().numpy()
-        labels = labels.astype(np.uint8 if labels.max() < 256 else np.uint16)
+        labels = labels.astype(
+            np.uint8 if self.seg_label_set.num_outputs <= 256 else np.uint16)
         if not pred_out_dir:
             result['sem_seg'] = labels
             return result

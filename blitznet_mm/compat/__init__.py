@@ -5,13 +5,15 @@ stops needing it; no other module of the package patches third-party code.
 """
 from .mmengine_checkpoint import (allow_runner_checkpoints,
                                   history_buffer_statistic,
+                                  register_checkpoint_loader,
                                   runner_checkpoint_types)
 from .mmdet_ssd_head import give_ssd_head_loss_cls
 
 __all__ = ['apply', 'allow_runner_checkpoints', 'history_buffer_statistic',
-           'runner_checkpoint_types', 'give_ssd_head_loss_cls']
+           'register_checkpoint_loader', 'runner_checkpoint_types',
+           'give_ssd_head_loss_cls']
 
 
 def apply() -> None:
     """Apply the workarounds needed at import time (idempotent)."""
-    allow_runner_checkpoints()
+    register_checkpoint_loader()

@@ -5,6 +5,8 @@ import os.path as osp
 from mmdet.registry import DATASETS
 from mmseg.datasets import BaseSegDataset
 
+from ..structures.seg_labels import SegLabelSet
+
 
 @DATASETS.register_module()
 class BlitzNetSegDataset(BaseSegDataset):
@@ -13,15 +15,20 @@ class BlitzNetSegDataset(BaseSegDataset):
     read with BlitzNet's label rule: ``metainfo['classes']`` names the
     foreground classes only (as for detection), the PNGs hold 0 for
     background, ``c + 1`` for class ``c`` and 255 for unlabelled pixels,
-    and the model has ``num_classes = len(classes)``. Images carry no boxes;
-    train it with ``bbox_head=None`` (segmentation only).
+    and the model has ``num_classes = len(classes)``. A set without
+    background states ``seg_classes`` and ``seg_background=False`` instead
+    (PNG value ``i`` is ``seg_classes[i]``; ``blitznet_mm.structures.
+    seg_labels``). Images carry no boxes; train it with ``bbox_head=None``
+    (segmentation only).
 
     Every mask is checked when loaded (``LoadBlitzNetAnnotations``): a
-    value above ``len(classes)`` other than 255 is an error naming the PNG,
-    never a silently wrong class.
+    value above the set's largest label other than 255 is an error naming
+    the PNG, never a silently wrong class.
 
     Args:
-        metainfo (dict): ``classes``: foreground class names (required).
+        metainfo (dict): ``classes``: foreground class names, or
+            ``seg_classes`` (and ``seg_background``, ``seg_palette``)
+            (required).
         img_suffix (str): Image file suffix. Defaults to '.jpg'.
         seg_map_suffix (str): Mask file suffix. Defaults to '.png'.
         **kwargs: mmseg ``BaseSegDataset`` arguments (``data_root``,
@@ -29,18 +36,21 @@ class BlitzNetSegDataset(BaseSegDataset):
             ``ann_file``, ``pipeline`` ...).
 
     Raises:
-        ValueError: no ``classes``, or no image found.
+        ValueError: no ``classes`` / ``seg_classes``, or no image found.
         FileNotFoundError: the image folder, or an image's mask, is
             missing.
     """
 
     def __init__(self, *args, img_suffix: str = '.jpg',
                  seg_map_suffix: str = '.png', **kwargs) -> None:
-        classes = (kwargs.get('metainfo') or {}).get('classes')
-        if not classes:
+        meta = kwargs.get('metainfo') or {}
+        if not (meta.get('classes') or meta.get('seg_classes')):
             raise ValueError(
                 f'{type(self).__name__} needs metainfo=dict(classes=(...)): '
-                'the foreground class names (background is label 0)')
+                'the foreground class names (background is label 0), or '
+                'seg_classes=(...) with seg_background=False')
+        if not meta.get('classes'):  # mmseg's BaseSegDataset reads classes
+            kwargs['metainfo'] = dict(meta, classes=meta['seg_classes'])
         super().__init__(*args, img_suffix=img_suffix,
                          seg_map_suffix=seg_map_suffix,
                          reduce_zero_label=False, **kwargs)
@@ -53,11 +63,12 @@ class BlitzNetSegDataset(BaseSegDataset):
         data_list = super().load_data_list()
         if not data_list:
             raise ValueError(f'no *{self.img_suffix} image in {img_dir}')
-        max_label = len(self._metainfo['classes'])
+        labels = SegLabelSet.from_metainfo(self._metainfo)
         for i, info in enumerate(data_list):
             seg = info.get('seg_map_path')
             if seg is None or not osp.isfile(seg):
                 raise FileNotFoundError(
                     f"no mask for image {info['img_path']}: {seg} is missing")
-            info.update(img_id=i, max_seg_label=max_label)
+            info.update(img_id=i, max_seg_label=labels.max_label,
+                        seg_background=labels.background)
         return data_list

@@ -144,6 +144,7 @@ class BlitzNetVOCDataset(VOCDataset):
             found = [p for p in paths if osp.isfile(p)]
             if found:
                 data_info['seg_map_path'] = found[0]
+                data_info['max_seg_label'] = len(self._metainfo['classes'])
             elif self.seg_required:
                 raise FileNotFoundError(
                     f"no mask for image {data_info['img_path']}: looked for "

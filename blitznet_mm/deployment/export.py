@@ -8,10 +8,25 @@ from typing import Optional, Union
 
 import torch
 
+from ..structures.seg_labels import SegLabelSet
 from .graph import ExportGraph
 
 META_KEY = 'blitznet'
 EXPORTED_EXTS = ('.onnx', '.xml')
+
+
+# torch.onnx.export(dynamo=True, dynamic_shapes=...) and ONNXProgram.save
+# appeared in torch 2.5 (tested with 2.13)
+EXPORT_MIN_TORCH = (2, 5)
+
+
+def onnx_export_unavailable() -> Optional[str]:
+    """Why :func:`export_onnx` cannot run with this torch, or None."""
+    have = tuple(int(p) for p in torch.__version__.split('.')[:2])
+    if have < EXPORT_MIN_TORCH:
+        return (f'ONNX export needs torch >= 2.5 (torch.onnx.export with '
+                f'dynamo=True); this is torch {torch.__version__}')
+    return None
 
 
 def is_exported_model(path: str) -> bool:
@@ -26,8 +41,10 @@ def export_onnx(graph: ExportGraph, path: str, dataset_meta: dict,
     Args:
         graph (ExportGraph): the network for one S x S input.
         path (str): the ``.onnx`` file to write.
-        dataset_meta (dict): ``classes`` (and ``palette``) kept in the file,
-            so a demo names and colours classes as the checkpoint did.
+        dataset_meta (dict): ``classes`` (and ``palette``) and the
+            segmentation set (``seg_classes``, ``seg_background``,
+            ``seg_palette``) kept in the file, so a demo names and colours
+            classes as the checkpoint did.
         batch (str | int): ``'dynamic'`` (any batch size at run time) or a
             fixed batch size.
         opset (int): ONNX opset.
@@ -42,13 +59,21 @@ def export_onnx(graph: ExportGraph, path: str, dataset_meta: dict,
         str: ``path``.
 
     Raises:
-        ValueError: on a batch that is neither 'dynamic' nor a positive int.
+        RuntimeError: with torch < 2.5 (:func:`onnx_export_unavailable`).
+        ValueError: on a batch that is neither 'dynamic' nor a positive int,
+            or a ``dataset_meta`` whose segmentation set has another number
+            of labels than the model's segmentation outputs.
     """
+    if onnx_export_unavailable():
+        raise RuntimeError(onnx_export_unavailable())
     if batch != 'dynamic' and not (isinstance(batch, int) and batch > 0):
         raise ValueError(f"batch must be 'dynamic' or a positive int, "
                          f'got {batch!r}')
+    seg_meta = _seg_meta(graph.model, dataset_meta)
     n = 2 if batch == 'dynamic' else batch
-    dummy = torch.zeros(n, 3, *graph.input_size)
+    # on the model's device: the priors and weights live there
+    dummy = torch.zeros(n, 3, *graph.input_size,
+                        device=next(graph.model.parameters()).device)
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     dynamic = None
     if batch == 'dynamic':
@@ -62,19 +87,41 @@ def export_onnx(graph: ExportGraph, path: str, dataset_meta: dict,
     meta = dict(input_size=list(graph.input_size),
                 output_names=list(graph.output_names),
                 num_classes=graph.model.num_classes,
-                num_anchors=graph.num_anchors,
+                num_anchors=graph.num_anchors, **seg_meta,
                 batch=batch, dataset_meta=_jsonable(dataset_meta))
     _write_onnx_meta(path, meta)
     return path
 
 
+def _seg_meta(model, dataset_meta: Optional[dict]) -> dict:
+    """``seg_num_classes``, ``seg_background`` and ``seg_outputs`` (K) of
+    the model, checked against the set ``dataset_meta`` names."""
+    if not getattr(model, 'with_seg', False):
+        return {}
+    out = dict(seg_num_classes=model.seg_num_classes,
+               seg_background=model.seg_background,
+               seg_outputs=model.num_seg_outputs)
+    meta = dataset_meta or {}
+    if meta.get('seg_classes') or meta.get('classes'):
+        labels = SegLabelSet.from_metainfo(meta)
+        if labels.num_outputs != out['seg_outputs']:
+            raise ValueError(
+                f'the model segments {out["seg_outputs"]} labels '
+                f'(model.seg_num_classes={model.seg_num_classes}, '
+                f'seg_background={model.seg_background}) but its dataset_meta '
+                f'names {labels.num_outputs} ({labels.describe()})')
+    return out
+
+
 def _jsonable(dataset_meta: Optional[dict]) -> dict:
     meta = dict(dataset_meta or {})
     out = {}
-    for key in ('classes', 'palette'):
+    for key in ('classes', 'palette', 'seg_classes', 'seg_palette'):
         if meta.get(key) is not None:
             out[key] = [list(v) if isinstance(v, (tuple, list)) else v
                         for v in meta[key]]
+    if meta.get('seg_background') is not None:
+        out['seg_background'] = bool(meta['seg_background'])
     return out
 
 
@@ -106,7 +153,9 @@ def export_openvino(onnx_path: str, xml_path: str) -> str:
 def read_metadata(path: str) -> dict:
     """The metadata :func:`export_onnx` stored in an ``.onnx`` or ``.xml``
     file: ``input_size`` [H, W], ``output_names``, ``num_classes``,
-    ``num_anchors``, ``batch``, ``dataset_meta``.
+    ``num_anchors``, ``batch``, ``dataset_meta``, and for a segmenting model
+    ``seg_num_classes``, ``seg_background`` and ``seg_outputs`` (K, the
+    channels of ``seg_logits``).
 
     Raises:
         FileNotFoundError: if ``path`` does not exist.

@@ -29,7 +29,10 @@ class ExportGraph(nn.Module):
     Outputs (names in :data:`OUTPUT_NAMES`): ``scores`` (N, A, C)
     foreground probabilities; ``boxes`` (N, A, 4) decoded
     (x1, y1, x2, y2) in input pixels, clipped to the input;
-    ``seg_logits`` (N, C + 1, h, w) at the segmentation head's resolution.
+    ``seg_logits`` (N, K, h, w) at the segmentation head's resolution, K
+    the labels of the segmentation set (``model.num_seg_outputs``: C + 1
+    for BlitzNet's default set, 171 for COCO-Stuff, 133 for COCO
+    panoptic).
 
     Raises:
         ValueError: if the model is in training mode.

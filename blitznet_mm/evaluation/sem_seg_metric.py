@@ -1,17 +1,24 @@
-"""Segmentation metric for BlitzNet outputs: mmseg's IoUMetric with the
-background class counted (21 classes for VOC, 81 for COCO)."""
+"""Segmentation metric for BlitzNet outputs: mmseg's IoUMetric over the
+dataset's segmentation label set (21 classes for VOC and 81 for COCO with
+background; 171 for COCO-Stuff, 133 for COCO panoptic without)."""
+import os.path as osp
 from typing import Dict, Sequence
 
+import mmcv
+import numpy as np
 from mmdet.registry import METRICS
+from mmengine.logging import MMLogger
 from mmseg.evaluation import IoUMetric
 
-from ..structures.seg_labels import IGNORE_INDEX, seg_class_names
+from ..structures.seg_labels import IGNORE_INDEX, SegLabelSet
 
 
 @METRICS.register_module()
 class BlitzNetSegMetric(IoUMetric):
-    """mIoU / aAcc / mAcc (and a per-class table) over ``background`` + the
-    dataset's detection classes, at the original image resolution.
+    """mIoU / aAcc / mAcc (and a per-class table) over the labels of the
+    dataset's segmentation set (``SegLabelSet.from_metainfo``: its
+    ``seg_classes``, or ``background`` + the detection classes), at the
+    original image resolution.
 
     mmseg's ``IoUMetric`` reads ``pred_sem_seg.data``; mmdet packs masks as
     ``sem_seg`` and has no background in ``dataset_meta['classes']``: this
@@ -19,15 +26,23 @@ class BlitzNetSegMetric(IoUMetric):
 
     Args:
         ignore_index (int): Ignored label. Defaults to 255.
-        background_name (str): Name of class 0. Defaults to 'background'.
+        background_name (str): Name of class 0 in a set with background.
+            Defaults to 'background'.
         classwise (bool): Also return each class's IoU (%) as
             ``IoU.<class name>`` (NaN for a class absent from both the
             predictions and the ground truth). Defaults to False.
         **kwargs: mmseg ``IoUMetric`` arguments (``iou_metrics``, ``prefix``
-            ...).
+            ...), among them ``output_dir``: write each predicted label map
+            there as ``<image stem>.png``, lossless, in the labels of the
+            set (uint8, uint16 for sets of more than 256 labels), and
+            ``format_only``: only write them (no ground truth needed, no
+            metrics; for a test server).
 
     Raises:
-        ValueError: when a prediction and its ground truth differ in size.
+        ValueError: ``format_only`` without ``output_dir``; when a
+            prediction and its ground truth differ in size, or a
+            ground-truth mask holds a label outside the set (other than
+            ``ignore_index``), naming the image.
     """
     default_prefix = 'sem_seg'
 
@@ -35,19 +50,28 @@ class BlitzNetSegMetric(IoUMetric):
                  background_name: str = 'background',
                  classwise: bool = False, **kwargs) -> None:
         super().__init__(ignore_index=ignore_index, **kwargs)
+        if self.format_only and not self.output_dir:
+            raise ValueError('BlitzNetSegMetric: format_only=True writes the '
+                             'label maps to output_dir; set output_dir')
         self.background_name = background_name
         self.classwise = classwise
 
     @property
     def seg_class_names(self) -> tuple:
-        names = seg_class_names(self.dataset_meta['classes'])
-        return (self.background_name, ) + names[1:]
+        """Name of each label value, from the dataset's set."""
+        labels = SegLabelSet.from_metainfo(self.dataset_meta)
+        names = labels.names
+        if labels.background:
+            names = (self.background_name, ) + names[1:]
+        return names
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
         num_classes = len(self.seg_class_names)
         for ds in data_samples:
             pred = ds['pred_sem_seg']['sem_seg'].squeeze(0)
-            if 'gt_sem_seg' not in ds:
+            if self.output_dir:
+                self._write_label_map(ds, pred, num_classes)
+            if self.format_only or 'gt_sem_seg' not in ds:
                 continue  # an image without a mask has nothing to score
             gt = ds['gt_sem_seg']['sem_seg'].squeeze(0).to(pred)
             if gt.shape != pred.shape:
@@ -56,10 +80,28 @@ class BlitzNetSegMetric(IoUMetric):
                     f'ground-truth mask {tuple(gt.shape)} differ in size; '
                     'load the test mask after Resize so it stays at the '
                     'original resolution')
+            bad = (gt >= num_classes) & (gt != self.ignore_index)
+            if bad.any():
+                raise ValueError(
+                    f'{ds.get("img_path")}: ground-truth labels '
+                    f'{gt[bad].unique()[:8].tolist()} are outside the '
+                    f'{num_classes} labels of the segmentation set')
             self.results.append(self.intersect_and_union(
                 pred, gt, num_classes, self.ignore_index))
 
+    def _write_label_map(self, ds: dict, pred, num_classes: int) -> None:
+        """``output_dir/<image stem>.png``: the label values, lossless."""
+        stem = osp.splitext(osp.basename(ds['img_path']))[0]
+        labels = pred.cpu().numpy().astype(
+            np.uint8 if num_classes <= 256 else np.uint16)
+        # cv2 writes 8- and 16-bit single-channel PNGs as they are
+        mmcv.imwrite(labels, osp.join(self.output_dir, stem + '.png'))
+
     def compute_metrics(self, results: list) -> Dict[str, float]:
+        if self.format_only:  # mmseg's message names the parent folder
+            MMLogger.get_current_instance().info(
+                f'label maps are saved to {self.output_dir}')
+            return {}
         meta = self._dataset_meta
         self._dataset_meta = dict(meta, classes=self.seg_class_names)
         try:

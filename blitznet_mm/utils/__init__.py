@@ -1,11 +1,10 @@
-from ..compat import allow_runner_checkpoints, runner_checkpoint_types
 from .checkpoint import (CheckpointError, UnsafeCheckpointError,
-                         load_checkpoint_file)
+                         load_checkpoint_file, runner_checkpoint_types)
 from .distributed import replace_sync_bn, setup_cpu_training
 from .fast_inference import (default_dtype, fast_inference,
                              optimize_for_inference)
 
-__all__ = ['allow_runner_checkpoints', 'runner_checkpoint_types',
+__all__ = ['runner_checkpoint_types',
            'CheckpointError', 'UnsafeCheckpointError', 'load_checkpoint_file',
            'replace_sync_bn', 'setup_cpu_training', 'optimize_for_inference', 'fast_inference',
            'default_dtype']

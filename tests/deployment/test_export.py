@@ -16,11 +16,28 @@ from mmengine.dataset import pseudo_collate
 from blitznet_mm.apis import init_model
 from blitznet_mm.deployment import (BackendSession, ExportGraph,
                                     export_onnx, read_metadata)
+from blitznet_mm.deployment.export import onnx_export_unavailable
 from conftest import (REPO, build_model, config_path, mask_agreement,
                       matched_detections)
 from test_main_job import _data_options
 
 CFG = config_path('blitznet300_coco_mini.py')
+NO_EXPORT = onnx_export_unavailable()  # None, or why (torch < 2.5)
+needs_export = pytest.mark.skipif(bool(NO_EXPORT), reason=str(NO_EXPORT))
+
+
+@pytest.fixture(autouse=True)
+def _skip_without_exporter(request):
+    """Tests of an exported model need torch's dynamo exporter."""
+    if NO_EXPORT and 'exported' in request.fixturenames:
+        pytest.skip(NO_EXPORT)
+
+
+def test_export_on_old_torch_names_the_torch_it_needs(monkeypatch):
+    monkeypatch.setattr(torch, '__version__', '2.1.2+cu121')
+    with pytest.raises(RuntimeError, match=r'ONNX export needs torch >= 2\.5 '
+                       r'.*this is torch 2\.1\.2\+cu121'):
+        export_onnx(None, 'unused.onnx', {})
 
 
 def _predict(model, samples):
@@ -115,6 +132,7 @@ def test_batch_is_dynamic_and_outputs_are_the_graphs(exported, trained):
 
 
 @pytest.mark.slow
+@needs_export
 @pytest.mark.parametrize('name,outputs', [
     ('blitznet300_voc12_det.py', ['scores', 'boxes']),
     ('blitznet300_voc12_seg.py', ['seg_logits'])])

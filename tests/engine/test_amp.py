@@ -37,7 +37,7 @@ def test_bf16_amp_trains_20_iterations_on_real_images(coco_mini):
     losses = []
     for _ in range(20):
         log = model.train_step(copy.deepcopy(batch), optim)
-        losses.append({k: float(v) for k, v in log.items()})
+        losses.append({k: float(v.detach()) for k, v in log.items()})
     assert dtypes == {torch.bfloat16}
     for key in ('loss_cls', 'loss_bbox', 'loss_seg'):
         series = [step[key] for step in losses]

@@ -58,3 +58,25 @@ def test_size_mismatch_is_a_clear_error():
     m = _metric()
     with pytest.raises(ValueError, match='x.jpg'):
         m.process({}, [_sample([[0, 1]], [[0, 1, 1]])])
+
+
+def test_set_without_background_scores_its_own_classes():
+    """Stuff set road / sky / car (label 0 is road, not background): road
+    gt 3 px, 1 predicted sky; sky gt 2 px, right; car gt 1 px predicted
+    road; 255 not scored. IoU road = 2/4, sky = 2/3, car = 0/1."""
+    m = BlitzNetSegMetric(classwise=True)
+    m.dataset_meta = dict(classes=('car', ), seg_background=False,
+                          seg_classes=('road', 'sky', 'car'))
+    assert m.seg_class_names == ('road', 'sky', 'car')
+    m.process({}, [_sample([[0, 0, 1, 1, 1, 0, 2]],
+                           [[0, 0, 0, 1, 1, 2, 255]])])
+    res = m.evaluate(1)
+    assert res['sem_seg/IoU.road'] == 50.0
+    assert res['sem_seg/IoU.sky'] == pytest.approx(100 * 2 / 3, abs=0.01)
+    assert res['sem_seg/IoU.car'] == 0.0
+    assert 'sem_seg/IoU.background' not in res
+    assert res['sem_seg/mIoU'] == pytest.approx(100 * (1 / 2 + 2 / 3) / 3,
+                                                abs=0.01)
+    with pytest.raises(ValueError, match=r'x\.jpg: ground-truth labels \[3\] '
+                       'are outside the 3 labels'):
+        m.process({}, [_sample([[0, 1]], [[3, 1]])])

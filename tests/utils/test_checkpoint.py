@@ -1,16 +1,35 @@
-"""Runner checkpoints load with torch's safe loading; anything else is
-refused and never executed."""
+"""Runner checkpoints load with safe unpickling; anything else is refused
+and never executed. Every test runs with both loaders: torch's weights-only
+unpickler with the allow-list (torch >= 2.6) and the restricted pickle
+module older torch gets (forced here by monkeypatching the version guard)."""
+import io
 import os
 import pickle
+import struct
+import zipfile
 
 import numpy as np
 import pytest
 import torch
 from mmengine.logging import HistoryBuffer, MessageHub
 
-import blitznet_mm  # noqa: F401  (applies the allow-list)
+import blitznet_mm  # noqa: F401  (registers the loader with mmengine)
+from blitznet_mm.utils import checkpoint as ckpt_mod
 from blitznet_mm.utils.checkpoint import (CheckpointError,
-                                          UnsafeCheckpointError)
+                                          UnsafeCheckpointError,
+                                          load_checkpoint_file)
+
+
+@pytest.fixture(autouse=True, params=['torch_allow_list', 'restricted_pickle'])
+def loader_branch(request, monkeypatch):
+    """Runs a test with each of load_checkpoint_file's two loaders."""
+    if request.param == 'torch_allow_list':
+        if not ckpt_mod.torch_has_allow_list():
+            pytest.skip(f'torch {torch.__version__}: safe_globals with '
+                        '(obj, name) entries needs torch >= 2.6')
+    else:  # what torch 2.0 - 2.5 gets
+        monkeypatch.setattr(ckpt_mod, 'torch_has_allow_list', lambda: False)
+    return request.param
 
 
 class _Payload:
@@ -21,7 +40,13 @@ class _Payload:
         return (os.system, (f'touch {self.path}', ))
 
 
-def test_message_hub_checkpoint_loads_with_weights_only(tmp_path):
+def _pickle_of(path) -> bytes:
+    with zipfile.ZipFile(path) as zf:
+        return zf.read(next(n for n in zf.namelist()
+                            if n.endswith('data.pkl')))
+
+
+def test_message_hub_checkpoint_loads(tmp_path):
     hub = MessageHub.get_instance('ckpt_test')
     hub.update_scalar('train/loss', 1.5)
     hub.update_scalar('train/loss', np.float64(0.5))
@@ -31,12 +56,37 @@ def test_message_hub_checkpoint_loads_with_weights_only(tmp_path):
                 state_dict=dict(w=torch.ones(2)))
     path = tmp_path / 'runner.pth'
     torch.save(ckpt, path)
-    assert 'builtins.getattr' not in \
-        torch.serialization.get_unsafe_globals_in_checkpoint(str(path))
-    loaded = torch.load(path)  # weights_only=True, torch's default
+    # pickled as stock mmengine does (nothing of mmengine is patched)
+    assert b'getattr' in _pickle_of(path)
+    loaded = _load(path)
     buf = loaded['meta']['message_hub']['log_scalars']['train/loss']
     assert isinstance(buf, HistoryBuffer)
     assert buf.mean() == pytest.approx(1.0) and buf.min() == 0.5
+    assert (loaded['meta']['np_val'] == np.arange(3)).all()
+
+
+def test_nothing_is_changed_process_wide(tmp_path):
+    """Importing blitznet_mm and loading leave torch's global allow-list,
+    HistoryBuffer and builtins as they were."""
+    import builtins
+    getstate = getattr(HistoryBuffer, '__getstate__', None)
+    assert 'blitznet_mm' not in str(getattr(getstate, '__module__', ''))
+    assert builtins.getattr is getattr
+    before = (torch.serialization.get_safe_globals()
+              if hasattr(torch.serialization, 'get_safe_globals') else [])
+    assert not any(HistoryBuffer in (g if isinstance(g, tuple) else (g, ))
+                   for g in before)
+    path = tmp_path / 'hub.pth'
+    hub = MessageHub.get_instance('ckpt_global_test')
+    hub.update_scalar('train/loss', 1.0)
+    torch.save(dict(meta=dict(message_hub=hub.state_dict())), path)
+    assert isinstance(_load(path)['meta']['message_hub']['log_scalars']
+                      ['train/loss'], HistoryBuffer)
+    if hasattr(torch.serialization, 'get_safe_globals'):
+        assert set(torch.serialization.get_safe_globals()) == set(before)
+        # torch's own loader outside load_checkpoint_file still refuses it
+        with pytest.raises(pickle.UnpicklingError):
+            torch.load(path, weights_only=True)
 
 
 def test_checkpoint_with_code_payload_is_refused(tmp_path):
@@ -45,12 +95,92 @@ def test_checkpoint_with_code_payload_is_refused(tmp_path):
     torch.save(dict(state_dict=dict(w=torch.ones(1)),
                     meta=_Payload(marker)), path)
     with pytest.raises(pickle.UnpicklingError, match='system'):
-        torch.load(path)
+        torch.load(path, weights_only=True)
     from mmengine.runner import CheckpointLoader
     with pytest.raises(UnsafeCheckpointError,
                        match=f'{path}: refused: it pickles posix.system'):
         CheckpointLoader.load_checkpoint(str(path), map_location='cpu')
+    with pytest.raises(UnsafeCheckpointError, match='posix.system'):
+        load_checkpoint_file(str(path))  # map_location=None too
     assert not marker.exists()
+
+
+def test_restricted_unpickler_refuses_globals_and_state_on_classes():
+    """The old-torch unpickler: a global outside the lists is refused;
+    BUILD on an allowed class itself (it would set attributes on it for the
+    whole process) too; numpy 1 and numpy 2 names of ``_reconstruct``
+    (numpy.core / numpy._core) both resolve."""
+    load = ckpt_mod.restricted_pickle_module().load
+    with pytest.raises(pickle.UnpicklingError,
+                       match='GLOBAL posix.system is not allow-listed'):
+        load(io.BytesIO(b'cposix\nsystem\n(Vtrue\ntR.'))
+    mean = HistoryBuffer.mean
+    with pytest.raises(pickle.UnpicklingError, match='state set on a type'):
+        load(io.BytesIO(b'cmmengine.logging.history_buffer\nHistoryBuffer'
+                        b'\n(N}Vmean\nI1\nstb.'))  # BUILD(class, state)
+    assert HistoryBuffer.mean is mean
+    raw = pickle.dumps(dict(a=np.arange(3), s=np.float64(0.5)), protocol=2)
+    core = b'numpy._core.' if b'numpy._core.' in raw else b'numpy.core.'
+    for name in (b'numpy._core.', b'numpy.core.'):
+        out = load(io.BytesIO(raw.replace(core, name)))
+        assert out['a'].tolist() == [0, 1, 2] and out['s'] == 0.5
+
+
+def test_gpu_checkpoint_loads_on_a_cpu_only_machine(tmp_path, monkeypatch):
+    """A checkpoint written on a GPU (storages tagged 'cuda:0') loads with
+    map_location=None where CUDA is absent; an explicit CUDA map_location
+    there says so; real damage is still reported as damage."""
+    path = tmp_path / 'gpu.pth'
+    with monkeypatch.context() as m:
+        m.setattr(torch.serialization, 'location_tag', lambda s: 'cuda:0')
+        torch.save(dict(state_dict=dict(w=torch.arange(4.))), path)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    with pytest.raises(Exception, match='deserialize object on a CUDA'):
+        torch.load(path, weights_only=True)  # what plain torch does
+    from mmengine.runner import CheckpointLoader
+    for ckpt in (load_checkpoint_file(str(path)),
+                 CheckpointLoader.load_checkpoint(str(path))):
+        w = ckpt['state_dict']['w']
+        assert w.device.type == 'cpu' and w.tolist() == [0., 1., 2., 3.]
+    with pytest.raises(CheckpointError, match=r"saved on a CUDA device that "
+                       r"this machine does not have .*map_location='cpu'"):
+        load_checkpoint_file(str(path), map_location='cuda:0')
+    raw = bytearray(path.read_bytes())
+    raw[raw.index(struct.pack('<4f', 0, 1, 2, 3)) + 5] ^= 0xFF  # weight 1.
+    path.write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError, match='fails its CRC-32 check'):
+        load_checkpoint_file(str(path))
+
+
+def test_forced_weights_only_is_honoured(tmp_path, monkeypatch,
+                                        loader_branch):
+    """TORCH_FORCE_WEIGHTS_ONLY_LOAD=1 with old torch: torch's own stricter
+    list (it refuses a pickle_module), tensors load, a hub is refused."""
+    if loader_branch != 'restricted_pickle':
+        pytest.skip('the old-torch loader only')
+    monkeypatch.setenv('TORCH_FORCE_WEIGHTS_ONLY_LOAD', '1')
+    torch.save(dict(state_dict=dict(w=torch.ones(2))), tmp_path / 'w.pth')
+    assert _load(tmp_path / 'w.pth')['state_dict']['w'].tolist() == [1, 1]
+    hub = MessageHub.get_instance('ckpt_forced_test')
+    hub.update_scalar('train/loss', 1.0)
+    torch.save(dict(meta=dict(message_hub=hub.state_dict())),
+               tmp_path / 'hub.pth')
+    with pytest.raises(UnsafeCheckpointError, match='HistoryBuffer'):
+        _load(tmp_path / 'hub.pth')
+
+
+@pytest.mark.skipif(not hasattr(torch.serialization, 'set_crc32_options'),
+                    reason='torch < 2.6 always writes CRC-32s')
+def test_checkpoint_saved_without_crc32_loads(tmp_path):
+    """torch.serialization.set_crc32_options(False) writes 0 for every CRC;
+    zipfile.testzip would call every such file corrupt."""
+    path = tmp_path / 'nocrc.pth'
+    torch.serialization.set_crc32_options(False)
+    try:
+        torch.save(dict(state_dict=dict(w=torch.ones(3))), path)
+    finally:
+        torch.serialization.set_crc32_options(True)
+    assert _load(path)['state_dict']['w'].tolist() == [1., 1., 1.]
 
 
 @pytest.fixture

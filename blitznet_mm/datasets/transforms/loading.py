@@ -2,12 +2,15 @@
 (paper Sec. 4.1; docs/data.md, "Mixed annotations")."""
 import os.path as osp
 
+import cv2
 import numpy as np
+import pycocotools.mask as maskUtils
 from mmdet.datasets.transforms import LoadAnnotations
 from mmdet.registry import TRANSFORMS
 
 from ...structures.seg_labels import (BACKGROUND, IGNORE_INDEX,
                                      det_to_seg_label)
+from ..panoptic_png import panoptic_semantic_map
 
 
 def instances_to_semantic(masks, labels, height: int, width: int,
@@ -31,20 +34,66 @@ def instances_to_semantic(masks, labels, height: int, width: int,
     return sem
 
 
+def instance_rle(mask_ann, height: int, width: int) -> dict:
+    """The COCO RLE of one instance's ``segmentation`` (polygons, merged;
+    uncompressed or compressed RLE), as mmdet's ``_poly2mask`` makes it
+    before decoding."""
+    if isinstance(mask_ann, list):
+        return maskUtils.merge(maskUtils.frPyObjects(mask_ann, height, width))
+    if isinstance(mask_ann['counts'], list):
+        return maskUtils.frPyObjects(mask_ann, height, width)
+    return mask_ann
+
+
+def rles_to_semantic(rles, labels, height: int, width: int,
+                     background: int = BACKGROUND) -> np.ndarray:
+    """:func:`instances_to_semantic` of the decoded ``rles``, equal pixel
+    for pixel, in one pass over the image's instances.
+
+    The areas that order the painting come from the RLEs (no decoding), all
+    instances are decoded by one call, and each is painted only inside its
+    bounding box, in the decoder's column-major layout (the map is
+    transposed once at the end) so that mask and map are read in the same
+    order.
+
+    Args:
+        rles (list[dict]): COCO RLEs of ``height`` x ``width``.
+        labels (list[int]): segmentation class of each (>= 1).
+
+    Returns:
+        np.ndarray: (H, W) uint8, C-contiguous.
+    """
+    if not rles:
+        return np.full((height, width), background, dtype=np.uint8)
+    areas = maskUtils.area(rles).astype(np.int64)
+    boxes = maskUtils.toBbox(rles).astype(np.int64)  # x, y, w, h: exact
+    masks = maskUtils.decode(rles)  # (H, W, N) uint8, Fortran order
+    sem_t = np.full((width, height), background, dtype=np.uint8)
+    for i in np.argsort(-areas, kind='stable'):
+        if areas[i] == 0:
+            continue
+        x, y, w, h = boxes[i]
+        m = masks[:, :, i].T[x:x + w, y:y + h]
+        np.copyto(sem_t[x:x + w, y:y + h], np.uint8(labels[i]),
+                  where=m.view(bool))
+    return cv2.transpose(sem_t)
+
+
 def check_labels(seg_map: np.ndarray, max_label, ignore_index: int,
                  path: str) -> None:
     """Raise ``ValueError`` naming ``path`` if ``seg_map`` holds a value
-    above ``max_label`` (the number of foreground classes) other than
-    ``ignore_index``; ``max_label=None`` checks nothing."""
+    above ``max_label`` (the largest label of the dataset's segmentation
+    set, ``SegLabelSet.max_label``) other than ``ignore_index``;
+    ``max_label=None`` checks nothing."""
     if max_label is None or seg_map.max() <= max_label:
         return
     values = np.unique(seg_map)
     bad = values[(values > max_label) & (values != ignore_index)]
     if bad.size:
         raise ValueError(
-            f'mask {path} holds labels {bad[:8].tolist()} but the dataset '
-            f'has {max_label} classes (0 = background, 1..{max_label} = '
-            f'classes, {ignore_index} = ignored)')
+            f'mask {path} holds labels {bad[:8].tolist()} but the labels of '
+            f"the dataset's segmentation classes are 0..{max_label} "
+            f'({ignore_index} = ignored)')
 
 
 @TRANSFORMS.register_module()
@@ -57,7 +106,9 @@ class LoadBlitzNetAnnotations(LoadAnnotations):
     2. ``sem_seg_from_instances=True`` in the data info (COCO): the union
        of the instance polygons/RLEs per category, crowd included,
        background 0, class ``c`` -> ``c + 1``;
-    3. neither: all ``ignore_index`` (an image without a mask is ignored,
+    3. ``panoptic_map_path`` with ``panoptic_segments`` (COCO panoptic):
+       each segment's ``label``, void 255 (``panoptic_semantic_map``);
+    4. none: all ``ignore_index`` (an image without a mask is ignored,
        never trained as background — the authors' issue #31).
 
     Args:
@@ -108,13 +159,19 @@ class LoadBlitzNetAnnotations(LoadAnnotations):
                     f'{results.get("img_path")} is {w}x{h}')
             check_labels(results['gt_seg_map'], results.get('max_seg_label'),
                          self.ignore_index, path)
+        elif results.get('panoptic_map_path'):
+            results['gt_seg_map'] = panoptic_semantic_map(
+                results['panoptic_map_path'], results['panoptic_segments'],
+                h, w, self.ignore_index)
         elif results.get('sem_seg_from_instances', False):
             # an instance without a `segmentation` is a box without mask
             # pixels (COCO-format sets converted from box-only sources)
             insts = [i for i in results.get('instances', []) if i.get('mask')]
-            masks = [self._poly2mask(i['mask'], h, w) for i in insts]
+            # RLEs, then one rasterisation of them all into the class map
+            # (was: each instance decoded, summed and painted by itself)
+            rles = [instance_rle(i['mask'], h, w) for i in insts]
             labels = [det_to_seg_label(i['bbox_label']) for i in insts]
-            results['gt_seg_map'] = instances_to_semantic(masks, labels, h, w)
+            results['gt_seg_map'] = rles_to_semantic(rles, labels, h, w)
         else:
             results['gt_seg_map'] = np.full((h, w), self.ignore_index,
                                             dtype=np.uint8)

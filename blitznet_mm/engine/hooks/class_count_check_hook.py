@@ -1,8 +1,11 @@
-"""A check that the model and its data agree on the number of classes."""
+"""A check that the model and its data agree on the number of classes: the
+detection classes and the segmentation label set."""
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmdet.registry import HOOKS
+
+from ...structures.seg_labels import SegLabelSet, describe_set
 
 
 def _describe(dataset) -> str:
@@ -12,14 +15,21 @@ def _describe(dataset) -> str:
 
 @HOOKS.register_module()
 class ClassCountCheckHook(Hook):
-    """Before training, validation and testing: the model's ``num_classes``
-    (foreground classes, given to both heads) must equal the number of
-    ``classes`` in the dataset's metainfo. A mismatch would train or score
-    the wrong labels without any error, so it stops the run.
+    """Before training, validation and testing:
+
+    - a model that detects: its ``num_classes`` must equal the number of
+      ``classes`` in the dataset's metainfo;
+    - a model that segments: its segmentation set (``seg_num_classes``
+      named classes, ``seg_background``) must equal the dataset's
+      (``SegLabelSet.from_metainfo``: ``seg_classes`` / ``seg_background``,
+      or the detection classes with background).
+
+    A mismatch would train or score the wrong labels without any error, so
+    it stops the run. Models without these attributes are not checked.
 
     Raises:
         ValueError: naming the split, the dataset (and its annotation file)
-            and both class counts.
+            and both counts (for segmentation, the model's keys).
     """
 
     def _check(self, runner, split: str) -> None:
@@ -27,16 +37,33 @@ class ClassCountCheckHook(Hook):
         dataset = getattr(loader, 'dataset', None)
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
-        expected = getattr(model, 'num_classes', None)
-        classes = getattr(dataset, 'metainfo', {}).get('classes')
-        if expected is None or not classes:
+        meta = getattr(dataset, 'metainfo', None) or {}
+        if not (meta.get('classes') or meta.get('seg_classes')):
             return
-        if len(classes) != expected:
+        expected = getattr(model, 'num_classes', None)
+        classes = meta.get('classes')
+        if getattr(model, 'with_bbox', True) and expected is not None and \
+                classes and len(classes) != expected:
             raise ValueError(
                 f'the {split} dataset {_describe(dataset)} has '
                 f'{len(classes)} classes but the model has num_classes='
                 f'{expected}; set model.num_classes={len(classes)} or the '
                 'dataset metainfo classes')
+        n = getattr(model, 'seg_num_classes', None)
+        if not getattr(model, 'with_seg', False) or n is None:
+            return
+        background = bool(getattr(model, 'seg_background', True))
+        labels = SegLabelSet.from_metainfo(meta)
+        if (labels.num_classes, labels.background) != (n, background):
+            raise ValueError(
+                f'the {split} dataset {_describe(dataset)} has '
+                f'{labels.describe()} for segmentation (metainfo '
+                f"{'seg_classes' if meta.get('seg_classes') else 'classes'}"
+                f') but the model segments {describe_set(n, background)} '
+                f'(model.seg_num_classes={n}, model.seg_background='
+                f'{background}); set model.seg_num_classes='
+                f'{labels.num_classes}, model.seg_background='
+                f'{labels.background} or the dataset metainfo seg_classes')
 
     def before_train(self, runner) -> None:
         self._check(runner, 'train')

@@ -11,40 +11,22 @@ from mmengine.logging import MessageHub
 from mmengine.structures import PixelData
 from torch import Tensor
 
+from ...structures.seg_labels import num_seg_classes
 from ..heads.mmseg_head import wrap_mmseg_head
+from .class_sets import agree_num_classes, agree_seg_classes
+from .dense_head_adapter import (det_forward, det_loss, det_predict_by_feat,
+                                 head_rule, neck_num_levels, seg_label_maps)
 
-
-def agree_num_classes(num_classes: Optional[int], **heads) -> tuple:
-    """Give ``num_classes`` to every head config that lacks it, and check
-    that all agree.
-
-    Returns:
-        tuple: the head configs (copies, in the order given) and C.
-
-    Raises:
-        ValueError: naming each head's class count when they disagree, or
-            when none states one.
-    """
-    stated = {name: cfg['num_classes'] for name, cfg in heads.items()
-              if cfg is not None and cfg.get('num_classes') is not None}
-    if num_classes is not None:
-        stated = dict(model=num_classes, **stated)
-    if not stated:
-        raise ValueError('BlitzNet: set model.num_classes (the number of '
-                         'foreground classes)')
-    if len(set(stated.values())) > 1:
-        counts = ', '.join(f'{k}.num_classes={v}' for k, v in stated.items())
-        raise ValueError(f'BlitzNet: the class counts disagree ({counts}); '
-                         'state num_classes once, on the model')
-    c = next(iter(stated.values()))
-    out = tuple(None if cfg is None else dict(cfg, num_classes=c)
-                for cfg in heads.values())
-    return out + (c, )
+__all__ = ['BlitzNet', 'agree_num_classes', 'agree_seg_classes',
+           'levels_from_neck']
 
 
 def levels_from_neck(head: OptConfigType, neck) -> OptConfigType:
     """A head config whose ``in_channels`` is one int gets it for each of
-    the neck's output levels; the anchor scales must match that count.
+    the neck's output levels when the head takes one per level (BlitzNet's
+    and SSD's heads; mmdet's shared-tower heads keep the int:
+    ``dense_head_adapter.HEAD_RULES``); BlitzNet's anchor scales must match
+    that count.
 
     Raises:
         ValueError: when the head's levels or anchor scales differ from the
@@ -52,14 +34,20 @@ def levels_from_neck(head: OptConfigType, neck) -> OptConfigType:
     """
     if head is None:
         return None
-    levels = neck.num_outs
+    levels = neck_num_levels(neck)
     head = dict(head)
+    if not head_rule(head).per_level_channels:
+        return head
     if isinstance(head.get('in_channels'), int):
         head['in_channels'] = (head['in_channels'], ) * levels
     if len(head.get('in_channels', ())) not in (0, levels):
         raise ValueError(f"{head['type']}: {len(head['in_channels'])} "
                          f'in_channels for a neck with {levels} levels')
-    scales = head.get('anchor_generator', {}).get('scales')
+    anchors = head.get('anchor_generator', {})
+    # mmdet's AnchorGenerator's `scales` are per-level multipliers, not
+    # one per level: only BlitzNet's are checked
+    scales = anchors.get('scales') if anchors.get('type') == \
+        'BlitzNetAnchorGenerator' else None
     if scales is not None and len(scales) != levels:
         raise ValueError(f'{len(scales)} anchor scales for a neck with '
                          f'{levels} output levels (see the table in '
@@ -75,9 +63,17 @@ class BlitzNet(BaseDetector):
     variants of paper Table 3 are config changes.
 
     Args:
-        num_classes (int, optional): Foreground classes C, stated once and
-            given to both heads (the segmentation head predicts C + 1
-            with background). A head config may omit ``num_classes``.
+        num_classes (int, optional): Detection classes C, stated once and
+            given to the detection head. A head config may omit
+            ``num_classes``.
+        seg_num_classes (int, optional): Named segmentation classes, stated
+            once and given to the segmentation head; the dataset's
+            ``seg_classes`` must have as many (``ClassCountCheckHook``).
+            Defaults to ``num_classes``: BlitzNet's rule, the detection
+            classes painted with background (C + 1 outputs).
+        seg_background (bool, optional): Whether segmentation label 0 is a
+            background class (K = seg_num_classes + 1) or not (K =
+            seg_num_classes: COCO-Stuff, panoptic). Defaults to True.
         backbone (dict): Trunk, mmdet's ``ResNet`` (depth 50,
             ``out_indices=(0, 1, 2, 3)``).
         neck (dict): ``BlitzNetNeck``.
@@ -91,18 +87,22 @@ class BlitzNet(BaseDetector):
         init_cfg (dict, optional): Initialisation config.
 
     Raises:
-        ValueError: if both heads are ``None``, or the heads' class counts
-            differ from each other or from ``num_classes``.
+        ValueError: if both heads are ``None``, or a head's class count
+            (or background flag) differs from the model's
+            (:func:`agree_num_classes`, :func:`agree_seg_classes`).
 
-    ``predict`` fills ``pred_instances`` (``bboxes`` (K, 4) in original image
+    ``predict`` fills ``pred_instances`` (``bboxes`` (M, 4) in original image
     pixels, ``scores``, ``labels``) and ``pred_sem_seg`` (``sem_seg``
-    (1, H_ori, W_ori), 0 = background, c + 1 = class c).
+    (1, H_ori, W_ori), labels of the segmentation set: with background
+    0 = background, i + 1 = seg class i; without, i = seg class i).
     """
 
     def __init__(self,
                  backbone: ConfigType,
                  neck: ConfigType,
                  num_classes: Optional[int] = None,
+                 seg_num_classes: Optional[int] = None,
+                 seg_background: Optional[bool] = None,
                  bbox_head: OptConfigType = None,
                  seg_head: OptConfigType = None,
                  train_cfg: OptConfigType = None,
@@ -114,9 +114,14 @@ class BlitzNet(BaseDetector):
         if bbox_head is None and seg_head is None:
             raise ValueError('BlitzNet needs a bbox_head, a seg_head or both')
         seg_head = wrap_mmseg_head(seg_head)  # 'mmseg.X' heads: an adapter
-        bbox_head, seg_head, num_classes = agree_num_classes(
-            num_classes, bbox_head=bbox_head, seg_head=seg_head)
+        if bbox_head is not None:
+            bbox_head, num_classes = agree_num_classes(num_classes,
+                                                       bbox_head=bbox_head)
+        seg_head, seg_num_classes, seg_background = agree_seg_classes(
+            seg_num_classes, seg_background, num_classes, seg_head)
         self.num_classes = num_classes
+        self.seg_num_classes = seg_num_classes
+        self.seg_background = seg_background
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(neck)
         bbox_head, seg_head = (levels_from_neck(h, self.neck)
@@ -134,6 +139,12 @@ class BlitzNet(BaseDetector):
     def with_seg(self) -> bool:
         return getattr(self, 'seg_head', None) is not None
 
+    @property
+    def num_seg_outputs(self) -> int:
+        """K, the segmentation head's outputs (0 without one)."""
+        return num_seg_classes(self.seg_num_classes, self.seg_background) \
+            if self.with_seg else 0
+
     def extract_feat(self, batch_inputs: Tensor) -> Tuple[Tensor]:
         """(N, 3, S, S) -> neck levels, finest first."""
         return self.neck(self.backbone(batch_inputs))
@@ -143,8 +154,8 @@ class BlitzNet(BaseDetector):
         """Total loss = seg + cls + loc (weights in the loss configs)."""
         x = self.extract_feat(batch_inputs)
         losses = {}
-        if self.with_bbox:
-            losses.update(self.bbox_head.loss(x, batch_data_samples))
+        if self.with_bbox:  # images without boxes: no detection loss
+            losses.update(det_loss(self.bbox_head, x, batch_data_samples))
         if self.with_seg:
             losses.update(self.seg_head.loss(x, batch_data_samples))
         return losses
@@ -186,21 +197,22 @@ class BlitzNet(BaseDetector):
         metas = [ds.metainfo for ds in batch_data_samples]
         head_outs = {}
         if self.with_bbox:
-            head_outs['det'] = self.bbox_head(x)
+            head_outs['det'] = det_forward(self.bbox_head, x)
         if self.with_seg:
             head_outs['seg'] = self.seg_head(x)
         with torch.autocast(batch_inputs.device.type, enabled=False):
-            if self.with_bbox:
-                cls_scores, bbox_preds = (
-                    [t.float() for t in level] for level in head_outs['det'])
-                results = self.bbox_head.predict_by_feat(
-                    cls_scores, bbox_preds, batch_img_metas=metas,
-                    rescale=rescale)
+            if self.with_bbox:  # any number of outputs (FCOS: 3)
+                results = det_predict_by_feat(self.bbox_head,
+                                              head_outs['det'], metas,
+                                              rescale)
                 for ds, res in zip(batch_data_samples, results):
                     ds.pred_instances = res
             if self.with_seg:
-                segs = self.seg_head.predict_by_feat(
-                    head_outs['seg'].float().contiguous(), metas)
+                # each image's own area of the input (a padded or
+                # centred image: RTMDet's, CornerNet's test pipelines)
+                segs = seg_label_maps(
+                    self.seg_head, head_outs['seg'].float().contiguous(),
+                    metas)
                 for ds, seg in zip(batch_data_samples, segs):
                     ds.pred_sem_seg = PixelData(sem_seg=seg[None])
         return batch_data_samples
@@ -212,7 +224,7 @@ class BlitzNet(BaseDetector):
         x = self.extract_feat(batch_inputs)
         outs = ()
         if self.with_bbox:
-            outs += (self.bbox_head.forward(x), )
+            outs += (det_forward(self.bbox_head, x), )
         if self.with_seg:
             outs += (self.seg_head(x), )
         return outs

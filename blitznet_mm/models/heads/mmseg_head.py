@@ -9,7 +9,8 @@ from mmengine.model import BaseModule
 from mmengine.registry import DefaultScope
 from torch import Tensor
 
-from ...structures.seg_labels import IGNORE_INDEX, num_seg_classes
+from ...structures.seg_labels import (IGNORE_INDEX, describe_set,
+                                      num_seg_classes)
 from .seg_head import LOSS_SEG, SegTaskMixin
 
 MMSEG_PREFIX = 'mmseg.'
@@ -37,8 +38,12 @@ class MMSegDecodeHead(SegTaskMixin, BaseModule):
     Args:
         decode_head (dict): The mmseg head config (``in_channels``,
             ``in_index``, ``channels``, ...); its ``num_classes`` is set
-            here to C + 1 (background included) and must not disagree.
-        num_classes (int): Foreground classes C.
+            here to K (``num_classes`` + 1 with background) and must not
+            disagree.
+        num_classes (int): Named segmentation classes (as
+            ``BlitzNetSegHead``).
+        background (bool): Label 0 is a background class (as
+            ``BlitzNetSegHead``). Defaults to True.
         ignore_index (int): Ignored label. Defaults to 255.
         loss_seg (dict): Pixel loss (as ``BlitzNetSegHead``).
         loss_at (str): 'logits' or 'input' (as ``BlitzNetSegHead``).
@@ -47,16 +52,17 @@ class MMSegDecodeHead(SegTaskMixin, BaseModule):
             itself.
 
     Raises:
-        ValueError: if ``decode_head.num_classes`` is not C + 1.
+        ValueError: if ``decode_head.num_classes`` is not K.
 
     Inputs: tuple of neck levels (N, C_k, h_k, w_k), finest first.
-    Output of ``forward``: logits (N, C + 1, h, w) at the resolution the
+    Output of ``forward``: logits (N, K, h, w) at the resolution the
     mmseg head gives (DeepLabv3+: its low-level input's).
     """
 
     def __init__(self,
                  decode_head: ConfigType,
                  num_classes: int = 20,
+                 background: bool = True,
                  ignore_index: int = IGNORE_INDEX,
                  loss_seg: ConfigType = LOSS_SEG,
                  loss_at: str = 'logits',
@@ -69,12 +75,14 @@ class MMSegDecodeHead(SegTaskMixin, BaseModule):
         cfg = copy.deepcopy(dict(decode_head))
         cfg['type'] = cfg['type'][len(MMSEG_PREFIX):] \
             if cfg['type'].startswith(MMSEG_PREFIX) else cfg['type']
-        want = num_seg_classes(num_classes)
+        want = num_seg_classes(num_classes, background)
         if cfg.get('num_classes', want) != want:
             raise ValueError(
                 f"{cfg['type']}: num_classes={cfg['num_classes']}, BlitzNet "
-                f'segments {want} classes (C={num_classes} + background); '
-                'leave it out of the head config')
+                f'segments {want} classes ('
+                f'{describe_set(num_classes, background)}: '
+                'model.seg_num_classes, model.seg_background); leave it out '
+                'of the head config')
         # the head's own loss is never called; this one builds quietly
         cfg.setdefault('loss_decode', dict(
             type='CrossEntropyLoss', use_sigmoid=False, avg_non_ignore=True))
@@ -83,6 +91,7 @@ class MMSegDecodeHead(SegTaskMixin, BaseModule):
         with DefaultScope.overwrite_default_scope('mmseg'):
             self.head = SEG_MODELS.build(cfg)
         self.num_classes = num_classes
+        self.background = background
         self.ignore_index = ignore_index
         self.loss_at = loss_at
         self.max_upsample_elements = max_upsample_elements
@@ -94,12 +103,14 @@ class MMSegDecodeHead(SegTaskMixin, BaseModule):
 
 def wrap_mmseg_head(cfg: ConfigType):
     """``seg_head=dict(type='mmseg.X', ...)`` -> the ``MMSegDecodeHead``
-    config around it (``num_classes`` moved to the adapter); any other
+    config around it (``num_classes`` and ``background`` moved to the
+    adapter); any other
     config unchanged."""
     if not is_mmseg_head(cfg):
         return cfg
     cfg = dict(cfg)
-    adapter = {k: cfg.pop(k) for k in ('num_classes', 'loss_seg', 'loss_at',
+    adapter = {k: cfg.pop(k) for k in ('num_classes', 'background',
+                                       'loss_seg', 'loss_at',
                                        'max_upsample_elements')
                if k in cfg}
     if 'ignore_index' in cfg:

@@ -1,8 +1,10 @@
 """Segmentation branch of the BlitzNet head (paper Sec. 3.3, Fig. 2).
 
-Label convention (``blitznet_mm.structures.seg_labels``): 0 is background,
-detection class c is segmentation class c + 1, 255 is ignored (void, or
-"this image has no mask").
+Label convention (``blitznet_mm.structures.seg_labels``): K labels, those
+of the dataset's segmentation set - with a background class (0 background,
+class i of the set = i + 1; by default the set is the detection classes) or
+without (class i = i) - and 255 ignored (void, unlabelled, or "this image
+has no mask").
 """
 from typing import Dict, List, Sequence, Tuple
 
@@ -17,24 +19,34 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from ...structures.seg_labels import IGNORE_INDEX, num_seg_classes
+from ..utils.global_batch import global_normaliser
+from ..utils.resize import bilinear_resize
 
 
 def gt_sem_seg_batch(batch_data_samples: SampleList, size: Tuple[int, int],
-                     ignore_index: int = IGNORE_INDEX) -> Tensor:
-    """Stack the ground-truth masks of a batch, (N, H, W) long.
+                     ignore_index: int = IGNORE_INDEX,
+                     device=None) -> Tensor:
+    """Stack the ground-truth masks of a batch, (N, H, W) long, on
+    ``device`` (default: the first mask's, else the CPU).
 
     An image whose data sample carries no ``gt_sem_seg`` gets an all-ignore
-    mask (never background: the authors' issue #31 bug).
+    mask (never background: the authors' issue #31 bug), made on that
+    device so that it stacks with masks already moved to a GPU.
 
     Raises:
         ValueError: if a mask's size differs from ``size`` (the padded input).
     """
+    if device is None:
+        device = next((ds.gt_sem_seg.sem_seg.device
+                       for ds in batch_data_samples if 'gt_sem_seg' in ds),
+                      torch.device('cpu'))
     masks = []
     for ds in batch_data_samples:
         if 'gt_sem_seg' not in ds:
-            masks.append(torch.full(size, ignore_index, dtype=torch.long))
+            masks.append(torch.full(size, ignore_index, dtype=torch.long,
+                                    device=device))
             continue
-        m = ds.gt_sem_seg.sem_seg.squeeze(0).long()
+        m = ds.gt_sem_seg.sem_seg.squeeze(0).long().to(device)
         if tuple(m.shape) != tuple(size):
             raise ValueError(
                 f'gt_sem_seg of {ds.metainfo.get("img_path", "an image")} has '
@@ -53,7 +65,7 @@ LOSS_SEG = dict(type='CrossEntropyLoss', use_sigmoid=False,
 class SegTaskMixin:
     """Loss and prediction of a segmentation branch with BlitzNet's
     mixed-annotation semantics, for any module whose ``forward(x)`` gives
-    logits (N, C + 1, h, w) from the neck levels ``x``: a missing mask is
+    logits (N, K, h, w) from the neck levels ``x``: a missing mask is
     ignored (never background), the loss is taken at the logits' stride or
     the input's (``loss_at``), prediction is :func:`label_maps`.
 
@@ -63,20 +75,24 @@ class SegTaskMixin:
 
     def loss(self, x: Tuple[Tensor],
              batch_data_samples: SampleList) -> Dict[str, Tensor]:
-        """Pixel CE over non-ignored pixels; ``loss_seg`` is 0 with no
-        gradient to the logits when the batch has no mask."""
+        """Pixel CE over the non-ignored pixels of the global batch (all
+        processes: :func:`global_normaliser`, so N GPUs optimise the
+        one-GPU objective); ``loss_seg`` is 0 with no gradient to the logits
+        when the batch has no mask."""
         logits = self(x)
         input_size = batch_data_samples[0].metainfo['batch_input_shape']
         gt = gt_sem_seg_batch(batch_data_samples, input_size,
-                              self.ignore_index).to(logits.device)
+                              self.ignore_index, device=logits.device)
         if self.loss_at == 'logits':
-            gt = F.interpolate(gt[:, None].float(), size=logits.shape[-2:],
-                               mode='nearest')[:, 0].long()
+            gt = F.interpolate(gt.unsqueeze(1).float(),
+                               size=logits.shape[-2:],
+                               mode='nearest').squeeze(1).long()
         else:
-            logits = F.interpolate(logits, size=gt.shape[-2:],
-                                   mode='bilinear', align_corners=False)
-        return dict(loss_seg=self.loss_seg(logits, gt,
-                                           ignore_index=self.ignore_index))
+            logits = bilinear_resize(logits, gt.shape[-2:])
+        valid = global_normaliser((gt != self.ignore_index).sum())
+        return dict(loss_seg=self.loss_seg(
+            logits.float(), gt, avg_factor=valid,
+            ignore_index=self.ignore_index))
 
     def predict(self, x: Tuple[Tensor],
                 batch_img_metas: List[dict]) -> List[Tensor]:
@@ -85,7 +101,7 @@ class SegTaskMixin:
 
     def predict_by_feat(self, logits: Tensor,
                         batch_img_metas: List[dict]) -> List[Tensor]:
-        """Logits (N, C + 1, h, w) -> label maps (H_ori, W_ori) long: cropped
+        """Logits (N, K, h, w) -> label maps (H_ori, W_ori) long: cropped
         to the valid (unpadded) input area, bilinearly resized to the
         original image size, argmax."""
         return label_maps(logits, batch_img_metas,
@@ -96,10 +112,15 @@ class SegTaskMixin:
 class BlitzNetSegHead(SegTaskMixin, BaseModule):
     """Per level a 1x1 conv to ``channels`` + ReLU, every level resized
     (nearest, as the authors' code) to the finest level, concatenated, and a
-    3x3 conv to ``num_classes + 1`` logits (background included).
+    3x3 conv to K logits: ``num_classes + 1`` with a background class (the
+    paper's C + 1), ``num_classes`` without.
 
     Args:
-        num_classes (int): Foreground classes C (as the detection branch).
+        num_classes (int): Named segmentation classes (by default the
+            detection classes; ``BlitzNet`` gives ``model.seg_num_classes``).
+        background (bool): Label 0 is a background class (one more output).
+            Defaults to True (BlitzNet's rule); ``BlitzNet`` gives
+            ``model.seg_background``.
         in_channels (Sequence[int]): Channels of each neck level.
         channels (int): Per-level reduction width. Defaults to 64.
         ignore_index (int): Ignored label. Defaults to 255.
@@ -121,11 +142,12 @@ class BlitzNetSegHead(SegTaskMixin, BaseModule):
             the initial logits matters there.
 
     Inputs: tuple of (N, in_channels[k], h_k, w_k), finest first.
-    Output of ``forward``: logits (N, C+1, h_0, w_0).
+    Output of ``forward``: logits (N, K, h_0, w_0).
     """
 
     def __init__(self,
                  num_classes: int = 20,
+                 background: bool = True,
                  in_channels: Sequence[int] = (512, ) * 7,
                  channels: int = 64,
                  ignore_index: int = IGNORE_INDEX,
@@ -146,6 +168,7 @@ class BlitzNetSegHead(SegTaskMixin, BaseModule):
                              f'got {resize_mode!r}')
         self.resize_mode = resize_mode
         self.num_classes = num_classes
+        self.background = background
         self.ignore_index = ignore_index
         self.loss_at = loss_at
         self.max_upsample_elements = max_upsample_elements
@@ -153,24 +176,22 @@ class BlitzNetSegHead(SegTaskMixin, BaseModule):
             ConvModule(c, channels, 1, act_cfg=dict(type='ReLU'))
             for c in in_channels)
         self.cls_seg = nn.Conv2d(channels * len(in_channels),
-                                 num_seg_classes(num_classes), 3, padding=1)
+                                 num_seg_classes(num_classes, background), 3,
+                                 padding=1)
         self.loss_seg = MODELS.build(loss_seg)
 
     def forward(self, x: Tuple[Tensor]) -> Tensor:
         size = x[0].shape[-2:]
-        extra = {} if self.resize_mode == 'nearest' else dict(
-            align_corners=False)
-        feats = [
-            F.interpolate(conv(f), size=size, mode=self.resize_mode, **extra)
-            if f.shape[-2:] != size else conv(f)
-            for conv, f in zip(self.reduce, x)
-        ]
+        resize = bilinear_resize if self.resize_mode == 'bilinear' else (
+            lambda t, s: F.interpolate(t, size=s, mode='nearest'))
+        feats = [resize(conv(f), size) if f.shape[-2:] != size else conv(f)
+                 for conv, f in zip(self.reduce, x)]
         return self.cls_seg(torch.cat(feats, dim=1))
 
 
 def label_maps(logits: Tensor, batch_img_metas: List[dict],
                max_elements: int = 2**27) -> List[Tensor]:
-    """Logits (N, C + 1, h, w) -> one (H_ori, W_ori) long label map per
+    """Logits (N, K, h, w) -> one (H_ori, W_ori) long label map per
     image: the valid (unpadded) part of the input, bilinearly resized to
     ``ori_shape``, argmax (paper Sec. 3.5).
 

@@ -1,0 +1,36 @@
+# BlitzNet's segmentation branch for an mmdet detector config (issue 21;
+# README "Add segmentation to your detector"). A joint config lists its
+# mmdet config and this file as bases and uses the names below; everything
+# else (pipeline, schedule, optimizer) stays its detector's recipe.
+custom_imports = dict(imports=['blitznet_mm'], allow_failed_imports=False)
+
+# the batch pads masks with 255 (ignored) as it pads images; an image
+# that came without a mask gets an all-255 one (BlitzNetDataPreprocessor)
+seg_data_preprocessor = dict(type='BlitzNetDataPreprocessor', pad_seg=True,
+                             seg_pad_value=255)
+# BlitzNet's branch on every neck level (in_channels: the neck's width);
+# masks from the instances: background 0, class c -> c + 1
+seg_head = dict(
+    type='BlitzNetSegHead',
+    channels=64,
+    ignore_index=255,
+    resize_mode='nearest',
+    loss_at='logits',
+    # from scratch or on an ImageNet trunk alike: the branch is new
+    init_cfg=dict(type='Xavier', layer='Conv2d', distribution='uniform',
+                  bias=0))
+
+# mmdet transform -> the one that carries gt_seg_map too (LoadAnnotations:
+# the mask from the instances or a PNG, all 255 for an image without one)
+with_masks = dict(
+    LoadAnnotations='LoadBlitzNetAnnotations',
+    Mosaic='MosaicWithMasks',
+    CachedMosaic='CachedMosaicWithMasks',
+    MixUp='MixUpWithMasks',
+    CachedMixUp='CachedMixUpWithMasks',
+    RandomCrop='RandomCropWithMasks',
+    RandomCenterCropPad='RandomCenterCropPadWithMasks')
+seg_dataset_type = 'BlitzNetCocoDataset'
+seg_metric = dict(type='BlitzNetSegMetric', iou_metrics=['mIoU'])
+# the dataset's classes must match the model's num_classes
+seg_hooks = [dict(type='ClassCountCheckHook')]
