@@ -14,6 +14,20 @@ from torch import Tensor, nn
 OUTPUT_NAMES = ('scores', 'boxes', 'seg_logits')
 
 
+def unexportable_head(head: nn.Module) -> str:
+    """Why a detection head without ``predict_dense`` (mmdet's RetinaHead,
+    FCOSHead, RTMDetHead, CornerHead, ...) is not exported."""
+    name = type(head).__name__
+    return (f'{name} cannot be exported: an exported BlitzNet decodes every '
+            'box inside the graph (predict_dense: one score and box per '
+            'anchor) and runs only the per-class NMS outside; '
+            f"{name}'s post-processing (predict_by_feat) is its own "
+            '(per-level top-k before decoding, its own NMS or corner '
+            'pairing) and is not split that way. Export the segmentation '
+            'branch alone (bbox_head=None) or the detector with mmdeploy '
+            '(docs/deployment.md)')
+
+
 class ExportGraph(nn.Module):
     """A trained ``BlitzNet`` as one tensor-in, tensors-out module.
 
@@ -36,6 +50,8 @@ class ExportGraph(nn.Module):
 
     Raises:
         ValueError: if the model is in training mode.
+        NotImplementedError: naming the detection head, if it has no
+            ``predict_dense`` (mmdet's dense heads: :func:`unexportable_head`).
     """
 
     def __init__(self, model: nn.Module, input_size: Tuple[int, int]):
@@ -46,6 +62,8 @@ class ExportGraph(nn.Module):
         self.model = model
         self.input_size = tuple(int(s) for s in input_size)
         self.with_det = model.with_bbox
+        if self.with_det and not hasattr(model.bbox_head, 'predict_dense'):
+            raise NotImplementedError(unexportable_head(model.bbox_head))
         self.with_seg = model.with_seg
         self.output_names = tuple(
             n for n in OUTPUT_NAMES

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import REPO, coco_mini_dataset
 from datasets.test_mix_with_masks import (LOAD, UNKNOWN, _build,
-                                          box_agreement, interior, paint,
+                                          box_agreement, interior,
                                           painted, read_paint)
 
 MEAN = dict(mean=[0, 0, 0], std=[1, 1, 1], to_rgb=False)  # pads black

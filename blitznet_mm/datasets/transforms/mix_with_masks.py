@@ -81,10 +81,26 @@ def _seg_of(patch: dict, name: str) -> Optional[np.ndarray]:
 
 
 class _MosaicMasks:
-    """The mask side of Mosaic and CachedMosaic (mixed in before them)."""
+    """The mask side of Mosaic and CachedMosaic (mixed in before them).
 
-    seg_pad_val: int
-    ignore_index: int
+    Args:
+        seg_pad_val (int): Mask value of the canvas no image covers (the
+            image's ``pad_val``). Defaults to 255 (ignored, as mmdet's
+            ``Pad`` pads masks).
+        ignore_index (int): The mask of an image without one. Defaults to
+            255.
+        **kwargs: mmdet's transform's (``img_scale`` (w, h), ``prob``,
+            ``max_cached_images``, ...).
+
+    Raises:
+        ValueError: if an image's mask and image sizes differ.
+    """
+
+    def __init__(self, seg_pad_val: int = IGNORE_INDEX,
+                 ignore_index: int = IGNORE_INDEX, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.seg_pad_val = seg_pad_val
+        self.ignore_index = ignore_index
 
     def _mosaic_combine(self, loc, center_position_xy, img_shape_wh):
         # mmdet's coordinates, kept for the masks of the same patches
@@ -120,25 +136,8 @@ class _MosaicMasks:
 
 @TRANSFORMS.register_module()
 class MosaicWithMasks(_MosaicMasks, Mosaic):
-    """mmdet's ``Mosaic`` with ``gt_seg_map`` placed as the images are.
-
-    Args:
-        seg_pad_val (int): Mask value of the canvas no image covers (the
-            image's ``pad_val``). Defaults to 255 (ignored, as mmdet's
-            ``Pad`` pads masks).
-        ignore_index (int): The mask of an image without one. Defaults to
-            255.
-        **kwargs: mmdet's ``Mosaic`` (``img_scale`` (w, h), ``prob``, ...).
-
-    Raises:
-        ValueError: if an image's mask and image sizes differ.
-    """
-
-    def __init__(self, seg_pad_val: int = IGNORE_INDEX,
-                 ignore_index: int = IGNORE_INDEX, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.seg_pad_val = seg_pad_val
-        self.ignore_index = ignore_index
+    """mmdet's ``Mosaic`` with ``gt_seg_map`` placed as the images are
+    (arguments: :class:`_MosaicMasks`)."""
 
     def transform(self, results: dict) -> dict:
         self._pastes = []
@@ -152,14 +151,7 @@ class MosaicWithMasks(_MosaicMasks, Mosaic):
 @TRANSFORMS.register_module()
 class CachedMosaicWithMasks(_MosaicMasks, CachedMosaic):
     """mmdet's ``CachedMosaic`` (RTMDet) with ``gt_seg_map``; the cache
-    holds each image's mask. Arguments: :class:`MosaicWithMasks`'s and
-    ``max_cached_images``, ``random_pop``."""
-
-    def __init__(self, seg_pad_val: int = IGNORE_INDEX,
-                 ignore_index: int = IGNORE_INDEX, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.seg_pad_val = seg_pad_val
-        self.ignore_index = ignore_index
+    holds each image's mask (arguments: :class:`_MosaicMasks`)."""
 
     @cache_randomness
     def get_indexes(self, cache: list) -> list:
@@ -179,10 +171,26 @@ class CachedMosaicWithMasks(_MosaicMasks, CachedMosaic):
 
 
 class _MixUpMasks:
-    """The mask side of MixUp and CachedMixUp (mixed in before them)."""
+    """The mask side of MixUp and CachedMixUp (mixed in before them): the
+    mixed-in mask placed as its image, labels by :func:`mix_labels`.
 
-    ignore_index: int
-    background: Optional[int]
+    Args:
+        ignore_index (int): Unknown label (and the mask of an image
+            without one). Defaults to 255.
+        background (int, optional): The background label (None: the set
+            has none). Defaults to 0.
+        **kwargs: mmdet's transform's (``img_scale`` (w, h),
+            ``ratio_range``, ``flip_ratio``, ``pad_val``, ``prob``, ...).
+
+    Raises:
+        ValueError: if an image's mask and image sizes differ.
+    """
+
+    def __init__(self, ignore_index: int = IGNORE_INDEX,
+                 background: Optional[int] = BACKGROUND, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.ignore_index = ignore_index
+        self.background = background
 
     def _replay(self, src_hw: Sequence[int], dst_hw: Sequence[int]) -> dict:
         """mmdet's MixUp geometry, drawn again from ``self._rng_state`` in
@@ -245,31 +253,10 @@ class _MixUpMasks:
         return results
 
 
-_MIX_ARGS = """
-    Args:
-        ignore_index (int): Unknown label (and the mask of an image
-            without one). Defaults to 255.
-        background (int, optional): The background label (None: the set
-            has none). Defaults to 0.
-        **kwargs: mmdet's arguments (``img_scale`` (w, h), ``ratio_range``,
-            ``flip_ratio``, ``pad_val``, ...).
-
-    Raises:
-        ValueError: if an image's mask and image sizes differ.
-"""
-
-
 @TRANSFORMS.register_module()
 class MixUpWithMasks(_MixUpMasks, MixUp):
-    __doc__ = ("mmdet's ``MixUp`` (YOLOX) with ``gt_seg_map``: the "
-               'mixed-in mask placed as its image, labels by '
-               ':func:`mix_labels`.\n' + _MIX_ARGS)
-
-    def __init__(self, ignore_index: int = IGNORE_INDEX,
-                 background: Optional[int] = BACKGROUND, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.ignore_index = ignore_index
-        self.background = background
+    """mmdet's ``MixUp`` (YOLOX) with ``gt_seg_map`` (arguments:
+    :class:`_MixUpMasks`)."""
 
     def transform(self, results: dict) -> dict:
         self._rng_state = random.get_state()  # MixUp draws from here on
@@ -282,16 +269,8 @@ class MixUpWithMasks(_MixUpMasks, MixUp):
 
 @TRANSFORMS.register_module()
 class CachedMixUpWithMasks(_MixUpMasks, CachedMixUp):
-    __doc__ = ("mmdet's ``CachedMixUp`` (RTMDet) with ``gt_seg_map``: "
-               'the cache holds each image\'s mask.\n' + _MIX_ARGS +
-               '    ``max_cached_images``, ``random_pop``, ``prob``: '
-               "mmdet's.\n")
-
-    def __init__(self, ignore_index: int = IGNORE_INDEX,
-                 background: Optional[int] = BACKGROUND, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.ignore_index = ignore_index
-        self.background = background
+    """mmdet's ``CachedMixUp`` (RTMDet) with ``gt_seg_map``; the cache
+    holds each image's mask (arguments: :class:`_MixUpMasks`)."""
 
     @cache_randomness
     def get_indexes(self, cache: list) -> int:

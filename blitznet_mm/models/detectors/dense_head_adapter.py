@@ -46,7 +46,10 @@ class HeadRule:
 #: class name -> rule, matched along the head's MRO (subclasses inherit);
 #: a head found in none follows mmdet's ``BaseDenseHead`` contract
 HEAD_RULES: Dict[str, HeadRule] = {
+    # mmdet's SSD mines 3 negatives per positive of each image: none from
+    # an image without boxes
     'SSDHead': HeadRule(per_level_channels=True, handles_boxless=True),
+    # BlitzNet's batch-wide mining leaves such an image's negatives out
     'BlitzNetDetHead': HeadRule(per_level_channels=True,
                                 handles_boxless=True),
     'BlitzNetSegHead': HeadRule(per_level_channels=True),
