@@ -256,3 +256,18 @@ def test_benchmark_keeps_the_hand_written_sections(tmp_path):
                                        'before/after\n\n## GPU\nhow to '
                                        'run\n')
     assert kept_sections(str(tmp_path / 'missing.md')) == ''
+
+
+@pytest.mark.parametrize('argv,fast', [
+    ([], None), (['--fast'], 'auto'), (['--fast', 'bf16'], 'bf16'),
+    (['--fast', 'fp32'], 'fp32')])
+def test_test_py_fast_flag_parses(monkeypatch, argv, fast):
+    """Plain ``--fast`` is a valid choice of its own (argparse checks the
+    ``const`` against ``choices`` on Python >= 3.11)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'blitznet_test_cli', osp.join(REPO, 'tools', 'test.py'))
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    monkeypatch.setattr(sys, 'argv', ['test.py', 'c.py', 'k.pth'] + argv)
+    assert cli.parse_args().fast == fast

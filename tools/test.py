@@ -34,11 +34,12 @@ def parse_args():
     parser.add_argument('--out', help='dump raw predictions to a .pkl file')
     parser.add_argument('--show-dir', help='write drawn predictions here '
                         '(relative to the run\'s timestamp dir)')
-    parser.add_argument('--fast', choices=['bf16', 'fp16', 'fp32'],
-                        nargs='?', const='default', default=None,
+    parser.add_argument('--fast', choices=['auto', 'bf16', 'fp16', 'fp32'],
+                        nargs='?', const='auto', default=None,
                         help='fast inference path: BN folded, channels-last, '
                         'and autocast to bf16 / fp16, or none with "fp32"; '
-                        'plain --fast: bf16, or fp16 on GPUs without bf16 '
+                        'plain --fast (= auto): bf16, or fp16 on GPUs '
+                        'without bf16 '
                         '(docs/benchmark.md)')
     parser.add_argument('--precision', choices=['fp32', 'bf16'],
                         default='fp32', help='run-time precision of an '
@@ -79,7 +80,7 @@ def main():
     if args.fast:
         cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
             dict(type='FastInferenceHook', autocast=args.fast != 'fp32',
-                 dtype=None if args.fast in ('default', 'fp32')
+                 dtype=None if args.fast in ('auto', 'fp32')
                  else args.fast)]
     runner = Runner.from_cfg(cfg)
     if args.out is not None:

@@ -37,27 +37,45 @@ def test_exact_fast_path_keeps_fp32_results(trained):
         assert mask_agreement(r, o) >= 0.999
 
 
+def _near_tie_swapped(ref, out, missing, nms_iou=0.45, rel=0.01):
+    """For each fp32 detection in ``missing`` (bool mask over ref's top):
+    does ``out`` hold a same-class box that overlaps it past the NMS
+    threshold (so one of the two suppresses the other) with a score within
+    ``rel`` of it? bf16 (8-bit mantissa) cannot order two such candidates
+    the way fp32 does."""
+    from mmdet.structures.bbox import bbox_overlaps
+    a, b = ref.pred_instances[:len(missing)][missing], out.pred_instances
+    iou = bbox_overlaps(a.bboxes, b.bboxes)
+    close = (b.scores[None] - a.scores[:, None]).abs() <= rel * a.scores[:, None]
+    same = a.labels[:, None] == b.labels[None]
+    return ((iou > nms_iou) & close & same).any(1)
+
+
 def test_bf16_fast_path_keeps_top100_and_masks(trained):
     """bf16 autocast (+ the exact optimisations): >= 99% of mask pixels
     equal; of the fp32 top-100 detections, >= 99% on average (>= 98% per
-    image) are found with the same class at IoU >= 0.5 (the PASCAL match),
-    and every confident one (at least half the top score) at IoU >= 0.9.
-    The few others are low-score boxes whose near-tied neighbour anchors win
-    NMS in bf16 (docs/benchmark.md)."""
+    image) are found with the same class at IoU >= 0.5 (the PASCAL match).
+    Every confident one (at least half the image's top score) is found at
+    IoU >= 0.9, unless its near-tied neighbour anchor (same class, overlap
+    past the NMS threshold of 0.45, score within 1%) won NMS in bf16
+    instead; at most one per image (docs/benchmark.md)."""
     model, samples, ref = trained
     fast = optimize_for_inference(copy.deepcopy(model))
     outs = _run(fast, samples)
-    rates = []
+    rates, swapped = [], 0
     for r, o in zip(ref, outs):
         assert mask_agreement(r, o) >= 0.99
-        # the confident ones: this briefly trained model (the authors'
-        # near-uniform head init) peaks around 0.2-0.3
         matched, scores = _kept(r, o, 0.9)
         confident = scores >= 0.5 * scores.max()
-        assert scores.max() > 0.1 and matched[confident].all()
+        assert scores.max() > 0.1
+        missing = confident & ~matched
+        assert missing.sum() <= 1, (scores[missing], r.img_path)
+        assert _near_tie_swapped(r, o, missing).all(), scores[missing]
+        swapped += int(missing.sum())
         matched, _ = _kept(r, o, 0.5)
         rates.append(matched.float().mean().item())
     assert min(rates) >= 0.98 and sum(rates) / len(rates) >= 0.99, rates
+    assert swapped < len(outs) // 2 + 1
     # post-processing ran in fp32
     assert outs[0].pred_instances.scores.dtype == torch.float32
 
