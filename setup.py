@@ -66,6 +66,8 @@ setup(
     'semantic segmentation for MMDetection 3.x',
     long_description=open(osp.join(HERE, 'README.md')).read(),
     long_description_content_type='text/markdown',
+    # no repository URL is published yet; the paper is CITATION.cff's URL
+    url='https://arxiv.org/abs/1708.02813',
     license='Apache-2.0',
     python_requires='>=3.8',
     packages=find_packages(include=['blitznet_mm', 'blitznet_mm.*']),

@@ -3,7 +3,7 @@
 # named with --cfg-options or DATA_ROOT for `make demo`), trained on CPU for a
 # bounded number of iterations by `make demo` and evaluated on the same
 # images (COCO bbox AP + mIoU). To make such a set from a COCO download, see
-# README "Data".
+# docs/data.md.
 _base_ = './blitznet300_coco.py'
 data_root = 'data/samples/'
 ann_file = 'annotations/instances_train2017.json'

@@ -3,8 +3,8 @@
 # annotations/panoptic_{train,val}2017/): boxes of the thing segments (80
 # classes; crowd segments are ignored boxes) and the semantic map of every
 # segment (133 classes, things then stuff, read from the json; no
-# background: 133 segmentation outputs; void 255). README "Your own
-# segmentation classes"; docs/data.md.
+# background: 133 segmentation outputs; void 255). docs/custom_data.md,
+# "Your own segmentation classes"; docs/data.md.
 _base_ = './blitznet300_coco.py'
 data_root = 'data/coco/'
 model = dict(seg_num_classes=133, seg_background=False)

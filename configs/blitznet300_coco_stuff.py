@@ -2,7 +2,7 @@
 # masks of the 171 COCO-Stuff classes (80 things + 91 stuff, no background:
 # 171 segmentation outputs; 255 unlabelled) from mmseg's coco_stuff164k
 # layout, data/coco_stuff164k/annotations/{train,val}2017/*_labelTrainIds.png
-# (README "Your own segmentation classes"; docs/data.md).
+# (docs/custom_data.md, "Your own segmentation classes"; docs/data.md).
 _base_ = './blitznet300_coco.py'
 data_root = 'data/'
 # the segmentation set, stated once; the dataset's (mmseg's COCOStuffDataset

@@ -12,7 +12,7 @@ ITERS=${DEMO_ITERS:-}
 DATA_ROOT=${DATA_ROOT:-data/samples/}
 ANN=$DATA_ROOT/annotations/instances_train2017.json
 [ -f "$ANN" ] || {
-  echo "$ANN is missing: DATA_ROOT must hold annotations/ and train2017/ (README, Data)" >&2
+  echo "$ANN is missing: DATA_ROOT must hold annotations/ and train2017/ (docs/data.md)" >&2
   exit 1; }
 
 OPTS=(--cfg-options "train_dataloader.dataset.data_root=$DATA_ROOT"

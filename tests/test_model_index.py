@@ -6,6 +6,7 @@ import glob
 import hashlib
 import os
 import os.path as osp
+import re
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import pytest
 import torch
 import yaml
 
+from blitznet_mm.testing.markdown import table_rows
 from conftest import REPO
 
 INDEX = osp.join(REPO, 'model-index.yml')
@@ -46,9 +48,9 @@ def test_every_config_is_a_model_of_the_index():
         assert m.in_collection == 'BlitzNet'
 
 
-# the README's table (measured with get_flops.py when it was written):
-# params (M) and GMACs, rounded to 0.1
-README_TABLE = {
+# docs/variants.md's table (measured with get_flops.py when it was written;
+# the README repeats three rows): params (M) and GMACs, rounded to 0.1
+VARIANTS_TABLE = {
     'blitznet300_voc': (59.4, 16.1),
     'blitznet300_s8_voc': (58.3, 9.8),
     'blitznet512_voc': (68.5, 27.4),
@@ -58,13 +60,44 @@ README_TABLE = {
 }
 
 
-@pytest.mark.parametrize('name', sorted(README_TABLE))
-def test_metadata_agrees_with_the_readme_table(name):
+def _size_rows(page):
+    """{config name: (params M, GMACs)} of the rows of `page`'s tables
+    that name a config and state its params and GMACs."""
+    with open(osp.join(REPO, page)) as f:
+        rows = table_rows(f.read())
+    sizes = {}
+    for row in rows:
+        m = re.fullmatch(r'`(?:\w+/)*(blitznet\w+)\.py`',
+                         row.get('config', ''))
+        if m and row.get('params', '').endswith(' M') and row.get('GMACs'):
+            sizes[m.group(1)] = (float(row['params'][:-2]),
+                                 float(row['GMACs']))
+    return sizes
+
+
+@pytest.mark.parametrize('name', sorted(VARIANTS_TABLE))
+def test_metadata_agrees_with_the_variants_table(name):
     meta = _models()[name].metadata.data
-    params, gmacs = README_TABLE[name]
+    params, gmacs = VARIANTS_TABLE[name]
     assert meta['Parameters'] / 1e6 == pytest.approx(params, abs=0.05)
     assert meta['FLOPs'] / 1e9 == pytest.approx(gmacs, abs=0.051)
     assert meta['Input Size'] == int(name[8:11])  # blitznet300 / 512
+
+
+def test_the_docs_state_the_measured_sizes():
+    """docs/variants.md lists every row of VARIANTS_TABLE with its figures,
+    every config row it has agrees with the index's metadata, and the
+    README's rows are the same figures."""
+    doc = _size_rows('docs/variants.md')
+    assert {n: doc.get(n) for n in VARIANTS_TABLE} == VARIANTS_TABLE
+    models = _models()
+    for name, (params, gmacs) in doc.items():
+        meta = models[name].metadata.data
+        assert meta['Parameters'] / 1e6 == pytest.approx(params, abs=0.05), \
+            name
+        assert meta['FLOPs'] / 1e9 == pytest.approx(gmacs, abs=0.051), name
+    readme = _size_rows('README.md')
+    assert readme and all(doc[n] == v for n, v in readme.items()), readme
 
 
 def test_metadata_of_the_voc_and_coco_configs():

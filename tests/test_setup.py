@@ -65,3 +65,45 @@ def test_installed_package_ships_mim_tools_and_configs():
     assert any(f.endswith('.mim/configs/blitznet300_voc.py') for f in files)
     assert any(f.endswith('.mim/tools/train.py') for f in files)
     assert osp.isfile(config_path('blitznet300_voc.py'))
+
+
+def test_readme_is_short():
+    """The README is the entry page (issue 22): what it is, the two
+    commands, results and a map of docs/; the rest lives in docs/."""
+    size = osp.getsize(osp.join(REPO, 'README.md'))
+    assert size < 8 * 1024, f'README.md is {size} bytes, over 8 kB'
+
+
+def _pages():
+    return ['README.md'] + sorted(
+        osp.relpath(p, REPO)
+        for p in glob.glob(osp.join(REPO, 'docs', '*.md')))
+
+
+@pytest.mark.parametrize('page', _pages())
+def test_relative_links_point_to_files_of_the_repository(page):
+    from blitznet_mm.testing.markdown import relative_links
+    with open(osp.join(REPO, page)) as f:
+        links = relative_links(f.read())
+    base = osp.dirname(osp.join(REPO, page))
+    broken = [(n, t) for n, t in links
+              if not osp.exists(osp.normpath(osp.join(base, t)))]
+    assert not broken, f'{page}: links to missing files (line, target): ' \
+        f'{broken}'
+
+
+def test_the_link_reader_finds_links_and_skips_urls_and_code():
+    from blitznet_mm.testing.markdown import relative_links
+    text = ('See [install](docs/install.md#cuda) and ![fig](a/b.png).\n'
+            '[paper](https://arxiv.org/abs/1708.02813) [top](#top) '
+            '`[not](code.md)`\n```\n[nor](fenced.md)\n```\n[last](../x.md)')
+    assert relative_links(text) == [(1, 'docs/install.md'), (1, 'a/b.png'),
+                                    (6, '../x.md')]
+
+
+def test_the_readme_lists_every_doc():
+    from blitznet_mm.testing.markdown import relative_links
+    with open(osp.join(REPO, 'README.md')) as f:
+        linked = {t for _, t in relative_links(f.read())}
+    missing = [p for p in _pages()[1:] if p not in linked]
+    assert not missing, f'docs not in the README map: {missing}'

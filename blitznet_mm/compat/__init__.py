@@ -1,5 +1,5 @@
-"""Workarounds for the pinned stack (README, "The pinned stack"), in one
-place. Each module says what it works around and which upstream version
+"""Workarounds for the pinned stack (docs/install.md, "The pinned stack"),
+in one place. Each module says what it works around and which upstream version
 stops needing it; no other module of the package patches third-party code.
 :func:`apply` runs when ``blitznet_mm`` is imported.
 """

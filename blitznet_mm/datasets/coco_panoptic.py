@@ -1,5 +1,6 @@
 """COCO panoptic annotations (mmdet's layout) as BlitzNet's boxes and
-semantic map (README "Your own segmentation classes"; docs/data.md)."""
+semantic map (docs/custom_data.md, "Your own segmentation classes";
+docs/data.md)."""
 import json
 import logging
 import os.path as osp

@@ -1,5 +1,6 @@
 """COCO boxes of the 80 things with COCO-Stuff masks of 171 things + stuff
-classes (README "Your own segmentation classes"; docs/data.md)."""
+classes (docs/custom_data.md, "Your own segmentation classes";
+docs/data.md)."""
 from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
 from mmseg.datasets import COCOStuffDataset

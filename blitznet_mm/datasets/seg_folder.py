@@ -1,5 +1,6 @@
 """Masks-only custom data: a folder of images and a folder of class-index
-PNGs, mmseg's layout (README "Your own segmentation data"; docs/data.md)."""
+PNGs, mmseg's layout (docs/custom_data.md, "Your own segmentation data";
+docs/data.md)."""
 import os.path as osp
 
 from mmdet.registry import DATASETS

@@ -2,7 +2,7 @@
 # segmentation-only network (no detection head) on a masks-only set made by
 # tools/dataset_converters/make_blur_dataset.py - classes background (sharp,
 # label 0), motion (1), defocus (2). Any folder of images + class-index PNGs
-# trains the same way: README "Your own segmentation data".
+# trains the same way: docs/custom_data.md, "Your own segmentation data".
 _base_ = [
     '../_base_/models/blitznet300.py', '../_base_/schedules/adam_65k.py',
     '../_base_/default_runtime.py'

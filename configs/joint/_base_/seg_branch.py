@@ -1,7 +1,7 @@
 # BlitzNet's segmentation branch for an mmdet detector config (issue 21;
-# README "Add segmentation to your detector"). A joint config lists its
-# mmdet config and this file as bases and uses the names below; everything
-# else (pipeline, schedule, optimizer) stays its detector's recipe.
+# docs/custom_data.md, "Add segmentation to your detector"). A joint config
+# lists its mmdet config and this file as bases and uses the names below;
+# everything else (pipeline, schedule, optimizer) stays its detector's recipe.
 custom_imports = dict(imports=['blitznet_mm'], allow_failed_imports=False)
 
 # the batch pads masks with 255 (ignored) as it pads images; an image

@@ -33,7 +33,8 @@ MODELS = {
     'FCN R50-D8 @512 (mmseg)':
     ('fcn', 'mmseg::fcn/fcn_r50-d8_4xb4-20k_voc12aug-512x512.py', 512),
 }
-# the variants of issue 14 (README model table), 300x300, VOC head
+# the variants of issue 14 (docs/variants.md, "Size and cost"), 300x300,
+# VOC head
 VARIANTS = {
     f'BlitzNet300 {v}': ('blitznet', osp.join(CFG, f'blitznet300_{c}.py'),
                          300)

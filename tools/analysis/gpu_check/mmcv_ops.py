@@ -40,7 +40,7 @@ def check_nms(device: str) -> str:
                 f'{built_cuda}). Remove the cached wheel and rebuild on '
                 'this machine with MMCV_WITH_OPS=1 FORCE_CUDA=1 '
                 'TORCH_CUDA_ARCH_LIST=<your GPU, e.g. 9.0> and nvcc on the '
-                f'PATH (README, "Installing on a CUDA machine"). '
+                f'PATH (docs/install.md, "Installing on a CUDA machine"). '
                 f'[{str(e).strip()}]')
         raise
     if keep.tolist() != [0]:
