@@ -11,7 +11,7 @@ from mmdet.visualization.palette import get_palette
 from mmengine.logging import print_log
 
 from ..structures.seg_labels import IGNORE_INDEX
-from .validation import SkipLog, box_problem
+from .validation import NamesBadImages, SkipLog, box_problem, number_problem
 
 _MMDET = CocoPanopticDataset.METAINFO
 _MMDET_COLOURS = dict(zip(_MMDET['classes'], _MMDET['palette']))
@@ -56,7 +56,7 @@ def panoptic_categories(cats: list, ann_file: str) -> dict:
 
 
 @DATASETS.register_module()
-class BlitzNetCocoPanopticDataset(BaseDetDataset):
+class BlitzNetCocoPanopticDataset(NamesBadImages, BaseDetDataset):
     """Boxes and a semantic map from COCO panoptic annotations in mmdet's
     layout (``configs/_base_/datasets/coco_panoptic.py``:
     ``annotations/panoptic_{train,val}2017.json`` and the PNGs in
@@ -69,7 +69,8 @@ class BlitzNetCocoPanopticDataset(BaseDetDataset):
     crowd segments are ignored boxes (``ignore_flag=1``, as mmdet's). Every
     segment, crowd included, paints its category into the semantic map
     (``LoadBlitzNetAnnotations`` decodes the PNG, id = R + 256 G + 256^2 B);
-    void pixels are 255. Bad boxes are skipped with a warning naming the
+    void pixels are 255. Bad boxes (empty, outside the image, values that
+    are not finite numbers) are skipped with a warning naming the
     image and counted in ``self.skipped``; an image without an annotation
     entry has no boxes and an all-255 mask.
 
@@ -124,12 +125,16 @@ class BlitzNetCocoPanopticDataset(BaseDetDataset):
                     'them out, the json states them')
         self._metainfo.update({k: v for k, v in sets.items()
                                if k not in ('seg_label', 'det_label')})
-        anns = {a['image_id']: a for a in pan['annotations']}
         data_list, unannotated = [], 0
-        for img in pan['images']:
-            ann = anns.get(img['id'])
-            unannotated += ann is None
-            data_list.append(self._parse(img, ann, sets))
+        try:
+            anns = {a['image_id']: a for a in pan['annotations']}
+            for img in pan['images']:
+                ann = anns.get(img['id'])
+                unannotated += ann is None
+                data_list.append(self._parse(img, ann, sets))
+        except (KeyError, TypeError) as e:  # a field missing or mistyped
+            raise ValueError(f'{self.ann_file}: not a COCO panoptic file '
+                             f'({type(e).__name__}: {e})') from e
         if not data_list:
             raise ValueError(f'{self.ann_file}: no images')
         if unannotated:
@@ -158,9 +163,11 @@ class BlitzNetCocoPanopticDataset(BaseDetDataset):
             segments.append(dict(id=s['id'], label=sets['seg_label'][cat]))
             if cat not in sets['det_label']:
                 continue
-            x, y, w, h = s['bbox']
-            kind = box_problem([x, y, x + w, y + h], img['width'],
-                               img['height'])
+            kind = number_problem(s.get('bbox'))
+            if not kind:
+                x, y, w, h = s['bbox']
+                kind = box_problem([x, y, x + w, y + h], img['width'],
+                                   img['height'])
             if kind:
                 self.skipped.skip(ann['file_name'], kind, f"segment {s['id']}")
                 continue

@@ -44,7 +44,8 @@ def panoptic_semantic_map(path: str, segments: Sequence[dict], height: int,
 
     Raises:
         FileNotFoundError: the PNG is missing.
-        ValueError: naming the PNG, when it is not RGB, its size differs
+        ValueError: naming the PNG, when it cannot be decoded, is not RGB,
+            its size differs
             from the image's, or it holds a segment id that ``segments``
             does not list.
     """
@@ -52,10 +53,18 @@ def panoptic_semantic_map(path: str, segments: Sequence[dict], height: int,
         png = Image.open(path)
     except FileNotFoundError:
         raise FileNotFoundError(f'panoptic PNG {path} is missing') from None
+    except OSError as e:  # empty, or not an image
+        raise ValueError(f'panoptic PNG {path} cannot be decoded ({e})') \
+            from None
     if png.mode != 'RGB':
         raise ValueError(f'panoptic PNG {path} is {png.mode}, not RGB '
                          '(segment id = R + 256 G + 256^2 B)')
-    ids = rgb_to_id(np.asarray(png))
+    try:
+        rgb = np.asarray(png)
+    except (OSError, SyntaxError) as e:  # truncated, or a broken chunk
+        raise ValueError(f'panoptic PNG {path} cannot be decoded ({e})') \
+            from None
+    ids = rgb_to_id(rgb)
     if ids.shape != (height, width):
         raise ValueError(f'panoptic PNG {path} is {ids.shape[1]}x'
                          f'{ids.shape[0]} but its image is {width}x{height}')

@@ -7,10 +7,11 @@ from mmdet.registry import DATASETS
 from mmseg.datasets import BaseSegDataset
 
 from ..structures.seg_labels import SegLabelSet
+from .validation import NamesBadImages
 
 
 @DATASETS.register_module()
-class BlitzNetSegDataset(BaseSegDataset):
+class BlitzNetSegDataset(NamesBadImages, BaseSegDataset):
     """mmseg's ``BaseSegDataset`` (``img_dir/x.jpg`` paired with
     ``ann_dir/x.png``, optionally listed by an ``ann_file`` of base names)
     read with BlitzNet's label rule: ``metainfo['classes']`` names the

@@ -1,5 +1,6 @@
 """Pascal VOC with optional class-index masks (paper Sec. 4.1; docs/data.md)."""
 import logging
+import math
 import os.path as osp
 import xml.etree.ElementTree as ET
 
@@ -10,7 +11,7 @@ from mmdet.datasets import VOCDataset
 from mmdet.registry import DATASETS
 from mmengine.logging import print_log
 
-from .validation import SkipLog, box_problem
+from .validation import NamesBadImages, SkipLog, box_problem
 
 
 def voc_palette() -> list:
@@ -45,7 +46,7 @@ def voc_int_id(img_id: str) -> int:
 
 
 @DATASETS.register_module()
-class BlitzNetVOCDataset(VOCDataset):
+class BlitzNetVOCDataset(NamesBadImages, VOCDataset):
     """mmdet's ``VOCDataset`` (``Annotations/*.xml``) whose images carry a
     mask when ``data_prefix['seg']`` (the official ``SegmentationClass``
     palette PNGs) or, failing that, ``data_prefix['seg_aug']`` (the
@@ -61,7 +62,8 @@ class BlitzNetVOCDataset(VOCDataset):
     VOC "difficult" objects are training targets, as in the authors' code
     (``train_difficult=True``); in ``test_mode`` they stay flagged as
     ignored, so ``VOCMetric`` ignores them as the VOC protocol does.
-    Objects of unknown classes and bad boxes are skipped with a warning
+    Objects of unknown classes and bad boxes (empty, outside the image, a
+    coordinate missing or not a finite number) are skipped with a warning
     naming the XML file, and counted in ``self.skipped``.
 
     Args:
@@ -122,6 +124,12 @@ class BlitzNetVOCDataset(VOCDataset):
             data_info = super().parse_data_info(img_info)
         except ET.ParseError as e:
             raise ValueError(f'{xml}: malformed XML ({e})') from e
+        except (AttributeError, TypeError, ValueError) as e:
+            if str(e).startswith(xml):
+                raise
+            # e.g. <size> without <width>, or width 'abc' (mmdet's int())
+            raise ValueError(f'{xml}: malformed annotation '
+                             f'({type(e).__name__}: {e})') from e
         w, h = data_info['width'], data_info['height']
         kept = []
         for inst in data_info['instances']:
@@ -163,4 +171,25 @@ class BlitzNetVOCDataset(VOCDataset):
             if name.text not in classes:
                 self.skipped.skip(self._xml, 'unknown_class',
                                   f'name {name.text!r}')
+                continue
+            kind = _bndbox_problem(obj.find('bndbox'))
+            if kind:
+                self.skipped.skip(self._xml, kind, f'object {name.text!r}')
+                raw_ann_info.getroot().remove(obj)  # int(float()) raises
         return super()._parse_instance_info(raw_ann_info, minus_one)
+
+
+def _bndbox_problem(bndbox) -> str:
+    """``'malformed_box'`` (a coordinate missing), ``'not_a_number'`` or
+    ``'not_finite'`` for a VOC ``<bndbox>``, else ''."""
+    for key in ('xmin', 'ymin', 'xmax', 'ymax'):
+        node = bndbox.find(key)
+        if node is None or node.text is None:
+            return 'malformed_box'
+        try:
+            value = float(node.text)
+        except ValueError:
+            return 'not_a_number'
+        if not math.isfinite(value):
+            return 'not_finite'
+    return ''

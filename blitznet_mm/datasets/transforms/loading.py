@@ -37,8 +37,18 @@ def instances_to_semantic(masks, labels, height: int, width: int,
 def instance_rle(mask_ann, height: int, width: int) -> dict:
     """The COCO RLE of one instance's ``segmentation`` (polygons, merged;
     uncompressed or compressed RLE), as mmdet's ``_poly2mask`` makes it
-    before decoding."""
+    before decoding.
+
+    Raises:
+        ValueError: a polygon under 3 points (pycocotools would read 4
+            values as a box) or with a coordinate that is not finite.
+    """
     if isinstance(mask_ann, list):
+        for poly in mask_ann:
+            if len(poly) < 6 or len(poly) % 2 or \
+                    not np.isfinite(np.asarray(poly, np.float64)).all():
+                raise ValueError(f'polygon {list(poly)[:8]} is under 3 '
+                                 'points or not finite')
         return maskUtils.merge(maskUtils.frPyObjects(mask_ann, height, width))
     if isinstance(mask_ann['counts'], list):
         return maskUtils.frPyObjects(mask_ann, height, width)
@@ -96,6 +106,22 @@ def check_labels(seg_map: np.ndarray, max_label, ignore_index: int,
             f'({ignore_index} = ignored)')
 
 
+def check_image_size(results: dict) -> None:
+    """Raise ``ValueError`` naming the image (and its XML, for VOC) when its
+    decoded size (``ori_shape``) differs from the ``height`` x ``width`` its
+    annotation states: its boxes and polygons would be misplaced. Free: two
+    integers compared, no decoding."""
+    if 'height' not in results or 'ori_shape' not in results:
+        return  # mmseg folders state no size
+    h, w = results['ori_shape'][:2]
+    if (results['height'], results['width']) != (h, w):
+        where = results.get('xml_path') or 'its annotation'
+        raise ValueError(
+            f"image {results.get('img_path')} is {w}x{h} (w x h, EXIF "
+            f"orientation applied) but {where} says {results['width']}x"
+            f"{results['height']}: its boxes and masks would be misplaced")
+
+
 @TRANSFORMS.register_module()
 class LoadBlitzNetAnnotations(LoadAnnotations):
     """mmdet's ``LoadAnnotations`` for boxes, plus a semantic mask
@@ -124,8 +150,11 @@ class LoadBlitzNetAnnotations(LoadAnnotations):
 
     Raises:
         FileNotFoundError: a referenced mask file is missing.
-        ValueError: a mask's size differs from its image's, or it holds a
-            label above ``max_seg_label``.
+        ValueError: naming the file, when a mask cannot be decoded, has
+            more than one channel, its size differs from its image's, or
+            it holds a label above ``max_seg_label``; when the image's size
+            differs from its annotation's (:func:`check_image_size`); or
+            when an instance polygon cannot be rasterised.
     """
 
     def __init__(self, with_bbox: bool = True, with_label: bool = True,
@@ -135,6 +164,10 @@ class LoadBlitzNetAnnotations(LoadAnnotations):
                          with_seg=with_seg, with_mask=False,
                          imdecode_backend=imdecode_backend, **kwargs)
         self.ignore_index = ignore_index
+
+    def transform(self, results: dict) -> dict:
+        check_image_size(results)
+        return super().transform(results)
 
     def _load_seg_map(self, results: dict) -> None:
         # the original image size: when loaded after Resize (test
@@ -146,7 +179,12 @@ class LoadBlitzNetAnnotations(LoadAnnotations):
                 raise FileNotFoundError(
                     f'mask {path} of image {results.get("img_path")} is '
                     'missing')
-            super()._load_seg_map(results)
+            try:
+                super()._load_seg_map(results)
+            except (OSError, SyntaxError, ValueError) as e:
+                # pillow's messages name a buffer, not the file
+                raise ValueError(f'mask {path} cannot be decoded (empty, '
+                                 f'truncated or not an image: {e})') from e
             if results['gt_seg_map'].ndim != 2:
                 raise ValueError(
                     f'mask {path} has {results["gt_seg_map"].shape[-1]} '
@@ -159,6 +197,11 @@ class LoadBlitzNetAnnotations(LoadAnnotations):
                     f'{results.get("img_path")} is {w}x{h}')
             check_labels(results['gt_seg_map'], results.get('max_seg_label'),
                          self.ignore_index, path)
+            if results['gt_seg_map'].dtype != np.uint8:  # 16-bit PNG
+                if results['gt_seg_map'].max() > 255:
+                    raise ValueError(f'mask {path} holds values above 255')
+                results['gt_seg_map'] = results['gt_seg_map'].astype(
+                    np.uint8)
         elif results.get('panoptic_map_path'):
             results['gt_seg_map'] = panoptic_semantic_map(
                 results['panoptic_map_path'], results['panoptic_segments'],
@@ -169,7 +212,12 @@ class LoadBlitzNetAnnotations(LoadAnnotations):
             insts = [i for i in results.get('instances', []) if i.get('mask')]
             # RLEs, then one rasterisation of them all into the class map
             # (was: each instance decoded, summed and painted by itself)
-            rles = [instance_rle(i['mask'], h, w) for i in insts]
+            try:
+                rles = [instance_rle(i['mask'], h, w) for i in insts]
+            except (TypeError, ValueError) as e:  # pycocotools' own words
+                raise ValueError(f"image {results.get('img_path')}: an "
+                                 f'instance segmentation cannot be '
+                                 f'rasterised ({e})') from e
             labels = [det_to_seg_label(i['bbox_label']) for i in insts]
             results['gt_seg_map'] = rles_to_semantic(rles, labels, h, w)
         else:
