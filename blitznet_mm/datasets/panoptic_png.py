@@ -7,6 +7,7 @@ import numpy as np
 from PIL import Image
 
 from ..structures.seg_labels import IGNORE_INDEX
+from .validation import image_file_problem
 
 VOID_ID = 0  # COCO panoptic: pixels of no segment
 
@@ -54,16 +55,16 @@ def panoptic_semantic_map(path: str, segments: Sequence[dict], height: int,
     except FileNotFoundError:
         raise FileNotFoundError(f'panoptic PNG {path} is missing') from None
     except OSError as e:  # empty, or not an image
-        raise ValueError(f'panoptic PNG {path} cannot be decoded ({e})') \
-            from None
+        raise ValueError(f'panoptic PNG {path} cannot be decoded: '
+                         f'{image_file_problem(path) or e}') from None
     if png.mode != 'RGB':
         raise ValueError(f'panoptic PNG {path} is {png.mode}, not RGB '
                          '(segment id = R + 256 G + 256^2 B)')
     try:
         rgb = np.asarray(png)
     except (OSError, SyntaxError) as e:  # truncated, or a broken chunk
-        raise ValueError(f'panoptic PNG {path} cannot be decoded ({e})') \
-            from None
+        raise ValueError(f'panoptic PNG {path} cannot be decoded: '
+                         f'{image_file_problem(path) or e}') from None
     ids = rgb_to_id(rgb)
     if ids.shape != (height, width):
         raise ValueError(f'panoptic PNG {path} is {ids.shape[1]}x'

@@ -11,6 +11,7 @@ from mmdet.registry import TRANSFORMS
 from ...structures.seg_labels import (BACKGROUND, IGNORE_INDEX,
                                      det_to_seg_label)
 from ..panoptic_png import panoptic_semantic_map
+from ..validation import image_file_problem
 
 
 def instances_to_semantic(masks, labels, height: int, width: int,
@@ -183,8 +184,9 @@ class LoadBlitzNetAnnotations(LoadAnnotations):
                 super()._load_seg_map(results)
             except (OSError, SyntaxError, ValueError) as e:
                 # pillow's messages name a buffer, not the file
-                raise ValueError(f'mask {path} cannot be decoded (empty, '
-                                 f'truncated or not an image: {e})') from e
+                raise ValueError(
+                    f'mask {path} cannot be decoded: '
+                    f'{image_file_problem(path) or "corrupt"} ({e})') from e
             if results['gt_seg_map'].ndim != 2:
                 raise ValueError(
                     f'mask {path} has {results["gt_seg_map"].shape[-1]} '
