@@ -3,6 +3,7 @@ from .coco_panoptic import BlitzNetCocoPanopticDataset, panoptic_categories
 from .coco_stuff import BlitzNetCocoStuffDataset
 from .panoptic_png import id_to_rgb, panoptic_semantic_map, rgb_to_id
 from .seg_folder import BlitzNetSegDataset
+from .seg_tasks import BlitzNetMultiTaskCocoDataset, SegTasksMixin
 from .concat import SharedPipelineConcatDataset
 from .transforms import *  # noqa: F401,F403
 from .validation import SkipLog, box_problem
@@ -11,5 +12,5 @@ from .voc import BlitzNetVOCDataset, voc_int_id
 __all__ = ['BlitzNetCocoDataset', 'BlitzNetCocoStuffDataset',
            'BlitzNetCocoPanopticDataset', 'panoptic_categories',
            'panoptic_semantic_map', 'rgb_to_id', 'id_to_rgb', 'coco_subset',
-           'SharedPipelineConcatDataset', 'BlitzNetSegDataset',
+           'SharedPipelineConcatDataset', 'BlitzNetSegDataset', 'BlitzNetMultiTaskCocoDataset', 'SegTasksMixin',
            'BlitzNetVOCDataset', 'voc_int_id', 'box_problem', 'SkipLog']

@@ -2,7 +2,7 @@
 dataset's segmentation label set (21 classes for VOC and 81 for COCO with
 background; 171 for COCO-Stuff, 133 for COCO panoptic without)."""
 import os.path as osp
-from typing import Dict, Sequence
+from typing import Dict, Optional, Sequence
 
 import mmcv
 import numpy as np
@@ -28,6 +28,13 @@ class BlitzNetSegMetric(IoUMetric):
         ignore_index (int): Ignored label. Defaults to 255.
         background_name (str): Name of class 0 in a set with background.
             Defaults to 'background'.
+        task (str, optional): Score an extra segmentation task of the model
+            (docs/multi_task.md): read ``pred_<task>`` / ``gt_<task>`` and
+            its label set from ``dataset_meta['seg_tasks'][task]``; give it
+            its own ``prefix``. A multi-label task is scored per class as a
+            binary mask (IoU of class c: pixels predicted and labelled c
+            over pixels predicted or labelled c). Defaults to None: the
+            first task, ``pred_sem_seg``.
         classwise (bool): Also return each class's IoU (%) as
             ``IoU.<class name>`` (NaN for a class absent from both the
             predictions and the ground truth). Defaults to False.
@@ -48,8 +55,12 @@ class BlitzNetSegMetric(IoUMetric):
 
     def __init__(self, ignore_index: int = IGNORE_INDEX,
                  background_name: str = 'background',
-                 classwise: bool = False, **kwargs) -> None:
+                 classwise: bool = False, task: Optional[str] = None,
+                 **kwargs) -> None:
         super().__init__(ignore_index=ignore_index, **kwargs)
+        self.task = task
+        self.pred_key, self.gt_key = ('pred_sem_seg', 'gt_sem_seg') if \
+            task is None else (f'pred_{task}', f'gt_{task}')
         if self.format_only and not self.output_dir:
             raise ValueError('BlitzNetSegMetric: format_only=True writes the '
                              'label maps to output_dir; set output_dir')
@@ -59,21 +70,49 @@ class BlitzNetSegMetric(IoUMetric):
     @property
     def seg_class_names(self) -> tuple:
         """Name of each label value, from the dataset's set."""
-        labels = SegLabelSet.from_metainfo(self.dataset_meta)
+        labels = self.label_set
         names = labels.names
         if labels.background:
             names = (self.background_name, ) + names[1:]
         return names
 
+    @property
+    def task_meta(self) -> dict:
+        """``dataset_meta['seg_tasks'][task]`` ({} for the first task).
+
+        Raises:
+            KeyError: the dataset states no such task.
+        """
+        if self.task is None:
+            return {}
+        tasks = (self.dataset_meta or {}).get('seg_tasks') or {}
+        if self.task not in tasks:
+            raise KeyError(f'BlitzNetSegMetric(task={self.task!r}): the '
+                           f'dataset states the seg tasks {sorted(tasks)}')
+        return tasks[self.task]
+
+    @property
+    def label_set(self) -> SegLabelSet:
+        if self.task is None:
+            return SegLabelSet.from_metainfo(self.dataset_meta)
+        meta = self.task_meta
+        return SegLabelSet(meta['seg_classes'],
+                           meta.get('seg_background', True) and
+                           not meta.get('multi_label', False),
+                           meta.get('seg_palette'))
+
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
         num_classes = len(self.seg_class_names)
         for ds in data_samples:
-            pred = ds['pred_sem_seg']['sem_seg'].squeeze(0)
-            if self.output_dir:
+            pred = ds[self.pred_key]['sem_seg'].squeeze(0)
+            if self.output_dir and pred.dim() == 2:
                 self._write_label_map(ds, pred, num_classes)
-            if self.format_only or 'gt_sem_seg' not in ds:
+            if self.format_only or self.gt_key not in ds:
                 continue  # an image without a mask has nothing to score
-            gt = ds['gt_sem_seg']['sem_seg'].squeeze(0).to(pred)
+            gt = ds[self.gt_key]['sem_seg'].squeeze(0).to(pred)
+            if self.task_meta.get('multi_label'):
+                self.results.append(self._multi_label_areas(ds, pred, gt))
+                continue
             if gt.shape != pred.shape:
                 raise ValueError(
                     f'{ds.get("img_path")}: prediction {tuple(pred.shape)} and '
@@ -88,6 +127,24 @@ class BlitzNetSegMetric(IoUMetric):
                     f'{num_classes} labels of the segmentation set')
             self.results.append(self.intersect_and_union(
                 pred, gt, num_classes, self.ignore_index))
+
+    def _multi_label_areas(self, ds: dict, pred, gt) -> tuple:
+        """(C, H, W) 0/1 prediction and 0/1/ignore ground truth -> per
+        class (intersection, union, predicted, labelled) pixel counts of
+        the scored pixels, the tuple mmseg's ``compute_metrics`` sums."""
+        if pred.dim() == 2:
+            pred, gt = pred[None], gt[None]
+        if gt.shape != pred.shape:
+            raise ValueError(
+                f'{ds.get("img_path")}: multi-label prediction '
+                f'{tuple(pred.shape)} and ground truth {tuple(gt.shape)} '
+                'differ in shape')
+        valid = gt != self.ignore_index
+        p, g = (pred == 1) & valid, (gt == 1) & valid
+        dims = tuple(range(1, p.dim()))
+        inter = (p & g).sum(dims)
+        return (inter.double().cpu(), (p | g).sum(dims).double().cpu(),
+                p.sum(dims).double().cpu(), g.sum(dims).double().cpu())
 
     def _write_label_map(self, ds: dict, pred, num_classes: int) -> None:
         """``output_dir/<image stem>.png``: the label values, lossless."""

@@ -5,6 +5,7 @@ from .loading import LoadBlitzNetAnnotations, instances_to_semantic
 from .mix_with_masks import (CachedMixUpWithMasks, CachedMosaicWithMasks,
                              MixUpWithMasks, MosaicWithMasks, mix_labels)
 from .photometric import BlitzNetPhotoMetricDistortion
+from .task_masks import LoadTaskMasks, PackBlitzNetInputs
 from .zoom_out import ZoomOut
 
 __all__ = ['LoadBlitzNetAnnotations', 'instances_to_semantic',
@@ -13,4 +14,5 @@ __all__ = ['LoadBlitzNetAnnotations', 'instances_to_semantic',
            # mmdet's transforms carrying gt_seg_map (joint configs)
            'MosaicWithMasks', 'CachedMosaicWithMasks', 'MixUpWithMasks',
            'CachedMixUpWithMasks', 'mix_labels', 'RandomCropWithMasks',
-           'RandomCenterCropPadWithMasks']
+           'RandomCenterCropPadWithMasks', 'LoadTaskMasks',
+           'PackBlitzNetInputs']

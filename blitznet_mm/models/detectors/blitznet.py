@@ -3,6 +3,7 @@ semantic mask (paper Sec. 3, Fig. 2)."""
 from typing import Dict, Optional, Tuple, Union
 
 import torch
+import torch.nn as nn
 from mmdet.models.detectors.base import BaseDetector
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
@@ -16,6 +17,8 @@ from ..heads.mmseg_head import wrap_mmseg_head
 from .class_sets import agree_num_classes, agree_seg_classes
 from .dense_head_adapter import (det_forward, det_loss, det_predict_by_feat,
                                  head_rule, neck_num_levels, seg_label_maps)
+from .seg_tasks import (check_task_outputs, parse_seg_tasks, task_losses,
+                        task_predictions, task_samples)
 
 __all__ = ['BlitzNet', 'agree_num_classes', 'agree_seg_classes',
            'levels_from_neck']
@@ -81,6 +84,12 @@ class BlitzNet(BaseDetector):
         seg_head (dict, optional): ``BlitzNetSegHead``, or an mmseg decode
             head (``type='mmseg.FCNHead'``, ...) which is run through
             ``MMSegDecodeHead``.
+        seg_tasks (list[dict], optional): Extra segmentation tasks, each
+            with its own head on the neck (``seg_tasks.parse_seg_tasks``:
+            ``name``, ``num_classes``, ``background``, ``multi_label``,
+            ``seg_head``, ``loss_seg``); ground truth ``gt_<name>``,
+            prediction ``pred_<name>``, loss ``loss_seg_<name>``
+            (docs/multi_task.md). The first task is ``seg_head``.
         train_cfg (dict, optional): Passed to the detection head.
         test_cfg (dict, optional): Passed to the detection head.
         data_preprocessor (dict, optional): mmdet's ``DetDataPreprocessor``.
@@ -94,7 +103,9 @@ class BlitzNet(BaseDetector):
     ``predict`` fills ``pred_instances`` (``bboxes`` (M, 4) in original image
     pixels, ``scores``, ``labels``) and ``pred_sem_seg`` (``sem_seg``
     (1, H_ori, W_ori), labels of the segmentation set: with background
-    0 = background, i + 1 = seg class i; without, i = seg class i).
+    0 = background, i + 1 = seg class i; without, i = seg class i), and
+    ``pred_<name>`` per extra task (``sem_seg`` (1, H_ori, W_ori) labels;
+    a multi-label task's (C, H_ori, W_ori) 0/1).
     """
 
     def __init__(self,
@@ -105,6 +116,7 @@ class BlitzNet(BaseDetector):
                  seg_background: Optional[bool] = None,
                  bbox_head: OptConfigType = None,
                  seg_head: OptConfigType = None,
+                 seg_tasks: Optional[list] = None,
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
                  data_preprocessor: OptConfigType = None,
@@ -113,6 +125,11 @@ class BlitzNet(BaseDetector):
                          init_cfg=init_cfg)
         if bbox_head is None and seg_head is None:
             raise ValueError('BlitzNet needs a bbox_head, a seg_head or both')
+        if seg_tasks and seg_head is None:
+            raise ValueError('BlitzNet: model.seg_tasks are extra tasks; '
+                             'the first segmentation task is seg_head')
+        # the extra tasks copy the first head's config as written
+        tasks = parse_seg_tasks(seg_tasks, seg_head)
         seg_head = wrap_mmseg_head(seg_head)  # 'mmseg.X' heads: an adapter
         if bbox_head is not None:
             bbox_head, num_classes = agree_num_classes(num_classes,
@@ -132,6 +149,13 @@ class BlitzNet(BaseDetector):
             self.bbox_head = MODELS.build(bbox_head)
         if seg_head is not None:
             self.seg_head = MODELS.build(seg_head)
+        self.seg_tasks = tuple(t for t, _ in tasks)
+        if tasks:
+            self.task_heads = nn.ModuleDict(
+                {t.name: MODELS.build(levels_from_neck(h, self.neck))
+                 for t, h in tasks})
+            for t in self.seg_tasks:
+                check_task_outputs(t, self.task_heads[t.name])
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
 
@@ -158,6 +182,9 @@ class BlitzNet(BaseDetector):
             losses.update(det_loss(self.bbox_head, x, batch_data_samples))
         if self.with_seg:
             losses.update(self.seg_head.loss(x, batch_data_samples))
+        for task in self.seg_tasks:  # an image without gt_<name>: ignored
+            losses.update(task_losses(self.task_heads[task.name].loss(
+                x, task_samples(batch_data_samples, task)), task))
         return losses
 
     def parse_losses(self, losses: Dict[str, Tensor]
@@ -200,6 +227,8 @@ class BlitzNet(BaseDetector):
             head_outs['det'] = det_forward(self.bbox_head, x)
         if self.with_seg:
             head_outs['seg'] = self.seg_head(x)
+        for task in self.seg_tasks:
+            head_outs[task.name] = self.task_heads[task.name](x)
         with torch.autocast(batch_inputs.device.type, enabled=False):
             if self.with_bbox:  # any number of outputs (FCOS: 3)
                 results = det_predict_by_feat(self.bbox_head,
@@ -215,16 +244,24 @@ class BlitzNet(BaseDetector):
                     metas)
                 for ds, seg in zip(batch_data_samples, segs):
                     ds.pred_sem_seg = PixelData(sem_seg=seg[None])
+            for task in self.seg_tasks:
+                task_predictions(task, seg_label_maps(
+                    self.task_heads[task.name],
+                    head_outs[task.name].float().contiguous(), metas),
+                    batch_data_samples)
         return batch_data_samples
 
     def _forward(self, batch_inputs: Tensor,
                  batch_data_samples: Optional[SampleList] = None
                  ) -> Tuple[Union[Tensor, tuple], ...]:
-        """Raw outputs: ``(cls_scores, bbox_preds)`` and/or seg logits."""
+        """Raw outputs: ``(cls_scores, bbox_preds)`` and/or seg logits,
+        then each extra task's logits in ``seg_tasks`` order."""
         x = self.extract_feat(batch_inputs)
         outs = ()
         if self.with_bbox:
             outs += (det_forward(self.bbox_head, x), )
         if self.with_seg:
             outs += (self.seg_head(x), )
+        for task in self.seg_tasks:
+            outs += (self.task_heads[task.name](x), )
         return outs

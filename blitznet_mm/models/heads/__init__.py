@@ -5,11 +5,12 @@ from .postprocess import per_class_nms
 from .mmseg_head import MMSegDecodeHead
 from .seg_head import BlitzNetSegHead, SegTaskMixin, gt_sem_seg_batch
 from .bisenet_head import BiSeNetSegHead
+from .multi_label_seg_head import BlitzNetMultiLabelSegHead
 from .iou_det_head import IoUNetDetHead, predicted_box_iou, split_box_iou
 from .iou_guided_nms import iou_guided_nms, per_class_iou_guided_nms
 
 __all__ = ['BlitzNetAnchorGenerator', 'blitznet_anchor_sides',
            'BlitzNetDetHead', 'BlitzNetSegHead', 'hard_negative_mask', 'batch_hard_negative_mask',
            'per_class_nms', 'gt_sem_seg_batch', 'MMSegDecodeHead', 'SegTaskMixin',
-           'BiSeNetSegHead', 'IoUNetDetHead', 'predicted_box_iou',
+           'BiSeNetSegHead', 'BlitzNetMultiLabelSegHead', 'IoUNetDetHead', 'predicted_box_iou',
            'split_box_iou', 'iou_guided_nms', 'per_class_iou_guided_nms']
