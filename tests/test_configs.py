@@ -1,6 +1,6 @@
 """Every shipped config trains: its train, val and test dataloaders are built
-on VOCdevkit-, COCO-, COCO-Stuff- and COCO-panoptic-layout data and a blur
-set made from the real images of data/samples, it runs 2 training
+on VOCdevkit-, COCO-, COCO-Stuff-, COCO-panoptic- and BDD100K-layout data
+and a blur set made from the real images of data/samples, it runs 2 training
 iterations and a validation pass."""
 import glob
 import logging
@@ -16,6 +16,9 @@ from datasets.voc_fixture import build_coco_layout, build_vocdevkit
 
 sys.path.insert(0, osp.join(REPO, 'tools', 'dataset_converters'))
 from make_blur_dataset import make_blur_dataset  # noqa: E402
+from bdd100k_to_coco import convert as convert_bdd100k  # noqa: E402
+from blitznet_mm.testing.bdd100k_layout import \
+    write_bdd100k_layout  # noqa: E402
 
 #: detection loss terms of heads that do not name them loss_cls/loss_bbox
 DET_LOSSES = {'CornerHead': ('det_loss', 'off_loss', 'pull_loss',
@@ -38,6 +41,9 @@ def data_cwd(tmp_path_factory, coco_mini):
     # COCO-Stuff PNGs and COCO panoptic json + PNGs of the same images,
     # written from their real instance masks
     write_things_stuff_layouts(str(data))
+    # BDD100K's official layout of the same images, then its converter
+    write_bdd100k_layout(coco_mini, str(data / 'bdd100k'))
+    convert_bdd100k(str(data / 'bdd100k'))
     os.symlink(osp.abspath(coco_mini), data / 'samples')
     make_blur_dataset(osp.join(coco_mini, 'train2017'), str(data / 'blur'),
                       per_image=1)
@@ -97,6 +103,8 @@ def test_config_trains_and_validates(name, data_cwd, tmp_path, monkeypatch):
             cfg.model.bbox_head.type, ('loss_cls', 'loss_bbox'))} <= losses
     if cfg.model.get('seg_head'):
         assert 'train/loss_seg' in losses
+    for task in cfg.model.get('seg_tasks') or ():  # extra seg tasks
+        assert f"train/loss_seg_{task['name']}" in losses
     scored = {k for k in metrics if k.startswith('val/')}
     assert scored, f'{name}: validation produced no metric'
     # the test loader builds and yields the packed inputs
