@@ -18,7 +18,7 @@ from mmengine.dataset import pseudo_collate
 from mmengine.structures import PixelData
 
 from blitznet_mm.testing import ssd_reference as ref
-from conftest import build_model, coco_mini_dataset
+from conftest import coco_mini_dataset, load_cfg
 
 
 def _identity_head(k):
@@ -80,8 +80,10 @@ def test_real_masks_equal_the_float64_reference(coco_mini):
     with_mask = coco_mini_dataset(coco_mini, with_sem_seg=True)
     no_mask = coco_mini_dataset(coco_mini, with_sem_seg=False)
     batch = pseudo_collate([with_mask[0], no_mask[1], with_mask[2]])
-    model = build_model()
-    data = model.data_preprocessor(copy.deepcopy(batch), True)
+    from mmdet.registry import MODELS
+    preprocessor = MODELS.build(load_cfg('blitznet300_coco.py').model
+                                .data_preprocessor)
+    data = preprocessor(copy.deepcopy(batch), True)
     samples = data['data_samples']
     # COCO masks have no void: make a band of image 0 ignored, off the
     # stride-4 grid's phase (rows 1..101)
