@@ -8,9 +8,11 @@ import os
 import os.path as osp
 import sys
 
+import numpy as np
 import pytest
 
 from blitznet_mm.testing import write_things_stuff_layouts
+from blitznet_mm.testing.value_checks import check_metrics, check_predictions
 from conftest import REPO
 from datasets.voc_fixture import build_coco_layout, build_vocdevkit
 
@@ -98,6 +100,8 @@ def test_config_trains_and_validates(name, data_cwd, tmp_path, monkeypatch):
     metrics = runner.message_hub.log_scalars
     losses = {k for k in metrics if k.startswith('train/') and 'loss' in k}
     assert 'train/loss' in losses
+    for k in losses:  # the logged values of both iterations
+        assert np.isfinite(metrics[k].data[0]).all(), (name, k)
     if cfg.model.get('bbox_head'):
         assert {'train/' + k for k in DET_LOSSES.get(
             cfg.model.bbox_head.type, ('loss_cls', 'loss_bbox'))} <= losses
@@ -107,11 +111,14 @@ def test_config_trains_and_validates(name, data_cwd, tmp_path, monkeypatch):
         assert f"train/loss_seg_{task['name']}" in losses
     scored = {k for k in metrics if k.startswith('val/')}
     assert scored, f'{name}: validation produced no metric'
+    assert check_metrics({k: metrics[k].current() for k in scored}, name)
     # the test loader builds and yields the packed inputs
-    test_batch = next(iter(runner.build_dataloader(cfg.test_dataloader)))
+    test_loader = runner.build_dataloader(cfg.test_dataloader)
+    test_batch = next(iter(test_loader))
     assert 0 < len(test_batch['inputs']) <= cfg.test_dataloader.batch_size
+    preds = runner.model.test_step(test_batch)
+    check_predictions(preds, test_loader.dataset.metainfo, name)
     if name.startswith('joint/'):  # mmdet detectors + BlitzNet's branch
-        preds = runner.model.test_step(test_batch)
         for p in preds:  # boxes and a label map of the original image
             assert p.pred_instances.bboxes.shape[1:] == (4, )
             assert tuple(p.pred_sem_seg.sem_seg.shape) == \
