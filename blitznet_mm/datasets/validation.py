@@ -116,11 +116,10 @@ class NamesBadImages:
             return super().prepare_data(idx)
         except Exception as e:
             path = self.get_data_info(idx).get('img_path')
-            if not path:
-                raise
+            if not path or not _from_image_decoding(e, path):
+                raise  # another step's error: it names its own file
             problem = image_file_problem(path)
-            if problem is None and isinstance(e, AssertionError) and \
-                    path in str(e):  # mmcv: the decoder returned None
+            if problem is None and isinstance(e, AssertionError):
                 problem = 'cannot be decoded (corrupt, or not an image)'
             if problem is None:
                 raise
@@ -128,3 +127,14 @@ class NamesBadImages:
                 else ValueError
             raise err(f'image {path}: {problem} ({type(e).__name__}: '
                       f'{str(e).strip()[:200]})') from e
+
+
+def _from_image_decoding(e: Exception, path: str) -> bool:
+    """Whether ``e`` is how mmcv / OpenCV fail on the image ``path``:
+    mmcv's ``failed to load image`` assertion, the file's FileNotFoundError,
+    or an OpenCV error (an empty buffer)."""
+    if isinstance(e, AssertionError):
+        return path in str(e)
+    if isinstance(e, FileNotFoundError):
+        return e.filename == path
+    return type(e).__module__ == 'cv2'

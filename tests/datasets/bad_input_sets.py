@@ -229,6 +229,17 @@ def truncate(key, keep=0.5):
     return damage
 
 
+def append(key, data: bytes):
+    return lambda t: write(t[key], read(t[key]) + data)
+
+
+def both(*damages):
+    def damage(t):
+        for d in damages:
+            d(t)
+    return damage
+
+
 def empty(key):
     return lambda t: write(t[key], b'')
 

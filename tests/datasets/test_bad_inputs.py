@@ -20,10 +20,9 @@ from PIL import Image
 
 from bad_input_sets import (
     BUILDERS, NUM_IMAGES, add_coco_ann, add_thing_segment, add_voc_object,
-    corrupt_jpeg, to_16bit_png,
-    edit_json, edit_mask, edit_xml, empty, exif_rotated, html, image_entry,
-    panoptic_segment, pil_resave, remove, set_coco_ann, size_in_json,
-    truncate, write)
+    append, both, corrupt_jpeg, edit_json, edit_mask, edit_xml, empty,
+    exif_rotated, html, image_entry, panoptic_segment, pil_resave, remove,
+    set_coco_ann, size_in_json, to_16bit_png, truncate, write)
 
 
 @pytest.fixture(scope='module')
@@ -41,7 +40,7 @@ def pristine(coco_mini, tmp_path_factory):
 
 # --------------------------------------------------------------- outcomes
 class Error:
-    """Stops with ``exc`` whose message matches ``pattern`` ({img}, {ann},
+    """Stops with ``exc`` whose message starts as ``pattern`` ({img}, {ann},
     {xml}, {mask}: the target files' names)."""
 
     def __init__(self, exc, pattern):
@@ -112,6 +111,12 @@ CASES = [
                                                 format='PNG'),
      Loads(tolerance=0)),
     ('coco', '16-bit PNG', to_16bit_png, Loads(tolerance=0)),
+    ('voc', 'JPEG with 64 bytes after its end-of-image marker',
+     append('img', bytes(64)), Loads(tolerance=0)),
+    ('voc', 'same, and its mask holds label 21 (the mask error comes '
+     'through)', both(append('img', bytes(64)), edit_mask(
+         lambda a: np.where(a == 0, 21, a).astype(np.uint8))),
+     Error(ValueError, r'mask \S*{mask} holds labels \[21\]')),
     ('coco', 'EXIF-rotated JPEG (orientation 6), json of the displayed size',
      exif_rotated('displayed'), Loads(tolerance=4)),
     # COCO instances json
@@ -377,7 +382,7 @@ def test_damaged_file_never_trains_silently(pristine, tmp_path, source,
     cfg, target = run_case(pristine, tmp_path, source, damage)
     if isinstance(outcome, Error):
         pattern = outcome.pattern.format(**_names(target))
-        with pytest.raises(outcome.exc, match=pattern):
+        with pytest.raises(outcome.exc, match='^' + pattern):  # ours first
             pull_all(cfg)
         return
     ds, samples, warnings = pull_all(cfg)
