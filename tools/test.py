@@ -1,7 +1,8 @@
 """Evaluate a BlitzNet checkpoint (COCO bbox AP / VOC mAP and mIoU).
 
     python tools/test.py CONFIG CHECKPOINT [--out results.pkl]
-        [--show-dir DIR] [--work-dir DIR] [--cfg-options k=v ...]
+        [--show-dir DIR] [--show] [--tta] [--fast [bf16|fp16|fp32]]
+        [--work-dir DIR] [--cfg-options k=v ...]
 
 CHECKPOINT may also be a model exported by tools/deployment/export.py
 (.onnx for ONNX Runtime, .xml for OpenVINO): the same data, evaluator and
@@ -23,6 +24,7 @@ from mmengine.runner import Runner
 
 import blitznet_mm  # noqa: F401  (registers modules, safe checkpoint loading)
 from blitznet_mm.deployment import backend_model_cfg, is_exported_model
+from blitznet_mm.utils import apply_tta
 
 
 def parse_args():
@@ -41,6 +43,13 @@ def parse_args():
                         'plain --fast (= auto): bf16, or fp16 on GPUs '
                         'without bf16 '
                         '(docs/benchmark.md)')
+    parser.add_argument('--tta', action='store_true', help='test-time '
+                        'augmentation: flips x the config\'s '
+                        'tta_scale_factors (docs/tools.md)')
+    parser.add_argument('--show', action='store_true',
+                        help='show the drawn predictions in a window')
+    parser.add_argument('--wait-time', type=float, default=2,
+                        help='seconds each shown image stays')
     parser.add_argument('--precision', choices=['fp32', 'bf16'],
                         default='fp32', help='run-time precision of an '
                         'exported OpenVINO model')
@@ -74,9 +83,17 @@ def main():
         cfg.load_from = None
     else:
         cfg.load_from = args.checkpoint
-    if args.show_dir:
+    if args.show_dir or args.show:
         vis = cfg.default_hooks.visualization
-        vis.update(draw=True, test_out_dir=args.show_dir)
+        vis.update(draw=True)
+        if args.show_dir:
+            vis.update(test_out_dir=args.show_dir)
+        if args.show:
+            vis.update(show=True, wait_time=args.wait_time)
+    if args.tta:
+        if is_exported_model(args.checkpoint):
+            sys.exit('--tta is for PyTorch checkpoints')
+        apply_tta(cfg)
     if args.fast:
         cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
             dict(type='FastInferenceHook', autocast=args.fast != 'fp32',

@@ -199,16 +199,20 @@ def label_maps(logits: Tensor, batch_img_metas: List[dict],
     (``BlitzNetBackendModel``). Metas need ``batch_input_shape``,
     ``img_shape`` and ``ori_shape``.
     """
-    results = []
-    for logit, meta in zip(logits, batch_img_metas):
-        pad_h, pad_w = meta['batch_input_shape']
-        img_h, img_w = meta['img_shape'][:2]
-        h = max(1, round(logit.shape[-2] * img_h / pad_h))
-        w = max(1, round(logit.shape[-1] * img_w / pad_w))
-        results.append(upsample_argmax(logit[None, :, :h, :w],
-                                       tuple(meta['ori_shape'][:2]),
-                                       max_elements))
-    return results
+    return [upsample_argmax(valid_logits(logit, meta),
+                            tuple(meta['ori_shape'][:2]), max_elements)
+            for logit, meta in zip(logits, batch_img_metas)]
+
+
+def valid_logits(logit: Tensor, meta: dict) -> Tensor:
+    """Logits (K, h, w) over the padded input -> (1, K, h', w'): the part
+    over the image (``img_shape`` of ``batch_input_shape``) at the logits'
+    stride; what :func:`label_maps` and the TTA merge upsample."""
+    pad_h, pad_w = meta['batch_input_shape']
+    img_h, img_w = meta['img_shape'][:2]
+    h = max(1, round(logit.shape[-2] * img_h / pad_h))
+    w = max(1, round(logit.shape[-1] * img_w / pad_w))
+    return logit[None, :, :h, :w]
 
 
 def upsample_argmax(logits: Tensor, size: Tuple[int, int],

@@ -32,6 +32,10 @@ test_pipeline = [
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
                     'scale_factor'))
 ]
+# tools/test.py --tta: the test pipeline at each scale factor, flipped and
+# not (blitznet_mm.utils.tta_pipeline; or state a tta_pipeline)
+tta_scale_factors = (1.0, )
+tta_flip = True
 voc07_trainval = dict(
     type=dataset_type, data_root=data_root,
     ann_file='VOC2007/ImageSets/Main/trainval.txt',

@@ -87,3 +87,6 @@ model = dict(
         nms=dict(type='nms', iou_threshold=0.45, split_thr=1000),
         max_per_class=50,
         max_per_img=200))
+# tools/test.py --tta wraps the model: boxes merged as mmdet's DetTTAModel
+# with test_cfg's nms and max_per_img, label maps from the mean probability
+tta_model = dict(type='BlitzNetTTAModel')
