@@ -126,3 +126,51 @@ def test_fast_path_flag(tmp_path, coco_mini, checkpoint):
     assert sum(r['mask_pixels'].values()) == r['height'] * r['width']
     assert r['detections'] and all(0 <= d['score'] <= 1
                                    for d in r['detections'])
+
+
+@pytest.mark.slow
+def test_demo_results_are_the_models_predictions(tmp_path, trained):
+    """demo/image_demo.py on two real images with the ``trained``
+    checkpoint: results.json holds that model's own predictions (its
+    test_step on the same images): every detection scoring >= 0.05 (off a
+    1e-4 band at the threshold) with its class, box to 0.1 px (the json's
+    rounding) and score to 1e-4, no other detection, and the label map's
+    pixel count per class (to 0.1% of the image)."""
+    from blitznet_mm.structures import SegLabelSet
+    model, _, refs = trained
+    ckpt = tmp_path / 'trained.pth'
+    torch.save(dict(state_dict=model.state_dict(),
+                    meta=dict(dataset_meta=model.dataset_meta)), ckpt)
+    folder = tmp_path / 'in'
+    folder.mkdir()
+    refs = {osp.basename(r.img_path): r for r in refs[:2]}
+    for name, r in refs.items():
+        os.symlink(r.img_path, folder / name)
+    res = _demo(folder, tmp_path / 'out', str(ckpt), '--score-thr', '0.05')
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    with open(tmp_path / 'out' / 'results.json') as f:
+        done = {osp.basename(r['image']): r for r in json.load(f)['results']}
+    assert set(done) == set(refs)
+    classes = model.dataset_meta['classes']
+    names = SegLabelSet.from_metainfo(model.dataset_meta).names
+    for name, ref in refs.items():
+        got, inst = done[name], ref.pred_instances
+        keep = inst.scores >= 0.05
+        near = ((inst.scores - 0.05).abs() < 1e-4).sum().item()
+        assert keep.sum() > 0
+        assert abs(len(got['detections']) - int(keep.sum())) <= near
+        for b, s, lab in zip(inst.bboxes[keep], inst.scores[keep],
+                             inst.labels[keep]):
+            if abs(s.item() - 0.05) < 1e-4:
+                continue
+            assert any(d['label'] == classes[lab] and
+                       abs(d['score'] - s.item()) <= 1e-4 and
+                       max(abs(x - y) for x, y in zip(d['bbox'], b.tolist()))
+                       <= 0.1 for d in got['detections']), (name, b, s, lab)
+        seg = ref.pred_sem_seg.sem_seg[0]
+        ids, counts = torch.unique(seg, return_counts=True)
+        want = {names[i]: int(c) for i, c in zip(ids.tolist(), counts)}
+        diff = sum(abs(got['mask_pixels'].get(k, 0) - want.get(k, 0))
+                   for k in set(want) | set(got['mask_pixels']))
+        assert diff <= 0.001 * seg.numel(), (name, diff)
+        assert (got['height'], got['width']) == tuple(seg.shape)
