@@ -30,7 +30,11 @@ class BlitzNetInferencer(DetInferencer):
     and i + 1 = seg class i, without i = seg class i), uint8 for sets of up
     to 256 labels, else uint16; or, when ``pred_out_dir`` is given,
     ``sem_seg_path``: a PNG of those labels beside mmdet's JSON
-    (``preds/<image>_sem_seg.png``).
+    (``preds/<image>_sem_seg.png``). A model with extra segmentation tasks
+    (``model.seg_tasks``, docs/multi_task.md) adds ``seg_tasks``: task name
+    -> its (H, W) label map (a multi-label task's (C, H, W) 0/1), or with
+    ``pred_out_dir`` ``seg_task_paths``: task name -> PNG
+    (``preds/<image>_<name>.png``; multi-label: class i in bit i).
 
     Args:
         model (str | Config): the config, or the name of a model of
@@ -111,14 +115,15 @@ class BlitzNetInferencer(DetInferencer):
         result = super().pred2dict(data_sample, pred_out_dir)
         if 'pred_sem_seg' not in data_sample:
             return result
+        stem = osp.splitext(osp.basename(data_sample.img_path))[0] \
+            if 'img_path' in data_sample else str(count)
+        self._task_maps(data_sample, result, pred_out_dir, stem)
         labels = data_sample.pred_sem_seg.sem_seg[0].cpu().numpy()
         labels = labels.astype(
             np.uint8 if self.seg_label_set.num_outputs <= 256 else np.uint16)
         if not pred_out_dir:
             result['sem_seg'] = labels
             return result
-        stem = osp.splitext(osp.basename(data_sample.img_path))[0] \
-            if 'img_path' in data_sample else str(count)
         png = osp.join(pred_out_dir, 'preds', stem + '_sem_seg.png')
         os.makedirs(osp.dirname(png), exist_ok=True)
         mmcv.imwrite(labels, png)  # lossless, the label values themselves
@@ -126,3 +131,26 @@ class BlitzNetInferencer(DetInferencer):
         json_path = osp.join(pred_out_dir, 'preds', stem + '.json')
         mmengine.dump(result, json_path)
         return result
+
+    def _task_maps(self, data_sample: DetDataSample, result: dict,
+                   pred_out_dir: str, stem: str) -> None:
+        """Each extra task's ``pred_<name>`` into ``result`` (see the
+        class docstring)."""
+        for task in getattr(self.model, 'seg_tasks', ()):
+            if task.pred_key not in data_sample:
+                continue
+            labels = data_sample.get(task.pred_key).sem_seg.cpu().numpy()
+            labels = labels.astype(np.uint8 if task.multi_label or
+                                   task.num_outputs <= 256 else np.uint16)
+            if not task.multi_label:
+                labels = labels[0]
+            if not pred_out_dir:
+                result.setdefault('seg_tasks', {})[task.name] = labels
+                continue
+            if task.multi_label:  # the input format: class i in bit i
+                labels = (labels << np.arange(len(labels), dtype=np.uint8)
+                          [:, None, None]).sum(0).astype(np.uint8)
+            png = osp.join(pred_out_dir, 'preds', f'{stem}_{task.name}.png')
+            os.makedirs(osp.dirname(png), exist_ok=True)
+            mmcv.imwrite(labels, png)
+            result.setdefault('seg_task_paths', {})[task.name] = png

@@ -10,6 +10,8 @@ from mmdet.registry import MODELS
 from mmdet.structures import SampleList
 from mmengine.structures import PixelData
 
+from ..models.detectors.seg_tasks import SegTask, task_predictions
+from ..models.heads.multi_label_seg_head import multi_label_maps
 from ..models.heads.postprocess import detections_from_scores
 from ..models.heads.seg_head import label_maps
 from .export import is_exported_model, read_metadata
@@ -139,6 +141,20 @@ class BlitzNetBackendModel(BaseDetector):
                           self.max_upsample_elements)
         for ds, seg in zip(batch_data_samples, segs):
             ds.pred_sem_seg = PixelData(sem_seg=seg[None])
+        metas = [ds.metainfo for ds in batch_data_samples]
+        for task, spec in zip(self.seg_tasks, self.meta.get('seg_tasks', ())):
+            logits = outs[f'seg_logits_{task.name}']
+            maps = multi_label_maps(logits, metas, spec['threshold']) \
+                if task.multi_label else label_maps(
+                    logits, metas, self.max_upsample_elements)
+            task_predictions(task, maps, batch_data_samples)
+
+    @property
+    def seg_tasks(self) -> tuple:
+        """The extra segmentation tasks the file was exported with."""
+        return tuple(SegTask(t['name'], t['num_classes'], t['background'],
+                             t['multi_label'])
+                     for t in self.meta.get('seg_tasks', ()))
 
     def session_for(self, device: torch.device) -> BackendSession:
         """The session for a batch on ``device``: with ``device=None`` at

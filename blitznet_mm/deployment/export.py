@@ -101,6 +101,12 @@ def _seg_meta(model, dataset_meta: Optional[dict]) -> dict:
     out = dict(seg_num_classes=model.seg_num_classes,
                seg_background=model.seg_background,
                seg_outputs=model.num_seg_outputs)
+    if getattr(model, 'seg_tasks', ()):  # docs/multi_task.md
+        out['seg_tasks'] = [dict(
+            name=t.name, num_classes=t.num_classes, background=t.background,
+            multi_label=t.multi_label,
+            threshold=getattr(model.task_heads[t.name], 'threshold', None))
+            for t in model.seg_tasks]
     meta = dataset_meta or {}
     if meta.get('seg_classes') or meta.get('classes'):
         labels = SegLabelSet.from_metainfo(meta)

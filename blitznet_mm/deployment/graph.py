@@ -10,7 +10,8 @@ import torch
 from torch import Tensor, nn
 
 #: output names of an exported graph, in order; a detection-only model has
-#: the first two, a segmentation-only model the last
+#: the first two, a segmentation-only model the last; each extra
+#: segmentation task adds ``seg_logits_<name>`` after them
 OUTPUT_NAMES = ('scores', 'boxes', 'seg_logits')
 
 
@@ -46,7 +47,8 @@ class ExportGraph(nn.Module):
     ``seg_logits`` (N, K, h, w) at the segmentation head's resolution, K
     the labels of the segmentation set (``model.num_seg_outputs``: C + 1
     for BlitzNet's default set, 171 for COCO-Stuff, 133 for COCO
-    panoptic).
+    panoptic); ``seg_logits_<name>`` (N, K_t, h, w) per extra task
+    (docs/multi_task.md).
 
     Raises:
         ValueError: if the model is in training mode.
@@ -68,7 +70,8 @@ class ExportGraph(nn.Module):
         self.output_names = tuple(
             n for n in OUTPUT_NAMES
             if (n == 'seg_logits' and self.with_seg)
-            or (n != 'seg_logits' and self.with_det))
+            or (n != 'seg_logits' and self.with_det)) + tuple(
+            f'seg_logits_{t.name}' for t in getattr(model, 'seg_tasks', ()))
         if self.with_det:
             device = next(model.parameters()).device
             with torch.no_grad():
@@ -92,4 +95,6 @@ class ExportGraph(nn.Module):
                 cls_scores, bbox_preds, self.priors, self.input_size)
         if self.with_seg:
             outs += (self.model.seg_head(x), )
+        for task in getattr(self.model, 'seg_tasks', ()):
+            outs += (self.model.task_heads[task.name](x), )
         return outs

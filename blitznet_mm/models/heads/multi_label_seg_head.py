@@ -116,18 +116,26 @@ class BlitzNetMultiLabelSegHead(BlitzNetSegHead):
 
     def predict_by_feat(self, logits: Tensor,
                         batch_img_metas: List[dict]) -> List[Tensor]:
-        """Logits (N, C, h, w) -> per image (C, H_ori, W_ori) long 0/1:
-        the valid input area, bilinearly resized to the original size,
-        ``sigmoid > threshold`` (a logit above logit(threshold))."""
-        cut = float(torch.logit(torch.tensor(self.threshold)))
-        out = []
-        for logit, meta in zip(logits, batch_img_metas):
-            up = F.interpolate(crop_valid(logit, meta)[None],
-                               size=tuple(meta['ori_shape'][:2]),
-                               mode='bilinear', align_corners=False)[0]
-            out.append((up > cut).long())
-        return out
+        """Logits (N, C, h, w) -> per image (C, H_ori, W_ori) long 0/1
+        (:func:`multi_label_maps`)."""
+        return multi_label_maps(logits, batch_img_metas, self.threshold)
 
+
+def multi_label_maps(logits: Tensor, batch_img_metas: List[dict],
+                     threshold: float = 0.5) -> List[Tensor]:
+    """Logits (N, C, h, w) over the padded input -> per image (C, H_ori,
+    W_ori) long 0/1: the valid input area, bilinearly resized to
+    ``ori_shape``, ``sigmoid > threshold`` (a logit above
+    logit(threshold)). The one post-processing of the PyTorch path and of
+    exported models."""
+    cut = float(torch.logit(torch.tensor(float(threshold))))
+    out = []
+    for logit, meta in zip(logits, batch_img_metas):
+        up = F.interpolate(crop_valid(logit, meta)[None],
+                           size=tuple(meta['ori_shape'][:2]),
+                           mode='bilinear', align_corners=False)[0]
+        out.append((up > cut).long())
+    return out
 
 def crop_valid(logit: Tensor, meta: dict) -> Tensor:
     """(C, h, w) logits over the padded input -> the part over the image
