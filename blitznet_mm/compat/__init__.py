@@ -8,12 +8,17 @@ from .mmengine_checkpoint import (allow_runner_checkpoints,
                                   register_checkpoint_loader,
                                   runner_checkpoint_types)
 from .mmdet_ssd_head import give_ssd_head_loss_cls
+from .upstream import check_mirrored, check_versions
 
 __all__ = ['apply', 'allow_runner_checkpoints', 'history_buffer_statistic',
            'register_checkpoint_loader', 'runner_checkpoint_types',
-           'give_ssd_head_loss_cls']
+           'give_ssd_head_loss_cls', 'check_mirrored', 'check_versions']
 
 
 def apply() -> None:
-    """Apply the workarounds needed at import time (idempotent)."""
+    """Check the upstream versions and the private methods overridden
+    (``upstream.py``), then apply the workarounds needed at import time
+    (idempotent)."""
+    check_versions()
+    check_mirrored()
     register_checkpoint_loader()

@@ -13,6 +13,7 @@ diverged run cannot replace a good checkpoint with NaNs.
 """
 import os
 import os.path as osp
+import shutil
 
 import torch
 from mmengine.dist import is_main_process
@@ -96,8 +97,9 @@ class AtomicCheckpointHook(CheckpointHook):
         if not is_main_process():
             return
         tmp = self.last_ckpt + '.tmp'
-        with open(tmp, 'rb') as f:
-            os.fsync(f.fileno())
+        if osp.isfile(tmp):  # DeepSpeed saves a directory: renamed alike
+            with open(tmp, 'rb') as f:
+                os.fsync(f.fileno())
         os.replace(tmp, self.last_ckpt)
         _atomic_write_text(osp.join(runner.work_dir, 'last_checkpoint'),
                            self.last_ckpt)
@@ -105,3 +107,5 @@ class AtomicCheckpointHook(CheckpointHook):
             old = osp.join(self.out_dir, self.filename_tmpl.format(outdated))
             if osp.isfile(old):
                 os.remove(old)
+            elif osp.isdir(old):  # as mmengine: DeepSpeed's directories
+                shutil.rmtree(old)

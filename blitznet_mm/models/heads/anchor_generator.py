@@ -95,7 +95,7 @@ class BlitzNetAnchorGenerator(AnchorGenerator):
         self.strides = [(1., 1.)] * len(scales)
         self.input_size = None
         # anchors of a unit input until a size is known (num_base_priors)
-        self.base_anchors = self.gen_base_anchors((1, 1))
+        self.base_anchors = self.base_anchors_for((1, 1))
         if input_size is not None:
             self.set_input_size(input_size)
 
@@ -106,11 +106,12 @@ class BlitzNetAnchorGenerator(AnchorGenerator):
         input_size = (int(input_size[0]), int(input_size[1]))
         if input_size != self.input_size:
             self.input_size = input_size
-            self.base_anchors = self.gen_base_anchors(input_size)
+            self.base_anchors = self.base_anchors_for(input_size)
 
-    def gen_base_anchors(self, input_size: Tuple[int, int]) -> List[Tensor]:
+    def base_anchors_for(self, input_size: Tuple[int, int]) -> List[Tensor]:
         """Anchors of the top-left location of every level, (A, 4) pixels,
-        for an input of ``input_size`` (H, W) pixels."""
+        for an input of ``input_size`` (H, W) pixels (mmdet's
+        ``gen_base_anchors()`` takes no size: not overridden)."""
         img_h, img_w = input_size
         base = []
         # CPU constants by design: mmdet's grid_priors moves them to the
@@ -144,7 +145,7 @@ class BlitzNetAnchorGenerator(AnchorGenerator):
                    (tuple(s) for s in featmap_sizes)]
         if strides != self.strides:
             self.strides = strides
-            self.base_anchors = self.gen_base_anchors(self.input_size)
+            self.base_anchors = self.base_anchors_for(self.input_size)
         return super().grid_priors(featmap_sizes, dtype, device)
 
     def __repr__(self) -> str:
