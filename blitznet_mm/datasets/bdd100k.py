@@ -159,4 +159,3 @@ class BlitzNetBDD100KDataset(BlitzNetMultiTaskCocoDataset):
                                        palette=LANE_PALETTE))
         super().__init__(*args, seg_tasks=seg_tasks,
                          seg_map_suffix=seg_map_suffix, **kwargs)
-

@@ -70,8 +70,8 @@ def _dataset(root, split='val'):
 def test_drivable_and_lane_masks_load_pixel_exact(bdd):
     root, written, _ = bdd
     ds = _dataset(root)
-    assert ds.metainfo['seg_classes'] == ('direct', 'alternative',
-                                         'background')
+    assert ds.metainfo['seg_classes'] == (
+        'direct', 'alternative', 'background')
     assert ds.metainfo['seg_tasks']['lane']['multi_label']
     lanes = 0
     for i in range(len(ds)):

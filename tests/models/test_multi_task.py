@@ -158,7 +158,8 @@ def _total(v):
 
 
 @pytest.mark.slow
-def test_image_lacking_a_task_mask_is_ignored_for_that_task_only(task_data, built):
+def test_image_lacking_a_task_mask_is_ignored_for_that_task_only(
+        task_data, built):
     ds, _, _, no_fg = task_data
     sample = ds[1]
     assert osp.basename(sample['data_samples'].img_path) == no_fg
@@ -168,7 +169,8 @@ def test_image_lacking_a_task_mask_is_ignored_for_that_task_only(task_data, buil
     data = model.data_preprocessor(pseudo_collate([sample]), True)
     losses = model.loss(data['inputs'], data['data_samples'])
     assert float(losses['loss_seg_fg']) == 0
-    assert float(losses['loss_seg']) > 0 and float(losses['loss_seg_kinds']) > 0
+    assert float(losses['loss_seg']) > 0
+    assert float(losses['loss_seg_kinds']) > 0
     losses['loss_seg_fg'].backward()
     grads = [p.grad for p in model.task_heads.fg.parameters()]
     assert all(g is None or not g.any() for g in grads)

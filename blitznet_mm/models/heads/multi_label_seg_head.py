@@ -49,7 +49,8 @@ def gt_multi_label_batch(batch_data_samples: SampleList, num_classes: int,
         m = ds.gt_sem_seg.sem_seg
         if m.shape[0] != num_classes or tuple(m.shape[1:]) != tuple(size):
             raise ValueError(
-                f'multi-label mask of {ds.metainfo.get("img_path", "an image")}'
+                'multi-label mask of '
+                f'{ds.metainfo.get("img_path", "an image")}'
                 f' is {tuple(m.shape)}; expected ({num_classes}, '
                 f'{size[0]}, {size[1]}) (classes, padded input)')
         out[i] = m.to(device).long()
@@ -136,6 +137,7 @@ def multi_label_maps(logits: Tensor, batch_img_metas: List[dict],
                            mode='bilinear', align_corners=False)[0]
         out.append((up > cut).long())
     return out
+
 
 def crop_valid(logit: Tensor, meta: dict) -> Tensor:
     """(C, h, w) logits over the padded input -> the part over the image
