@@ -118,3 +118,20 @@ def test_the_config_has_a_head_per_task_and_scores_each(bdd):
     for key in ('coco/bbox_mAP', 'sem_seg/mIoU', 'sem_seg/IoU.direct',
                 'lane/mIoU', 'lane/IoU.lane marking', 'lane/IoU.dashed'):
         assert key in res, (key, sorted(res))
+
+
+def test_importing_the_package_registers_the_multi_task_modules():
+    """What ``custom_imports=['blitznet_mm']`` gives tools/train.py and
+    tools/test.py, in a fresh interpreter."""
+    import subprocess
+    code = ('import blitznet_mm\n'
+            'from mmdet.registry import DATASETS, MODELS, TRANSFORMS\n'
+            "for r, n in ((DATASETS, 'BlitzNetBDD100KDataset'),\n"
+            "             (DATASETS, 'BlitzNetMultiTaskCocoDataset'),\n"
+            "             (MODELS, 'BlitzNetMultiLabelSegHead'),\n"
+            "             (TRANSFORMS, 'LoadTaskMasks'),\n"
+            "             (TRANSFORMS, 'PackBlitzNetInputs')):\n"
+            '    assert r.get(n) is not None, n\n')
+    res = subprocess.run([sys.executable, '-c', code], cwd=REPO,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
