@@ -91,6 +91,28 @@ def test_task_configs_are_checked():
         parse_seg_tasks(TASKS, None)
 
 
+def test_tasks_of_model_and_dataset_must_agree():
+    from blitznet_mm.models.detectors.seg_tasks import (check_task_sets,
+                                                        parse_seg_tasks)
+    tasks = [t for t, _ in parse_seg_tasks(
+        TASKS, dict(type='BlitzNetSegHead', in_channels=512))]
+    meta = dict(seg_tasks=dict(
+        fg=dict(seg_classes=('object', ), seg_background=True),
+        kinds=dict(seg_classes=KINDS, multi_label=True)))
+    check_task_sets(tasks, meta, 'the train dataset D')
+    check_task_sets(tasks, dict(classes=('a', )), 'D')  # no task masks
+    bad = dict(seg_tasks=dict(meta['seg_tasks'], fg=dict(
+        seg_classes=('object', 'stuff'), seg_background=True)))
+    with pytest.raises(ValueError, match=r"seg task 'fg': the train dataset D "
+                       r'has 2 classes \(background=True, multi_label=False\)'
+                       r' but model.seg_tasks states num_classes=1'):
+        check_task_sets(tasks, bad, 'the train dataset D')
+    with pytest.raises(ValueError, match=r"states the seg tasks \['fg'\] but "
+                       r"not 'kinds'"):
+        check_task_sets(tasks, dict(seg_tasks=dict(fg=meta['seg_tasks'][
+            'fg'])), 'the train dataset D')
+
+
 @pytest.mark.slow
 def test_each_task_has_its_head_and_single_task_is_unchanged(built):
     single = build_model('blitznet300_coco.py')

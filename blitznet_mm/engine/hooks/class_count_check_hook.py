@@ -22,7 +22,10 @@ class ClassCountCheckHook(Hook):
     - a model that segments: its segmentation set (``seg_num_classes``
       named classes, ``seg_background``) must equal the dataset's
       (``SegLabelSet.from_metainfo``: ``seg_classes`` / ``seg_background``,
-      or the detection classes with background).
+      or the detection classes with background);
+    - each extra segmentation task of the model (``model.seg_tasks``) must
+      have the count, background and multi-label flag the dataset's
+      ``seg_tasks`` state (``seg_tasks.check_task_sets``).
 
     A mismatch would train or score the wrong labels without any error, so
     it stops the run. Models without these attributes are not checked.
@@ -49,6 +52,9 @@ class ClassCountCheckHook(Hook):
                 f'{len(classes)} classes but the model has num_classes='
                 f'{expected}; set model.num_classes={len(classes)} or the '
                 'dataset metainfo classes')
+        from ...models.detectors.seg_tasks import check_task_sets
+        check_task_sets(getattr(model, 'seg_tasks', ()), meta,
+                        f'the {split} dataset {_describe(dataset)}')
         n = getattr(model, 'seg_num_classes', None)
         if not getattr(model, 'with_seg', False) or n is None:
             return

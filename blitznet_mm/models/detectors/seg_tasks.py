@@ -194,3 +194,35 @@ def check_task_outputs(task: SegTask, head: torch.nn.Module) -> None:
         raise ValueError(f'seg task {task.name}: its head has '
                          f'{conv.out_channels} outputs, the task '
                          f'{task.num_outputs}')
+
+
+def check_task_sets(tasks: Sequence[SegTask], meta: Optional[dict],
+                    where: str) -> None:
+    """Check the model's extra tasks against a dataset's metainfo
+    ``seg_tasks`` (``ClassCountCheckHook``). A dataset that states no
+    ``seg_tasks`` is not checked (its images carry no task masks).
+
+    Raises:
+        ValueError: naming ``where`` (the split and dataset), the task and
+            both statements, when the dataset lacks a model task or states
+            another count, background or multi-label flag.
+    """
+    stated = (meta or {}).get('seg_tasks')
+    if not tasks or not stated:
+        return
+    for task in tasks:
+        spec = stated.get(task.name)
+        if spec is None:
+            raise ValueError(
+                f'{where} states the seg tasks {sorted(stated)} but not '
+                f'{task.name!r} of model.seg_tasks')
+        multi = bool(spec.get('multi_label', False))
+        have = (len(spec['seg_classes']),
+                bool(spec.get('seg_background', True)) and not multi, multi)
+        want = (task.num_classes, task.background, task.multi_label)
+        if have != want:
+            raise ValueError(
+                f'seg task {task.name!r}: {where} has {have[0]} classes '
+                f'(background={have[1]}, multi_label={have[2]}) but '
+                f'model.seg_tasks states num_classes={want[0]}, '
+                f'background={want[1]}, multi_label={want[2]}')
