@@ -36,8 +36,8 @@ mkdir -p "$WORK/inputs"
 for f in $(ls "$DATA_ROOT/train2017" | head -4); do
   ln -sfn "$(cd "$DATA_ROOT/train2017" && pwd)/$f" "$WORK/inputs/$f"
 done
-$PY demo/image_demo.py "$WORK/inputs" $CFG "$CKPT" --out-dir "$WORK/drawn" \
-  --score-thr 0.3
+$PY demo/image_demo.py "$WORK/inputs" $CFG --weights "$CKPT" \
+  --out-dir "$WORK/drawn" --pred-score-thr 0.3
 
 echo
 echo "== demo done =="

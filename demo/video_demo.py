@@ -32,8 +32,18 @@ from blitznet_mm.apis import init_model
 from blitznet_mm.deployment import is_exported_model
 
 
+STREAM_SCHEMES = ('rtsp://', 'rtsps://', 'rtmp://', 'http://', 'https://',
+                  'udp://', 'tcp://')
+
+
+def is_stream_url(source: str) -> bool:
+    """A network stream OpenCV opens by URL."""
+    return source.lower().startswith(STREAM_SCHEMES)
+
+
 def open_source(source: str) -> cv2.VideoCapture:
-    """A camera for an integer, else a video file.
+    """A camera for an integer, a stream for a URL (rtsp://, rtmp://,
+    http(s)://, udp://: OpenCV's FFmpeg backend), else a video file.
 
     Raises:
         FileNotFoundError / ValueError: naming the source.
@@ -42,6 +52,12 @@ def open_source(source: str) -> cv2.VideoCapture:
         cap = cv2.VideoCapture(int(source))
         if not cap.isOpened():
             raise ValueError(f'camera {source} cannot be opened')
+        return cap
+    if is_stream_url(source):
+        cap = cv2.VideoCapture(source, cv2.CAP_FFMPEG)
+        if not cap.isOpened():
+            raise ValueError(f'stream {source} cannot be opened (unreachable, '
+                             'or a codec this OpenCV build lacks)')
         return cap
     if not osp.isfile(source):
         raise FileNotFoundError(f'{source}: no such video file')
@@ -53,7 +69,8 @@ def open_source(source: str) -> cv2.VideoCapture:
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('source', help='a video file or a camera index')
+    p.add_argument('source', help='a video file, a camera index or a '
+                   'stream URL (rtsp://, http://, ...)')
     p.add_argument('config')
     p.add_argument('model', help='.pth checkpoint or exported .onnx/.xml')
     p.add_argument('--out', help='write the drawn frames to this video '

@@ -174,3 +174,51 @@ def test_demo_results_are_the_models_predictions(tmp_path, trained):
                    for k in set(want) | set(got['mask_pixels']))
         assert diff <= 0.001 * seg.numel(), (name, diff)
         assert (got['height'], got['width']) == tuple(seg.shape)
+
+
+@pytest.mark.slow
+def test_mmdet_style_arguments_batches_and_prediction_files(tmp_path,
+                                                            coco_mini,
+                                                            checkpoint):
+    """``inputs config --weights W`` (mmdet 3.x's form) on 3 real images:
+    at --batch-size 2 the same results as one by one; --no-save-vis writes
+    no drawing; preds/<image>.json is mmdet's format with the label map's
+    PNG beside it, whose pixel counts are results.json's."""
+    folder = tmp_path / 'in'
+    folder.mkdir()
+    names = sorted(os.listdir(osp.join(coco_mini, 'train2017')))[:3]
+    for name in names:
+        os.symlink(osp.join(coco_mini, 'train2017', name), folder / name)
+    runs = {}
+    for bs in (1, 2):
+        out = tmp_path / f'bs{bs}'
+        res = subprocess.run(
+            [sys.executable, DEMO, str(folder), CFG, '--weights', checkpoint,
+             '--out-dir', str(out), '--pred-score-thr', '0.05',
+             '--batch-size', str(bs), '--no-save-vis', '--print-result'],
+            capture_output=True, text=True, timeout=900)
+        assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+        assert 'older form' not in res.stderr
+        assert "{'labels': [" in res.stdout  # --print-result
+        assert not (out / 'vis').exists()
+        with open(out / 'results.json') as f:
+            runs[bs] = {osp.basename(r['image']): r
+                        for r in json.load(f)['results']}
+    assert set(runs[1]) == set(runs[2]) == set(names)
+    for name in names:
+        a, b = runs[1][name], runs[2][name]
+        assert a['drawn'] is None
+        assert a['mask_pixels'] == b['mask_pixels']
+        assert len(a['detections']) == len(b['detections']) > 0
+        for da, db in zip(a['detections'], b['detections']):
+            assert da['label'] == db['label']
+            assert abs(da['score'] - db['score']) <= 2e-4
+        stem = osp.splitext(name)[0]
+        with open(tmp_path / 'bs2' / 'preds' / f'{stem}.json') as f:
+            pred = json.load(f)
+        assert set(pred) >= {'labels', 'scores', 'bboxes', 'sem_seg_path'}
+        seg = np.array(Image.open(pred['sem_seg_path']))
+        assert seg.shape == (b['height'], b['width'])
+        assert sum((seg == v).sum() for v in np.unique(seg)) == seg.size
+        assert sorted(b['mask_pixels'].values()) == sorted(
+            int((seg == v).sum()) for v in np.unique(seg))
