@@ -86,6 +86,6 @@ setup(
     # 'mim': the OpenMMLab packages as `mim install` resolves them
     # (requirements/mminstall.txt, as mmdet's setup.py)
     extras_require={'deploy': ['onnx', 'onnxscript', 'onnxruntime',
-                               'openvino'],
+                               'openvino', 'nncf'],
                     'mim': parse_requirements('mminstall.txt')},
     zip_safe=False)

@@ -2,11 +2,16 @@
 
     python tools/deployment/export.py CONFIG CHECKPOINT \
         --backend onnxruntime|openvino --out-dir DIR [--batch dynamic|N]
+    python tools/deployment/export.py CONFIG CHECKPOINT --backend openvino \
+        --precision int8 [--calib IMAGE_DIR] [--calib-num 300] --out-dir DIR
 
 Writes DIR/<config name>.onnx (and .xml/.bin for OpenVINO). The graph
 holds the network, the softmax and the box decoding for the test
 pipeline's fixed S x S input; NMS and the resize of the label map to the
 image stay outside, in the post-processing shared with the PyTorch path.
+With ``--precision int8`` the IR is also quantized with NNCF, calibrated
+on the images of ``--calib`` (or the config's test dataset), and written
+as DIR/<config name>_int8.xml beside the fp32 one.
 The file is a drop-in for the checkpoint in tools/test.py,
 demo/image_demo.py, demo/video_demo.py and BlitzNetInferencer
 (docs/deployment.md).
@@ -28,6 +33,8 @@ from mmengine.config import Config
 
 import blitznet_mm  # noqa: F401  (registers modules, safe checkpoint loading)
 from blitznet_mm.deployment import ExportGraph, export_onnx, export_openvino
+from blitznet_mm.deployment.quantize import (PRESETS, calibration_inputs,
+                                             quantize_openvino)
 
 
 def fixed_input_size(cfg) -> tuple:
@@ -68,13 +75,33 @@ def main():
     p.add_argument('--batch', type=parse_batch, default='dynamic',
                    help="'dynamic' (default) or a fixed batch size")
     p.add_argument('--opset', type=int, default=18)
+    p.add_argument('--precision', choices=['fp32', 'int8'], default='fp32',
+                   help='weights of the file: fp32, or int8 (OpenVINO only: '
+                   'NNCF post-training quantization). bf16 is chosen when '
+                   'an fp32 IR is loaded (tools/test.py --precision bf16)')
+    p.add_argument('--calib', help='folder of images to calibrate int8 on '
+                   "(default: the config's test dataset)")
+    p.add_argument('--calib-num', type=int, default=300,
+                   help='calibration images at most (default 300)')
+    p.add_argument('--calib-preset', choices=PRESETS, default='performance',
+                   help="NNCF preset: 'performance' (symmetric activations, "
+                   "default) or 'mixed' (asymmetric activations)")
     args = p.parse_args()
+    if args.precision == 'int8' and args.backend != 'openvino':
+        sys.exit('export: --precision int8 needs --backend openvino (NNCF '
+                 'quantizes the OpenVINO IR)')
 
     cfg = Config.fromfile(args.config)
     try:
         size = fixed_input_size(cfg)
     except ValueError as e:
         sys.exit(f'export: {args.config}: {e}')
+    calib = None
+    if args.precision == 'int8':  # before the export: a bad folder fails fast
+        try:
+            calib = calibration_inputs(cfg, args.calib, args.calib_num)
+        except ValueError as e:
+            sys.exit(f'export: {e}')
     model = init_detector(cfg, args.checkpoint, device='cpu').eval()
     name = osp.splitext(osp.basename(args.config))[0]
     onnx_path = osp.join(args.out_dir, name + '.onnx')
@@ -86,10 +113,17 @@ def main():
         files = [export_openvino(onnx_path, osp.join(args.out_dir,
                                                      name + '.xml'))]
         files.append(files[0][:-4] + '.bin')
+    if calib is not None:
+        files += [quantize_openvino(files[0], files[0][:-4] + '_int8.xml',
+                                    calib, preset=args.calib_preset)]
+        files.append(files[-1][:-4] + '.bin')
     for f in files:
         print(f'{f}: {os.path.getsize(f) / 2**20:.1f} MiB')
     print(f'exported {args.backend} for {size[0]}x{size[1]} inputs, batch '
           f'{args.batch}, in {time.perf_counter() - t0:.1f} s')
+    if calib is not None:
+        print(f'int8: calibrated on {len(calib)} images (' +
+              (args.calib or 'the test dataset') + ')')
 
 
 if __name__ == '__main__':
