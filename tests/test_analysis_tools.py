@@ -13,8 +13,9 @@ import mmcv
 import numpy as np
 import pytest
 
-from conftest import REPO
-from test_main_job import _data_options, _iters
+from blitznet_mm.testing.builders import REPO
+from blitznet_mm.testing.runs import data_options as _data_options
+from blitznet_mm.testing.runs import iters as _iters
 
 CFG = osp.join(REPO, 'configs', 'blitznet300_coco_mini.py')
 TOOLS = osp.join(REPO, 'tools', 'analysis')

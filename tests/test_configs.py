@@ -13,8 +13,8 @@ import pytest
 
 from blitznet_mm.testing import write_things_stuff_layouts
 from blitznet_mm.testing.value_checks import check_metrics, check_predictions
-from conftest import REPO
-from datasets.voc_fixture import build_coco_layout, build_vocdevkit
+from blitznet_mm.testing.builders import REPO
+from blitznet_mm.testing.voc_layout import build_coco_layout, build_vocdevkit
 
 sys.path.insert(0, osp.join(REPO, 'tools', 'dataset_converters'))
 from make_blur_dataset import make_blur_dataset  # noqa: E402

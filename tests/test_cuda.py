@@ -11,7 +11,7 @@ pytestmark = [pytest.mark.cuda, pytest.mark.skipif(
 
 @pytest.fixture(scope='module')
 def cuda_batch(coco_mini):
-    from conftest import coco_mini_dataset
+    from blitznet_mm.testing.builders import coco_mini_dataset
     ds = coco_mini_dataset(coco_mini)
     samples = [ds[i] for i in range(3)]
     samples[1]['data_samples'].set_metainfo(dict(drop_mask=True))
@@ -32,7 +32,7 @@ def _preprocess(model, samples, training):
 
 def test_mixed_batch_loss_and_predict_on_cuda(cuda_batch):
     from mmengine.dataset import pseudo_collate
-    from conftest import build_model
+    from blitznet_mm.testing.builders import build_model
     model = build_model().cuda().train()
     data = _preprocess(model, cuda_batch, True)
     losses = model(**data, mode='loss')
@@ -47,7 +47,7 @@ def test_mixed_batch_loss_and_predict_on_cuda(cuda_batch):
 
 def test_deterministic_backward_on_cuda(cuda_batch, monkeypatch):
     from mmengine.dataset import pseudo_collate
-    from conftest import build_model
+    from blitznet_mm.testing.builders import build_model
     monkeypatch.setenv('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
     model = build_model().cuda().train()
     data = _preprocess(model, cuda_batch, True)

@@ -12,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import REPO, build_model
+from blitznet_mm.testing.builders import REPO, build_model
 
 CFG = osp.join(REPO, 'configs', 'blitznet300_coco_mini.py')
 DEMO = osp.join(REPO, 'demo', 'image_demo.py')

@@ -13,37 +13,16 @@ import pytest
 import torch
 
 from blitznet_mm.utils import default_dtype
-from conftest import REPO
-
-CFG = osp.join(REPO, 'configs', 'blitznet300_coco_mini.py')
-
-
-def _data_options(root):
-    root = osp.abspath(root) + '/'
-    ann = root + 'annotations/instances_train2017.json'
-    return [f'train_dataloader.dataset.data_root={root}',
-            f'test_dataloader.dataset.data_root={root}',
-            f'test_evaluator.0.ann_file={ann}',
-            'train_dataloader.batch_size=2', 'default_hooks.logger.interval=1',
-            'test_dataloader.dataset.indices=2',
-            'train_dataloader.num_workers=0',
-            'train_dataloader.persistent_workers=False',
-            'test_dataloader.num_workers=0',
-            'test_dataloader.persistent_workers=False']
-
+from blitznet_mm.testing.builders import REPO
+from blitznet_mm.testing.runs import CFG
+from blitznet_mm.testing.runs import data_options as _data_options
+from blitznet_mm.testing.runs import iters as _iters
 
 def _run(args, cwd):
     res = subprocess.run([sys.executable] + args, cwd=cwd,
                          capture_output=True, text=True, timeout=900)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     return res.stdout + res.stderr
-
-
-def _iters(n):
-    return [f'train_cfg.max_iters={n}', f'train_cfg.val_interval={n}',
-            'default_hooks.checkpoint.interval=1',
-            'default_hooks.checkpoint.max_keep_ckpts=1',
-            f'param_scheduler.0.end={n}', 'param_scheduler.0.milestones=[1]']
 
 
 @pytest.mark.slow

@@ -17,7 +17,7 @@ import torch
 import yaml
 
 from blitznet_mm.testing.markdown import table_rows
-from conftest import REPO
+from blitznet_mm.testing.builders import REPO
 
 INDEX = osp.join(REPO, 'model-index.yml')
 

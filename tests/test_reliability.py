@@ -13,8 +13,9 @@ import pytest
 import torch
 
 from blitznet_mm.utils import load_checkpoint_file
-from conftest import REPO
-from test_main_job import CFG, _data_options
+from blitznet_mm.testing.builders import REPO
+from blitznet_mm.testing.runs import CFG
+from blitznet_mm.testing.runs import data_options as _data_options
 
 TRAIN = osp.join(REPO, 'tools', 'train.py')
 ITERS = 4

@@ -6,7 +6,7 @@ import os.path as osp
 import pytest
 import torch
 
-from conftest import REPO, config_path
+from blitznet_mm.testing.builders import REPO, config_path
 
 
 def test_mmcv_compiled_batched_nms_suppresses_overlap():

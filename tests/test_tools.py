@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from blitznet_mm.testing.builders import REPO
 
 
 def test_browse_dataset_draws_augmented_samples(tmp_path, coco_mini):

@@ -9,7 +9,7 @@ import sys
 import cv2
 import pytest
 
-from conftest import REPO, config_path
+from blitznet_mm.testing.builders import REPO, config_path
 
 DEMO = osp.join(REPO, 'demo', 'video_demo.py')
 CFG = config_path('blitznet300_coco_mini.py')

@@ -12,8 +12,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from conftest import config_path
-from voc_fixture import build_voc_fixture
+from blitznet_mm.testing.builders import config_path
+from blitznet_mm.testing.voc_layout import build_voc_fixture
 
 NUM_IMAGES = 3  # per set: the damaged image and two intact ones
 ANN = 'annotations/instances_train2017.json'

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from blitznet_mm.apis import BlitzNetInferencer
-from conftest import config_path, mask_agreement, matched_detections
+from blitznet_mm.testing.builders import config_path, mask_agreement, matched_detections
 
 CFG = config_path('blitznet300_coco_mini.py')
 

@@ -9,7 +9,7 @@ import pytest
 
 import blitznet_mm
 from blitznet_mm.compat import upstream
-from conftest import REPO
+from blitznet_mm.testing.builders import REPO
 
 # written down from mmdet 3.3.0 / mmengine 0.10.7's sources, not read from
 # the code under test

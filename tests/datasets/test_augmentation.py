@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from conftest import coco_mini_dataset
+from blitznet_mm.testing.builders import coco_mini_dataset
 
 N = 2000
 
@@ -350,7 +350,7 @@ def test_training_pipeline_equals_reference_pipeline(coco_mini):
     from mmdet.datasets.transforms import Expand
     from mmengine.config import Config
     from mmdet.registry import TRANSFORMS
-    from conftest import config_path
+    from blitznet_mm.testing.builders import config_path
     from blitznet_mm.datasets import BlitzNetPhotoMetricDistortion
 
     class RefPhoto(BlitzNetPhotoMetricDistortion):

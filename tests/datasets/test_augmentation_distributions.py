@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from conftest import coco_mini_dataset, config_path
+from blitznet_mm.testing.builders import coco_mini_dataset, config_path
 
 N = 2000
 MEAN_BGR = (103.06, 115.90, 123.15)  # paper Sec. 4.1, BGR

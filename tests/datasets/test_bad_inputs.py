@@ -1,7 +1,7 @@
 """Bad inputs never train silently (issue 23, item 4; docs/reliability.md,
 "Dataset files"): copies of the real embedded files (data/samples, the VOC
 fixture built from them) are damaged one way at a time inside a small
-training set (bad_input_sets.py), and every sample is pulled through the
+training set (blitznet_mm/testing/bad_inputs.py), and every sample is pulled through the
 train dataset and pipeline of a shipped config. Each damage either stops
 with an error naming the file and the problem, or is skipped, counted and
 warned about with the file named; valid but unusual images load with the
@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bad_input_sets import (
+from blitznet_mm.testing.bad_inputs import (
     BUILDERS, NUM_IMAGES, add_coco_ann, add_thing_segment, add_voc_object,
     append, both, corrupt_jpeg, edit_json, edit_mask, edit_xml, empty,
     exif_rotated, html, image_entry, panoptic_segment, pil_resave, remove,

@@ -15,7 +15,7 @@ from blitznet_mm.datasets.blur_synthesis import (DEFOCUS, MOTION, blur,
                                                  compose, motion_kernel,
                                                  random_region,
                                                  sample_regions)
-from conftest import REPO
+from blitznet_mm.testing.builders import REPO
 
 TOOL = osp.join(REPO, 'tools', 'dataset_converters', 'make_blur_dataset.py')
 

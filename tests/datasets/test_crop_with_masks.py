@@ -8,10 +8,10 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from conftest import REPO, coco_mini_dataset
-from datasets.test_mix_with_masks import (LOAD, UNKNOWN, _build,
-                                          box_agreement, interior,
-                                          painted, read_paint)
+from blitznet_mm.testing.builders import REPO, coco_mini_dataset
+from blitznet_mm.testing.mask_alignment import (LOAD, UNKNOWN, box_agreement,
+                                                interior, painted, read_paint)
+from blitznet_mm.testing.mask_alignment import build_transform as _build
 
 MEAN = dict(mean=[0, 0, 0], std=[1, 1, 1], to_rgb=False)  # pads black
 

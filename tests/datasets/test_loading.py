@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from conftest import coco_mini_dataset
+from blitznet_mm.testing.builders import coco_mini_dataset
 
 AUG_PIPELINE = [
     dict(type='LoadImageFromFile'),

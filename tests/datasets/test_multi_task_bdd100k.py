@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from blitznet_mm.testing.bdd100k_layout import write_bdd100k_layout
-from conftest import REPO, build_model, load_cfg
+from blitznet_mm.testing.builders import REPO, build_model, load_cfg
 
 sys.path.insert(0, osp.join(REPO, 'tools', 'dataset_converters'))
 from bdd100k_to_coco import convert  # noqa: E402

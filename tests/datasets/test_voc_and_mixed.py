@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from mmengine.dataset import ConcatDataset
 
-from conftest import REPO, coco_mini_dataset
-from voc_fixture import VOC_CLASSES, build_voc_fixture
+from blitznet_mm.testing.builders import REPO, coco_mini_dataset
+from blitznet_mm.testing.voc_layout import VOC_CLASSES, build_voc_fixture
 
 PIPE = [dict(type='LoadImageFromFile'), dict(type='LoadBlitzNetAnnotations')]
 
@@ -221,7 +221,7 @@ def test_voc12_masks_official_first_then_sbd(tmp_path, coco_mini):
     """train_aug images take SegmentationClass (palette) when it has the
     image, else SegmentationClassAug (plain index PNGs); both read as class
     indices."""
-    from voc_fixture import build_vocdevkit
+    from blitznet_mm.testing.voc_layout import build_vocdevkit
     root = str(tmp_path / 'VOCdevkit')
     splits = build_vocdevkit(coco_mini, root)
     train = splits['2012']['Segmentation/train_aug.txt']

@@ -17,9 +17,9 @@ from blitznet_mm.apis import init_model
 from blitznet_mm.deployment import (BackendSession, ExportGraph,
                                     export_onnx, read_metadata)
 from blitznet_mm.deployment.export import onnx_export_unavailable
-from conftest import (REPO, build_model, config_path, mask_agreement,
+from blitznet_mm.testing.builders import (REPO, build_model, config_path, mask_agreement,
                       matched_detections)
-from test_main_job import _data_options
+from blitznet_mm.testing.runs import data_options as _data_options
 
 CFG = config_path('blitznet300_coco_mini.py')
 NO_EXPORT = onnx_export_unavailable()  # None, or why (torch < 2.5)
@@ -140,7 +140,7 @@ def test_detection_only_and_segmentation_only_export(name, outputs,
                                                      tmp_path, coco_mini):
     """ONNX Runtime's outputs on a real image equal PyTorch's (scores to
     1e-4, boxes to 0.05 px, logits to 1e-2, as the joint model's)."""
-    from conftest import coco_mini_dataset
+    from blitznet_mm.testing.builders import coco_mini_dataset
     model = build_model(name).eval()
     graph = ExportGraph(model, (300, 300))
     path = export_onnx(graph, str(tmp_path / 'm.onnx'),

@@ -11,7 +11,7 @@ from mmengine.dataset import pseudo_collate
 
 from blitznet_mm.deployment import BackendSession, ExportGraph, export_onnx
 from blitznet_mm.deployment.export import onnx_export_unavailable
-from conftest import coco_mini_dataset, load_cfg
+from blitznet_mm.testing.builders import coco_mini_dataset, load_cfg
 
 NO_EXPORT = onnx_export_unavailable()
 

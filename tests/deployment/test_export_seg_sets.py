@@ -13,7 +13,7 @@ from mmengine.dataset import pseudo_collate
 from blitznet_mm.apis import BlitzNetInferencer, init_model
 from blitznet_mm.deployment import (BackendSession, ExportGraph,
                                     export_onnx, read_metadata)
-from conftest import build_model, config_path, coco_mini_dataset
+from blitznet_mm.testing.builders import build_model, config_path, coco_mini_dataset
 from blitznet_mm.deployment.export import onnx_export_unavailable
 
 pytestmark = pytest.mark.skipif(bool(onnx_export_unavailable()),

@@ -10,7 +10,7 @@ import torch
 
 from blitznet_mm.deployment import (BackendSession, ExportGraph,
                                     export_onnx, export_openvino, runtime)
-from conftest import build_model, load_cfg
+from blitznet_mm.testing.builders import build_model, load_cfg
 from blitznet_mm.deployment.export import onnx_export_unavailable
 
 pytestmark = pytest.mark.skipif(bool(onnx_export_unavailable()),

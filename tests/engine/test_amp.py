@@ -7,7 +7,7 @@ import torch
 from mmengine.dataset import pseudo_collate
 
 from blitznet_mm.engine import configure_amp
-from conftest import build_model, coco_mini_dataset
+from blitznet_mm.testing.builders import build_model, coco_mini_dataset
 
 
 def test_configure_amp_picks_the_wrapper():

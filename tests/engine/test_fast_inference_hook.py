@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from blitznet_mm.utils import default_dtype
-from conftest import load_cfg
+from blitznet_mm.testing.builders import load_cfg
 
 
 def _runner(coco_mini, work_dir, hook):

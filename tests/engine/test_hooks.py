@@ -9,7 +9,7 @@ from mmengine.logging import MessageHub
 from blitznet_mm.engine.hooks.checkpoint_hook import first_non_finite
 from blitznet_mm.engine.hooks.replica_consistency_hook import (
     ReplicaConsistencyHook, weight_checksums)
-from conftest import build_model
+from blitznet_mm.testing.builders import build_model
 
 
 @pytest.fixture(scope='module')
@@ -118,7 +118,7 @@ def test_class_count_check_names_dataset_and_counts(coco_mini):
     """A model for 20 classes on an 80-class COCO set stops before
     training, naming the dataset file and both counts."""
     from blitznet_mm.engine.hooks import ClassCountCheckHook
-    from conftest import coco_mini_dataset
+    from blitznet_mm.testing.builders import coco_mini_dataset
     ds = coco_mini_dataset(coco_mini)
     loader = type('Loader', (), dict(dataset=ds))()
     model = torch.nn.Module()

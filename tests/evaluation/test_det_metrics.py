@@ -8,7 +8,7 @@ import torch
 from mmengine.evaluator import Evaluator
 
 from blitznet_mm.datasets import coco_subset
-from conftest import coco_mini_dataset
+from blitznet_mm.testing.builders import coco_mini_dataset
 
 PIPE = [dict(type='LoadImageFromFile'), dict(type='LoadBlitzNetAnnotations'),
         dict(type='PackDetInputs')]

@@ -33,7 +33,7 @@ import torch
 from mmengine.evaluator import Evaluator
 from mmengine.structures import InstanceData, PixelData
 
-from conftest import config_path
+from blitznet_mm.testing.builders import config_path
 
 DOG, CAT = 11, 7  # VOC class indices; label maps use index + 1
 OBJECTS = {

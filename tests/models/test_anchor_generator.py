@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from conftest import build_model, load_cfg
+from blitznet_mm.testing.builders import build_model, load_cfg
 
 VARIANTS = [
     # config, input size, map sizes, anchor total (spec table)

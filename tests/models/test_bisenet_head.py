@@ -13,7 +13,7 @@ from mmengine.logging import MMLogger
 from mmengine.structures import PixelData
 
 from blitznet_mm.models.heads import BiSeNetSegHead
-from conftest import build_model, coco_mini_dataset
+from blitznet_mm.testing.builders import build_model, coco_mini_dataset
 
 # BlitzNet300 s4's neck levels: 75 38 19 10 5 3 1, 512 channels
 SIDES = (75, 38, 19, 10, 5, 3, 1)

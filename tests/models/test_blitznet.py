@@ -6,7 +6,7 @@ import pytest
 import torch
 from mmengine.dataset import pseudo_collate
 
-from conftest import build_model, coco_mini_dataset
+from blitznet_mm.testing.builders import build_model, coco_mini_dataset
 
 
 @pytest.fixture(scope='module')

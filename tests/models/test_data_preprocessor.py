@@ -7,7 +7,7 @@ import pytest
 import torch
 from mmengine.dataset import pseudo_collate
 
-from conftest import coco_mini_dataset
+from blitznet_mm.testing.builders import coco_mini_dataset
 
 
 def _preprocessor(type_):

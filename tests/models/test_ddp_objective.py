@@ -13,7 +13,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from conftest import build_model, coco_mini_dataset
+from blitznet_mm.testing.builders import build_model, coco_mini_dataset
 
 MODES = ('batch', 'image')
 

@@ -11,7 +11,7 @@ from mmengine.config import ConfigDict
 from mmengine.hub import get_config
 from mmengine.dataset import pseudo_collate
 
-from conftest import coco_mini_dataset
+from blitznet_mm.testing.builders import coco_mini_dataset
 
 R18 = dict(type='ResNet', depth=18, num_stages=4, out_indices=(0, 1, 2, 3),
            norm_cfg=dict(type='BN'), style='pytorch', init_cfg=None)

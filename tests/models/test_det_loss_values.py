@@ -19,7 +19,7 @@ import torch
 from mmengine.structures import InstanceData
 
 from blitznet_mm.testing import ssd_reference as ref
-from conftest import coco_mini_dataset, config_path
+from blitznet_mm.testing.builders import coco_mini_dataset, config_path
 
 
 def _head(num_classes, in_channels, scales, ratios, mining):

@@ -4,7 +4,7 @@ import torch
 from mmengine.runner import load_checkpoint
 
 from blitznet_mm.models.backbones import DetNet
-from conftest import build_model
+from blitznet_mm.testing.builders import build_model
 
 
 def test_detnet59_strides_channels_and_blocks():

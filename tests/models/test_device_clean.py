@@ -15,7 +15,7 @@ import pytest
 import torch
 from mmengine.dataset import pseudo_collate
 
-from conftest import build_model, coco_mini_dataset
+from blitznet_mm.testing.builders import build_model, coco_mini_dataset
 
 # Upstream spots allowed to build CPU tensors, each run under the CPU as the
 # default device. mmcv 2.1's batched_nms: `torch.tensor(1).to(boxes)`

@@ -16,7 +16,7 @@ from blitznet_mm.models.heads import (BlitzNetDetHead, IoUNetDetHead,
                                       per_class_iou_guided_nms,
                                       predicted_box_iou)
 from blitznet_mm.models.heads.iou_guided_nms import nms_type
-from conftest import build_model
+from blitznet_mm.testing.builders import build_model
 
 
 def box_iou(a, b):

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from mmengine.dataset import pseudo_collate
 
 from blitznet_mm.testing.task_masks import write_task_pngs
-from conftest import build_model
+from blitznet_mm.testing.builders import build_model
 
 ANN = 'annotations/instances_train2017.json'
 KINDS = ('person', 'vehicle', 'animal')

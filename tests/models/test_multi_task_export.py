@@ -7,7 +7,7 @@ import pytest
 import torch
 from mmengine.dataset import pseudo_collate
 
-from conftest import build_model, coco_mini_dataset, config_path
+from blitznet_mm.testing.builders import build_model, coco_mini_dataset, config_path
 
 CFG = 'blitznet300_bdd100k.py'
 

@@ -6,7 +6,7 @@ import mmcv
 import numpy as np
 import torch
 
-from conftest import COCO_MINI
+from blitznet_mm.testing.builders import COCO_MINI
 
 META = dict(classes=('person', ), palette=[(220, 20, 60)], seg_tasks=dict(
     fg=dict(seg_classes=('object', ), seg_background=True,

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from blitznet_mm.models.heads import per_class_nms
-from conftest import config_path
+from blitznet_mm.testing.builders import config_path
 
 
 def _test_cfg():

@@ -7,7 +7,7 @@ import pytest
 import torch
 from mmengine.dataset import pseudo_collate
 
-from conftest import build_model, coco_mini_dataset, load_cfg
+from blitznet_mm.testing.builders import build_model, coco_mini_dataset, load_cfg
 
 
 @pytest.fixture(scope='module')

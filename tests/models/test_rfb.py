@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from blitznet_mm.models.necks import RFB
-from conftest import build_model
+from blitznet_mm.testing.builders import build_model
 
 
 def _dilations(block):

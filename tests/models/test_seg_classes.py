@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from mmengine.dataset import pseudo_collate
 
 from blitznet_mm.testing import write_coco_stuff_pngs
-from conftest import build_model, load_cfg
+from blitznet_mm.testing.builders import build_model, load_cfg
 
 ANN = 'annotations/instances_train2017.json'
 

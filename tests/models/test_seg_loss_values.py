@@ -18,7 +18,7 @@ from mmengine.dataset import pseudo_collate
 from mmengine.structures import PixelData
 
 from blitznet_mm.testing import ssd_reference as ref
-from conftest import coco_mini_dataset, load_cfg
+from blitznet_mm.testing.builders import coco_mini_dataset, load_cfg
 
 
 def _identity_head(k):

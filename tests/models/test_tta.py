@@ -11,7 +11,7 @@ from mmengine.dataset import Compose, pseudo_collate
 
 from blitznet_mm.models import BlitzNetTTAModel
 from blitznet_mm.utils import apply_tta, tta_pipeline
-from conftest import coco_mini_dataset, load_cfg
+from blitznet_mm.testing.builders import coco_mini_dataset, load_cfg
 
 TEST_PIPELINE = [
     dict(type='LoadImageFromFile'),

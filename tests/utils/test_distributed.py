@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from blitznet_mm.utils import replace_sync_bn, setup_cpu_training
-from conftest import load_cfg
+from blitznet_mm.testing.builders import load_cfg
 
 
 def test_syncbn_config_falls_back_to_bn_and_trains_on_cpu(monkeypatch):

@@ -7,7 +7,7 @@ import torch
 from mmengine.dataset import pseudo_collate
 
 from blitznet_mm.utils import fast_inference, optimize_for_inference
-from conftest import mask_agreement, matched_detections
+from blitznet_mm.testing.builders import mask_agreement, matched_detections
 
 
 def _run(model, samples, **kwargs):

@@ -1,0 +1,34 @@
+"""Command-line options that make the embedded-data config a short run on a
+given COCO-layout folder (the tests that start tools/train.py and
+tools/test.py as users do)."""
+import os.path as osp
+
+from .builders import config_path
+
+# BlitzNet300 s4 on the real images of data/samples
+CFG = config_path('blitznet300_coco_mini.py')
+
+
+def data_options(root: str) -> list:
+    """``--cfg-options`` pointing the config's data at ``root``: batch 2,
+    two test images, no worker processes."""
+    root = osp.abspath(root) + '/'
+    ann = root + 'annotations/instances_train2017.json'
+    return [f'train_dataloader.dataset.data_root={root}',
+            f'test_dataloader.dataset.data_root={root}',
+            f'test_evaluator.0.ann_file={ann}',
+            'train_dataloader.batch_size=2', 'default_hooks.logger.interval=1',
+            'test_dataloader.dataset.indices=2',
+            'train_dataloader.num_workers=0',
+            'train_dataloader.persistent_workers=False',
+            'test_dataloader.num_workers=0',
+            'test_dataloader.persistent_workers=False']
+
+
+def iters(n: int) -> list:
+    """``--cfg-options`` for ``n`` iterations, validated and checkpointed at
+    the end (one checkpoint kept)."""
+    return [f'train_cfg.max_iters={n}', f'train_cfg.val_interval={n}',
+            'default_hooks.checkpoint.interval=1',
+            'default_hooks.checkpoint.max_keep_ckpts=1',
+            f'param_scheduler.0.end={n}', 'param_scheduler.0.milestones=[1]']
