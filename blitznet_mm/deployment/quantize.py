@@ -1,9 +1,10 @@
 """INT8 post-training quantization of an exported OpenVINO IR with NNCF,
 calibrated on real images (docs/deployment.md, "INT8").
 
-NNCF inserts FakeQuantize ops on the inputs and weights of the network's
-convolutions (8-bit, per-channel weights); the OpenVINO CPU plugin then
-runs those convolutions in INT8 (VNNI / AMX where the CPU has them). What
+NNCF stores the convolutions' weights as int8 (per-channel scales) and
+inserts FakeQuantize ops on the activations they read (8-bit); the
+OpenVINO CPU plugin then runs those convolutions in INT8 (VNNI / AMX where
+the CPU has them). What
 follows the last convolution on every path to an output - the reshapes
 and concatenation of the head outputs, the softmax and the box decoding
 with the anchors as constants - is kept out of quantization (an NNCF
@@ -176,13 +177,3 @@ def quantize_openvino(xml_path: str, out_path: str,
     os.makedirs(osp.dirname(osp.abspath(out_path)), exist_ok=True)
     ov.save_model(quantized, out_path, compress_to_fp16=False)
     return out_path
-
-
-def count_quantized_ops(xml_path: str) -> dict:
-    """{'FakeQuantize': n, 'Convolution': m} of an IR: how many quantizers
-    NNCF inserted and how many convolutions there are."""
-    import openvino as ov
-    ops = ov.Core().read_model(xml_path).get_ordered_ops()
-    kinds = [o.get_type_name() for o in ops]
-    return dict(FakeQuantize=kinds.count('FakeQuantize'),
-                Convolution=kinds.count('Convolution'))

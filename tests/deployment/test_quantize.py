@@ -3,6 +3,7 @@
 real images, against the fp32 IR on real images (docs/deployment.md,
 "INT8")."""
 import os.path as osp
+import re
 import subprocess
 import sys
 
@@ -16,7 +17,9 @@ from blitznet_mm.deployment import quantize_openvino, read_metadata
 from blitznet_mm.deployment.quantize import (calibration_images,
                                              calibration_inputs,
                                              unquantized_tail)
-from blitznet_mm.testing.builders import REPO, config_path, mask_agreement, matched_detections
+from blitznet_mm.testing.builders import (REPO, config_path, mask_agreement,
+                                          matched_detections)
+from blitznet_mm.testing.runs import data_options
 
 pytest.importorskip('nncf')
 CFG = config_path('blitznet300_coco_mini.py')
@@ -42,8 +45,16 @@ def test_int8_ir_quantizes_the_convolutions_not_the_decoding(exported, int8):
     import openvino as ov
     ops = ov.Core().read_model(int8).get_ordered_ops()
     kinds = [o.get_type_name() for o in ops]
-    # one weight quantizer per convolution at least, plus activations
-    assert kinds.count('FakeQuantize') > kinds.count('Convolution') > 100
+    # activations: FakeQuantize ops; weights: int8 constants (with
+    # per-channel scales) behind every convolution
+    assert kinds.count('FakeQuantize') > 100
+    assert kinds.count('Convolution') > 100
+    for op in ops:
+        if op.get_type_name() == 'Convolution':
+            w = op.input(1).get_source_output().get_node()
+            while w.get_type_name() != 'Constant':  # Convert, Multiply
+                w = w.input(0).get_source_output().get_node()
+            assert w.get_output_element_type(0) == ov.Type.i8, op
     tail = set(unquantized_tail(ov.Core().read_model(exported['xml'])))
     assert {'Softmax', 'Exp'} <= {o.get_type_name() for o in ops
                                   if o.get_friendly_name() in tail}
@@ -126,7 +137,15 @@ def test_bad_calib_folder_stops_naming_it(tmp_path):
 def test_tools_test_runs_the_int8_ir(int8, tmp_path):
     """tools/test.py CONFIG MODEL_int8.xml scores it as any exported model
     (its parity with fp32 is the test above)."""
-    from test_export import _test_tool
-    got = _test_tool(int8, tmp_path / 'int8')
+    res = subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools', 'test.py'), CFG, int8,
+         '--work-dir', str(tmp_path), '--cfg-options',
+         *data_options(osp.join(REPO, 'data', 'samples')),
+         'test_dataloader.dataset.indices=4'],
+        cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    log = res.stdout + res.stderr
+    assert res.returncode == 0, log[-3000:]
+    got = {k: float(v) for k, v in re.findall(
+        r'(coco/bbox_mAP|coco/bbox_mAP_50|sem_seg/mIoU): (-?[\d.]+)', log)}
     assert set(got) == {'coco/bbox_mAP', 'coco/bbox_mAP_50', 'sem_seg/mIoU'}
     assert got['coco/bbox_mAP_50'] > 0 and got['sem_seg/mIoU'] > 0
