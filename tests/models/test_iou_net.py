@@ -145,9 +145,8 @@ TRAIN_CFG = dict(
     assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.5,
                   min_pos_iou=0., ignore_iof_thr=-1,
                   gt_max_assign_all=False),
-    sampler=dict(type='PseudoSampler'), smoothl1_beta=1., allowed_border=-1,
-    pos_weight=-1, neg_pos_ratio=3, hard_negative_mining='image',
-    debug=False)
+    sampler=dict(type='PseudoSampler'), allowed_border=-1, pos_weight=-1,
+    neg_pos_ratio=3, hard_negative_mining='image')
 SIZE = 64
 META = dict(img_shape=(SIZE, SIZE), pad_shape=(SIZE, SIZE),
             batch_input_shape=(SIZE, SIZE), scale_factor=(1., 1.))

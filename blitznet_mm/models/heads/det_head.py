@@ -60,6 +60,12 @@ class BlitzNetDetHead(SSDHead):
         init_cfg (dict): Initialisation config.
     """
 
+    # what the head reads from train_cfg (mmdet's AnchorHead: assigner,
+    # sampler, allowed_border, pos_weight); mmdet SSD's smoothl1_beta and
+    # debug are read by nothing here and are refused
+    TRAIN_CFG_KEYS = ('assigner', 'sampler', 'allowed_border', 'pos_weight',
+                      'neg_pos_ratio', 'hard_negative_mining')
+
     def __init__(self,
                  num_classes: int = 20,
                  in_channels: Sequence[int] = (512, ) * 7,
@@ -86,6 +92,12 @@ class BlitzNetDetHead(SSDHead):
         self.loss_cls = MODELS.build(loss_cls)
         self.loss_bbox = MODELS.build(loss_bbox)
         if train_cfg is not None:
+            dead = sorted(set(train_cfg) - set(self.TRAIN_CFG_KEYS))
+            if dead:
+                raise ValueError(
+                    f'{type(self).__name__}: train_cfg keys {dead} are read '
+                    f'by nothing (it reads {list(self.TRAIN_CFG_KEYS)}; the '
+                    "box loss's beta is loss_bbox.beta)")
             mining = train_cfg.get('hard_negative_mining', 'image')
             if mining not in ('image', 'batch'):
                 raise ValueError("train_cfg.hard_negative_mining must be "

@@ -74,12 +74,10 @@ model = dict(
             ignore_iof_thr=-1,
             gt_max_assign_all=False),
         sampler=dict(type='PseudoSampler'),
-        smoothl1_beta=1.,
         allowed_border=-1,
         pos_weight=-1,
         neg_pos_ratio=3,
-        hard_negative_mining='batch',  # authors' code; 'image' = mmdet SSD
-        debug=False),
+        hard_negative_mining='batch'),  # authors' code; 'image' = mmdet SSD
     test_cfg=dict(
         score_thr=0.01,
         nms_pre_per_class=400,
