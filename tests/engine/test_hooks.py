@@ -86,6 +86,7 @@ def _replica_worker(rank, world, port, diverge, out_dir):
     with open(f'{out_dir}/rank{rank}.json', 'w') as f:
         json.dump(result, f)
     logging.shutdown()
+    dist.barrier()  # torch 2.1 gloo: no rank leaves while another waits
     dist.destroy_process_group()
 
 

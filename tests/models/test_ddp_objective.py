@@ -77,6 +77,7 @@ def _worker(rank, world, port, root, out):
         if rank == 0:
             torch.save({m: g for m, (g, _) in result.items()}, out)
     finally:
+        dist.barrier()  # torch 2.1 gloo: no rank leaves while another waits
         dist.destroy_process_group()
 
 

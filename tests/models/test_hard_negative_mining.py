@@ -86,6 +86,7 @@ def _mining_worker(rank, world, port, out):
         if rank == 0:
             torch.save(gathered, out)
     finally:
+        dist.barrier()  # torch 2.1 gloo: no rank leaves while another waits
         dist.destroy_process_group()
 
 
