@@ -7,6 +7,8 @@ import numpy as np
 import torch
 from mmengine.analysis import get_model_complexity_info
 
+from blitznet_mm.models.detectors.dense_head_adapter import (
+    det_forward, det_predict_by_feat)
 from blitznet_mm.utils import default_dtype, optimize_for_inference
 
 from .backends import exported_paths, staged_backend
@@ -44,7 +46,8 @@ def staged_forward(model, family, inputs, samples, autocast, laps=True):
         else:
             feats = model.neck(feats)
             lap('neck')
-            det = model.bbox_head(feats)
+            # the detector's own dispatch (BlitzNet.predict calls the same)
+            det = det_forward(model.bbox_head, feats)
             seg = model.seg_head(feats) if getattr(
                 model, 'with_seg', False) else None
             lap('heads')
@@ -54,10 +57,7 @@ def staged_forward(model, family, inputs, samples, autocast, laps=True):
             model.postprocess_result(logits.float(), samples)
             lap('mask')
         else:
-            cls_scores, bbox_preds = ([x.float() for x in lvl] for lvl in det)
-            model.bbox_head.predict_by_feat(cls_scores, bbox_preds,
-                                            batch_img_metas=metas,
-                                            rescale=True)
+            det_predict_by_feat(model.bbox_head, det, metas, rescale=True)
             lap('decode+nms')
             if seg is not None:
                 model.seg_head.predict_by_feat(seg.float().contiguous(),

@@ -5,6 +5,7 @@ import os.path as osp
 _ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..', '..'))
 
 import os
+from typing import Optional
 
 import mmcv
 import torch
@@ -42,6 +43,35 @@ VARIANTS = {
                  ('ASPP head', 'aspp_voc'), ('FCN head', 'fcn_voc'),
                  ('GN', 'gn_coco_mini'))}
 MODELS.update(VARIANTS)
+# own segmentation classes (docs/custom_data.md): COCO-Stuff's 171 outputs
+# at stride 4, and at stride 8 (the s8 neck and anchors); the other
+# segmentation / detection heads (docs/bisenet.md, docs/iou_net.md)
+SEG_VARIANTS = {
+    'BlitzNet300 s4 (COCO-Stuff)':
+    ('blitznet', osp.join(CFG, 'blitznet300_coco_stuff.py'), 300),
+    'BlitzNet300 s8 (COCO-Stuff)':
+    ('blitznet', osp.join(CFG, 'blitznet300_coco_stuff.py'), 300),
+    'BlitzNet300 BiSeNet head':
+    ('blitznet', osp.join(CFG, 'blitznet300_bisenet_voc.py'), 300),
+    'BlitzNet300 IoU-Net head':
+    ('blitznet', osp.join(CFG, 'blitznet300_iou_voc.py'), 300),
+    # mmdet detectors with BlitzNet's segmentation branch (docs/joint.md),
+    # at BlitzNet300's input padded to their stride 32 (their
+    # preprocessors' pad_size_divisor), for the same footing
+    'RTMDet-tiny + seg':
+    ('blitznet', osp.join(CFG, 'joint', 'rtmdet_tiny_seg_coco.py'), 320),
+    'RetinaNet R50-FPN + seg':
+    ('blitznet', osp.join(CFG, 'joint', 'retinanet_r50_fpn_seg_coco.py'),
+     320),
+}
+MODELS.update(SEG_VARIANTS)
+# models whose detection classes are COCO's 80 things, not VOC's 20
+DET_CLASSES = {'BlitzNet300 s4 (COCO-Stuff)': 80,
+               'BlitzNet300 s8 (COCO-Stuff)': 80, 'RTMDet-tiny + seg': 80,
+               'RetinaNet R50-FPN + seg': 80}
+# models built with another config's neck and anchors (output stride 8)
+STRIDE_FROM = {'BlitzNet300 s8 (COCO-Stuff)':
+               osp.join(CFG, 'blitznet300_s8_voc.py')}
 BLITZNETS = [k for k, v in MODELS.items() if v[0] == 'blitznet']
 # extra rows: the 80-class head, random and trained (post-processing)
 COCO_BLITZNET = 'BlitzNet300 s4 (COCO head)'
@@ -57,11 +87,19 @@ PEERS = {300: ('SSD300 (mmdet)', 'FCN R50-D8 @300 (mmseg)'),
 STAGES = ('backbone', 'neck', 'heads', 'graph', 'decode+nms', 'mask')
 
 
-def build(name: str, num_det_classes: int = 20):
-    """A randomly initialised model of ``MODELS[name]``, in eval mode."""
+def build(name: str, num_det_classes: Optional[int] = None):
+    """A randomly initialised model of ``MODELS[name]``, in eval mode;
+    ``num_det_classes`` defaults to ``DET_CLASSES`` or VOC's 20."""
     family, path, size = MODELS[name]
+    if num_det_classes is None:
+        num_det_classes = DET_CLASSES.get(name, 20)
     cfg = get_config(path) if '::' in path else Config.fromfile(path)
     m = cfg.model
+    if name in STRIDE_FROM:
+        s8 = Config.fromfile(STRIDE_FROM[name]).model
+        m.neck.finest_level = s8.neck.finest_level
+        m.bbox_head.anchor_generator.scales = \
+            s8.bbox_head.anchor_generator.scales
     if family == 'fcn':
         from mmseg.registry import MODELS as REG
         from mmseg.utils import register_all_modules
