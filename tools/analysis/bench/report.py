@@ -195,6 +195,8 @@ def summarise(res, low_fast):
     inf, ratios, targets = res['inference'], [], []
     for name in BLITZNETS:
         size = MODELS[name][2]
+        if size not in PEERS:  # the joint models at 320: no peer rows
+            continue
         det, seg = PEERS[size]
         for path in ('fp32', low_fast):
             b, d, s = (find(inf, n, path) for n in (name, det, seg))
