@@ -32,19 +32,25 @@ def load_cfg(name: str):
 def build_model(name: str = 'blitznet300_coco.py', **model_updates):
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
-    from mmengine.logging import MMLogger
     register_all_modules()
     cfg = load_cfg(name)
     cfg.model.update(model_updates)
     model = MODELS.build(cfg.model)
+    return quiet_init_weights(model)
+
+
+def quiet_init_weights(module):
+    """``module.init_weights()`` without mmengine's log line per
+    parameter; returns the module."""
+    from mmengine.logging import MMLogger
     logger = MMLogger.get_current_instance()
     level = logger.level
-    logger.setLevel(logging.WARNING)  # init_weights logs every parameter
+    logger.setLevel(logging.WARNING)
     try:
-        model.init_weights()
+        module.init_weights()
     finally:
         logger.setLevel(level)
-    return model
+    return module
 
 
 def coco_mini_dataset(root: str, with_sem_seg: bool = True, size: int = 300,

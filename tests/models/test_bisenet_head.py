@@ -2,18 +2,17 @@
 segmentation branch: mmseg's own ARM / FFM, the spatial and context paths
 on the neck levels, BlitzNet's mixed-annotation loss."""
 import copy
-import logging
 
 import pytest
 import torch
 import torch.nn.functional as F
 from mmdet.structures import DetDataSample
 from mmengine.dataset import pseudo_collate
-from mmengine.logging import MMLogger
 from mmengine.structures import PixelData
 
 from blitznet_mm.models.heads import BiSeNetSegHead
-from blitznet_mm.testing.builders import build_model, coco_mini_dataset
+from blitznet_mm.testing.builders import (build_model, coco_mini_dataset,
+                                          quiet_init_weights)
 
 # BlitzNet300 s4's neck levels: 75 38 19 10 5 3 1, 512 channels
 SIDES = (75, 38, 19, 10, 5, 3, 1)
@@ -29,14 +28,7 @@ def _head(**kw):
                           spatial_channels=(8, 8, 16), context_channels=16,
                           fusion_channels=32, channels=32, dropout_ratio=0.,
                           **kw)
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)  # init_weights logs every parameter
-    try:
-        head.init_weights()
-    finally:
-        logger.setLevel(level)
-    return head.eval()
+    return quiet_init_weights(head).eval()
 
 
 def test_uses_mmsegs_modules_and_bisenets_spatial_path():

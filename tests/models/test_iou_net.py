@@ -2,13 +2,11 @@
 IoU-guided NMS (Algorithm 1) on hand-built boxes and against a literal
 transcription of the algorithm, the IoU target, the IoU loss, the standard
 NMS left unchanged, and export."""
-import logging
 import math
 import random
 
 import pytest
 import torch
-from mmengine.logging import MMLogger
 from mmengine.structures import InstanceData
 
 from blitznet_mm.models.heads import (BlitzNetDetHead, IoUNetDetHead,
@@ -16,7 +14,7 @@ from blitznet_mm.models.heads import (BlitzNetDetHead, IoUNetDetHead,
                                       per_class_iou_guided_nms,
                                       predicted_box_iou)
 from blitznet_mm.models.heads.iou_guided_nms import nms_type
-from blitznet_mm.testing.builders import build_model
+from blitznet_mm.testing.builders import build_model, quiet_init_weights
 
 
 def box_iou(a, b):
@@ -162,14 +160,7 @@ def _head(cls=IoUNetDetHead, nms='nms'):
                anchor_generator=dict(type='BlitzNetAnchorGenerator',
                                      scales=(0.2, 0.5)),
                train_cfg=TRAIN_CFG, test_cfg=test_cfg)
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)  # init_weights logs every parameter
-    try:
-        head.init_weights()
-    finally:
-        logger.setLevel(level)
-    return head
+    return quiet_init_weights(head)
 
 
 def _feats(seed=0):
