@@ -14,7 +14,6 @@ run ``tools/*.py`` directly instead (they import the checkout's
 import os
 import os.path as osp
 import shutil
-
 from setuptools import find_packages, setup
 
 HERE = osp.dirname(osp.abspath(__file__))
@@ -29,18 +28,22 @@ def add_mim_extension():
         if osp.isdir(dst):
             shutil.rmtree(dst)
         if osp.isdir(src):
-            shutil.copytree(src, dst, ignore=shutil.ignore_patterns(
-                '__pycache__', '*.pyc'))
+            shutil.copytree(
+                src,
+                dst,
+                ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
     # the index names configs/metafile.yml relative to itself, as in mmdet
-    shutil.copyfile(osp.join(HERE, 'model-index.yml'),
-                    osp.join(mim, 'model-index.yml'))
+    shutil.copyfile(
+        osp.join(HERE, 'model-index.yml'), osp.join(mim, 'model-index.yml'))
 
 
 def parse_requirements(fname):
     """The requirement lines of requirements/<fname> (comments dropped)."""
     with open(osp.join(HERE, 'requirements', fname)) as f:
-        return [line.split('#')[0].strip() for line in f
-                if line.split('#')[0].strip()]
+        return [
+            line.split('#')[0].strip() for line in f
+            if line.split('#')[0].strip()
+        ]
 
 
 def mim_files():
@@ -85,7 +88,8 @@ setup(
     # tools/deployment/export.py and exported-model inference
     # 'mim': the OpenMMLab packages as `mim install` resolves them
     # (requirements/mminstall.txt, as mmdet's setup.py)
-    extras_require={'deploy': ['onnx', 'onnxscript', 'onnxruntime',
-                               'openvino', 'nncf'],
-                    'mim': parse_requirements('mminstall.txt')},
+    extras_require={
+        'deploy': ['onnx', 'onnxscript', 'onnxruntime', 'openvino', 'nncf'],
+        'mim': parse_requirements('mminstall.txt')
+    },
     zip_safe=False)

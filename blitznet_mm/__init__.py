@@ -4,13 +4,13 @@ Importing this package registers its modules in mmdet's registries
 (``MODELS``, ``TASK_UTILS``, ``DATASETS``, ``TRANSFORMS``, ``METRICS``,
 ``HOOKS``).
 """
+from . import compat
 from .datasets import *  # noqa: F401,F403
 from .engine import *  # noqa: F401,F403
 from .evaluation import *  # noqa: F401,F403
 from .models import *  # noqa: F401,F403
-from .visualization import *  # noqa: F401,F403
-from . import compat
 from .version import __version__  # noqa: F401
+from .visualization import *  # noqa: F401,F403
 
 # the pinned stack's workarounds (mmengine loads local checkpoints through
 # blitznet_mm.utils.load_checkpoint_file; nothing is patched)

@@ -17,5 +17,4 @@ model = dict(
         channels=256,
         norm_cfg={{_base_.norm_cfg}},
         loss_at='logits',
-        init_cfg=dict(type='Kaiming', layer='Conv2d',
-                      distribution='uniform')))
+        init_cfg=dict(type='Kaiming', layer='Conv2d', distribution='uniform')))

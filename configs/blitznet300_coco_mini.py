@@ -11,19 +11,28 @@ model = dict(
     backbone=dict(init_cfg=None),  # no ImageNet download on CPU boxes
     # from scratch, Kaiming lets the segmentation loss shape the random trunk
     # (docs/training_recipe.md, "Initialisation"; docs/learning_check.md)
-    seg_head=dict(init_cfg=dict(_delete_=True, type='Kaiming', layer='Conv2d',
-                                distribution='uniform')))
+    seg_head=dict(
+        init_cfg=dict(
+            _delete_=True,
+            type='Kaiming',
+            layer='Conv2d',
+            distribution='uniform')))
 
 # ~10 minutes of training on 2 CPU cores (~8 s per batch of 4); the demo
 # scores the result with tools/test.py, so no validation during training
 max_iters = 75
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters,
-                 val_interval=max_iters)
+train_cfg = dict(
+    type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 # from scratch (no ImageNet trunk): a larger step than the paper's 1e-4
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
 param_scheduler = [
-    dict(type='MultiStepLR', by_epoch=False, begin=0, end=max_iters,
-         milestones=[int(max_iters * 0.8)], gamma=0.1)
+    dict(
+        type='MultiStepLR',
+        by_epoch=False,
+        begin=0,
+        end=max_iters,
+        milestones=[int(max_iters * 0.8)],
+        gamma=0.1)
 ]
 default_hooks = dict(
     logger=dict(interval=10),
@@ -33,14 +42,18 @@ train_dataloader = dict(
     batch_size=4,
     num_workers=1,
     persistent_workers=True,
-    dataset=dict(data_root=data_root, ann_file=ann_file,
-                 data_prefix=dict(img='train2017/'),
-                 filter_cfg=dict(filter_empty_gt=True, min_size=0)))
+    dataset=dict(
+        data_root=data_root,
+        ann_file=ann_file,
+        data_prefix=dict(img='train2017/'),
+        filter_cfg=dict(filter_empty_gt=True, min_size=0)))
 val_dataloader = dict(
     batch_size=4,
     num_workers=1,
-    dataset=dict(data_root=data_root, ann_file=ann_file,
-                 data_prefix=dict(img='train2017/')))
+    dataset=dict(
+        data_root=data_root,
+        ann_file=ann_file,
+        data_prefix=dict(img='train2017/')))
 test_dataloader = val_dataloader
 test_evaluator = [
     dict(type='CocoMetric', ann_file=data_root + ann_file, metric='bbox'),

@@ -10,17 +10,24 @@ data_root = 'data/coco/'
 model = dict(seg_num_classes=133, seg_background=False)
 # boxes are scored from the dataset's own instances (no instances json)
 test_pipeline = [
-    dict(t, meta_keys=t['meta_keys'] + ('instances', ))
-    if t['type'] == 'PackDetInputs' else t for t in _base_.test_pipeline]
+    dict(t, meta_keys=t['meta_keys'] +
+         ('instances', )) if t['type'] == 'PackDetInputs' else t
+    for t in _base_.test_pipeline
+]
 dataset = dict(type='BlitzNetCocoPanopticDataset', data_root=data_root)
-train_dataloader = dict(dataset=dict(
-    dataset, ann_file='annotations/panoptic_train2017.json',
-    data_prefix=dict(img='train2017/', seg='annotations/panoptic_train2017/'),
-    filter_cfg=dict(filter_empty_gt=False)))
-val_dataloader = dict(dataset=dict(
-    dataset, ann_file='annotations/panoptic_val2017.json',
-    data_prefix=dict(img='val2017/', seg='annotations/panoptic_val2017/'),
-    pipeline=test_pipeline))
+train_dataloader = dict(
+    dataset=dict(
+        dataset,
+        ann_file='annotations/panoptic_train2017.json',
+        data_prefix=dict(
+            img='train2017/', seg='annotations/panoptic_train2017/'),
+        filter_cfg=dict(filter_empty_gt=False)))
+val_dataloader = dict(
+    dataset=dict(
+        dataset,
+        ann_file='annotations/panoptic_val2017.json',
+        data_prefix=dict(img='val2017/', seg='annotations/panoptic_val2017/'),
+        pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = [
     dict(type='CocoMetric', metric='bbox', format_only=False),

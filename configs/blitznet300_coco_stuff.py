@@ -9,20 +9,28 @@ data_root = 'data/'
 # names) must agree (ClassCountCheckHook)
 model = dict(seg_num_classes=171, seg_background=False)
 dataset = dict(type='BlitzNetCocoStuffDataset', data_root=data_root)
-train_dataloader = dict(dataset=dict(
-    dataset, ann_file='coco/annotations/instances_train2017.json',
-    data_prefix=dict(img='coco/train2017/',
-                     seg='coco_stuff164k/annotations/train2017/'),
-    # images without things keep their stuff masks
-    filter_cfg=dict(filter_empty_gt=False)))
-val_dataloader = dict(dataset=dict(
-    dataset, ann_file='coco/annotations/instances_val2017.json',
-    data_prefix=dict(img='coco/val2017/',
-                     seg='coco_stuff164k/annotations/val2017/')))
+train_dataloader = dict(
+    dataset=dict(
+        dataset,
+        ann_file='coco/annotations/instances_train2017.json',
+        data_prefix=dict(
+            img='coco/train2017/',
+            seg='coco_stuff164k/annotations/train2017/'),
+        # images without things keep their stuff masks
+        filter_cfg=dict(filter_empty_gt=False)))
+val_dataloader = dict(
+    dataset=dict(
+        dataset,
+        ann_file='coco/annotations/instances_val2017.json',
+        data_prefix=dict(
+            img='coco/val2017/', seg='coco_stuff164k/annotations/val2017/')))
 test_dataloader = val_dataloader
 val_evaluator = [
-    dict(type='CocoMetric', metric='bbox', format_only=False,
-         ann_file=data_root + 'coco/annotations/instances_val2017.json'),
+    dict(
+        type='CocoMetric',
+        metric='bbox',
+        format_only=False,
+        ann_file=data_root + 'coco/annotations/instances_val2017.json'),
     dict(type='BlitzNetSegMetric', iou_metrics=['mIoU'], classwise=True)
 ]
 test_evaluator = val_evaluator

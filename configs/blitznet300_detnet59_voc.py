@@ -14,11 +14,13 @@ model = dict(
         norm_cfg={{_base_.norm_cfg}},
         norm_eval=False,
         style='caffe',
-        init_cfg=dict(type='Pretrained',
-                      checkpoint='open-mmlab://detectron2/resnet50_caffe')),
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='open-mmlab://detectron2/resnet50_caffe')),
     # the downscale blocks keep the last trunk map's width: 256 = 4 x 64
     neck=dict(in_channels=(256, 512, 1024, 256, 256), extra_mid_channels=64),
     # levels 75 38 19 19 19 10 5 1: the paper's smallest scale, then SSD's
     # linear spacing from 0.10 to 0.95 over the other seven
-    bbox_head=dict(anchor_generator=dict(
-        scales=(.04, .10, .24, .38, .53, .67, .81, .95))))
+    bbox_head=dict(
+        anchor_generator=dict(scales=(.04, .10, .24, .38, .53, .67, .81,
+                                      .95))))

@@ -7,6 +7,4 @@
 # docs/learning_check.md.
 _base_ = './blitznet300_coco_mini.py'
 norm_cfg = dict(type='GN', num_groups=32, requires_grad=True)
-model = dict(
-    backbone=dict(norm_cfg=norm_cfg),
-    neck=dict(norm_cfg=norm_cfg))
+model = dict(backbone=dict(norm_cfg=norm_cfg), neck=dict(norm_cfg=norm_cfg))

@@ -5,7 +5,7 @@ _base_ = './blitznet300_coco_mini.py'
 model = dict(
     bbox_head=dict(
         type='IoUNetDetHead',
-        loss_iou=dict(type='CrossEntropyLoss', use_sigmoid=True,
-                      loss_weight=1.0)),
-    test_cfg=dict(nms=dict(_delete_=True, type='iou_guided',
-                           iou_threshold=0.45)))
+        loss_iou=dict(
+            type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)),
+    test_cfg=dict(
+        nms=dict(_delete_=True, type='iou_guided', iou_threshold=0.45)))

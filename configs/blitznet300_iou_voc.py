@@ -8,8 +8,8 @@ _base_ = './blitznet300_voc.py'
 model = dict(
     bbox_head=dict(
         type='IoUNetDetHead',
-        loss_iou=dict(type='CrossEntropyLoss', use_sigmoid=True,
-                      loss_weight=1.0)),
+        loss_iou=dict(
+            type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0)),
     # the standard NMS: nms=dict(type='nms', iou_threshold=0.45, ...)
-    test_cfg=dict(nms=dict(_delete_=True, type='iou_guided',
-                           iou_threshold=0.45)))
+    test_cfg=dict(
+        nms=dict(_delete_=True, type='iou_guided', iou_threshold=0.45)))

@@ -2,5 +2,5 @@
 _base_ = './blitznet300_voc.py'
 model = dict(
     neck=dict(finest_level=1),
-    bbox_head=dict(anchor_generator=dict(
-        scales=(.10, .20, .3875, .575, .7625, .95))))
+    bbox_head=dict(
+        anchor_generator=dict(scales=(.10, .20, .3875, .575, .7625, .95))))

@@ -5,8 +5,9 @@ _base_ = [
     './_base_/schedules/adam_40k.py', './_base_/default_runtime.py'
 ]
 train_dataloader = dict(dataset=dict(datasets=[_base_.voc12_train_aug]))
-val_dataloader = dict(dataset=dict(
-    _base_.voc12_val_seg, _delete_=True, pipeline=_base_.test_pipeline))
+val_dataloader = dict(
+    dataset=dict(
+        _base_.voc12_val_seg, _delete_=True, pipeline=_base_.test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = [
     dict(type='VOCMetric', metric='mAP', eval_mode='area'),  # VOC2012 protocol

@@ -2,5 +2,6 @@
 _base_ = './blitznet512_voc.py'
 model = dict(
     neck=dict(finest_level=0),
-    bbox_head=dict(anchor_generator=dict(
-        scales=(.02, .08, .225, .37, .515, .66, .805, .95))))
+    bbox_head=dict(
+        anchor_generator=dict(
+            scales=(.02, .08, .225, .37, .515, .66, .805, .95))))

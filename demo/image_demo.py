@@ -48,8 +48,9 @@ IMG_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 
 def list_images(path: str):
     if osp.isdir(path):
-        files = sorted(osp.join(path, f) for f in os.listdir(path)
-                       if f.lower().endswith(IMG_EXTS))
+        files = sorted(
+            osp.join(path, f) for f in os.listdir(path)
+            if f.lower().endswith(IMG_EXTS))
         if not files:
             raise FileNotFoundError(f'{path}: no image files in this folder')
         return files
@@ -100,8 +101,9 @@ def for_drawing(img: np.ndarray, ds, max_size: int):
     out = ds.clone()
     out.pred_instances.bboxes = ds.pred_instances.bboxes * scale
     seg = ds.pred_sem_seg.sem_seg[None].float()
-    out.pred_sem_seg = PixelData(sem_seg=F.interpolate(
-        seg, size=small.shape[:2], mode='nearest')[0].long())
+    out.pred_sem_seg = PixelData(
+        sem_seg=F.interpolate(seg, size=small.shape[:2], mode='nearest')
+        [0].long())
     return small, out
 
 
@@ -110,39 +112,64 @@ def parse_args(argv=None):
     the older ``inputs config checkpoint`` form is still accepted."""
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('inputs', help='an image file or a folder of images')
-    p.add_argument('model', help='config file, or a model name of '
-                   'blitznet_mm\'s index (mim search blitznet_mm)')
+    p.add_argument(
+        'model',
+        help='config file, or a model name of '
+        'blitznet_mm\'s index (mim search blitznet_mm)')
     p.add_argument('checkpoint', nargs='?', help=argparse.SUPPRESS)
-    p.add_argument('--weights', help='.pth checkpoint, or an exported '
-                   '.onnx / .xml model')
+    p.add_argument(
+        '--weights',
+        help='.pth checkpoint, or an exported '
+        '.onnx / .xml model')
     p.add_argument('--out-dir', default='outputs')
-    p.add_argument('--pred-score-thr', '--score-thr', dest='score_thr',
-                   type=float, default=0.3)
+    p.add_argument(
+        '--pred-score-thr',
+        '--score-thr',
+        dest='score_thr',
+        type=float,
+        default=0.3)
     p.add_argument('--batch-size', type=int, default=1)
-    p.add_argument('--device', default=None,
-                   help='default: cuda:0 where there is a GPU, else cpu')
-    p.add_argument('--show', action='store_true',
-                   help='show each drawn image in a window')
-    p.add_argument('--wait-time', type=float, default=0,
-                   help='seconds each shown image stays (0: a key press)')
-    p.add_argument('--no-save-vis', action='store_true',
-                   help='do not write the drawn images')
-    p.add_argument('--no-save-pred', action='store_true',
-                   help='do not write preds/<image>.json (mmdet format)')
+    p.add_argument(
+        '--device',
+        default=None,
+        help='default: cuda:0 where there is a GPU, else cpu')
+    p.add_argument(
+        '--show',
+        action='store_true',
+        help='show each drawn image in a window')
+    p.add_argument(
+        '--wait-time',
+        type=float,
+        default=0,
+        help='seconds each shown image stays (0: a key press)')
+    p.add_argument(
+        '--no-save-vis',
+        action='store_true',
+        help='do not write the drawn images')
+    p.add_argument(
+        '--no-save-pred',
+        action='store_true',
+        help='do not write preds/<image>.json (mmdet format)')
     p.add_argument('--print-result', action='store_true')
-    p.add_argument('--fast', action='store_true',
-                   help='fast inference path: BN folded, channels-last, '
-                   'bf16 (CPU) / fp16 (CUDA) autocast (docs/benchmark.md)')
-    p.add_argument('--max-draw-size', type=int, default=2048,
-                   help='drawn images are scaled to this long side at most '
-                   '(results stay in original pixels)')
+    p.add_argument(
+        '--fast',
+        action='store_true',
+        help='fast inference path: BN folded, channels-last, '
+        'bf16 (CPU) / fp16 (CUDA) autocast (docs/benchmark.md)')
+    p.add_argument(
+        '--max-draw-size',
+        type=int,
+        default=2048,
+        help='drawn images are scaled to this long side at most '
+        '(results stay in original pixels)')
     args = p.parse_args(argv)
     if args.checkpoint is not None:
         if args.weights is not None:
             p.error('give the checkpoint once: as --weights')
-        print('image_demo: "inputs config checkpoint" is the older form; '
-              'mmdet 3.x\'s is "inputs config --weights checkpoint"',
-              file=sys.stderr)
+        print(
+            'image_demo: "inputs config checkpoint" is the older form; '
+            'mmdet 3.x\'s is "inputs config --weights checkpoint"',
+            file=sys.stderr)
         args.weights = args.checkpoint
     if args.batch_size < 1:
         p.error('--batch-size must be >= 1')
@@ -158,8 +185,8 @@ def build_inferencer(args) -> BlitzNetInferencer:
     model = args.model
     if osp.isfile(model):
         model = Config.fromfile(model)
-    inferencer = BlitzNetInferencer(model=model, weights=args.weights,
-                                    device=args.device)
+    inferencer = BlitzNetInferencer(
+        model=model, weights=args.weights, device=args.device)
     if args.fast:
         optimize_for_inference(inferencer.model)
     return inferencer
@@ -216,8 +243,9 @@ def main(argv=None):
                 failed.append(dict(image=path, error=str(img)))
                 print(f'skipped {path}: {img}')
         for (path, img), ds in zip(good, preds):
-            results.append(_result(args, inferencer, visualizer, path, img,
-                                   ds, classes, seg_names))
+            results.append(
+                _result(args, inferencer, visualizer, path, img, ds, classes,
+                        seg_names))
         if progress is not None:
             progress.update(len(batch))
     with open(osp.join(args.out_dir, 'results.json'), 'w') as f:
@@ -237,16 +265,19 @@ def _result(args, inferencer, visualizer, path, img, ds, classes,
     out_file = None
     if not args.no_save_vis:
         out_file = osp.join(args.out_dir, 'vis', stem)
-        if osp.splitext(out_file)[1].lower() not in ('.jpg', '.jpeg',
-                                                     '.png'):
+        if osp.splitext(out_file)[1].lower() not in ('.jpg', '.jpeg', '.png'):
             out_file += '.png'
     if out_file or args.show:
         draw_img, draw_ds = for_drawing(img, ds, args.max_draw_size)
-        visualizer.add_datasample(stem, draw_img[..., ::-1], draw_ds,
-                                  draw_gt=False, show=args.show,
-                                  wait_time=args.wait_time,
-                                  pred_score_thr=args.score_thr,
-                                  out_file=out_file)
+        visualizer.add_datasample(
+            stem,
+            draw_img[..., ::-1],
+            draw_ds,
+            draw_gt=False,
+            show=args.show,
+            wait_time=args.wait_time,
+            pred_score_thr=args.score_thr,
+            out_file=out_file)
     # arrays went to the model: name the predictions after the file
     ds.set_metainfo(dict(img_path=path))
     pred = inferencer.pred2dict(
@@ -259,12 +290,21 @@ def _result(args, inferencer, visualizer, path, img, ds, classes,
     print(f'{path}: {len(inst)} boxes >= {args.score_thr}' +
           (f' -> {out_file}' if out_file else ''))
     return dict(
-        image=path, drawn=out_file, height=img.shape[0], width=img.shape[1],
-        detections=[dict(bbox=[round(v, 1) for v in b.tolist()],
-                         score=round(float(s), 4), label=classes[int(lab)])
-                    for b, s, lab in zip(inst.bboxes, inst.scores,
-                                         inst.labels)],
-        mask_pixels={seg_names[i]: int(c) for i, c in zip(ids, counts)})
+        image=path,
+        drawn=out_file,
+        height=img.shape[0],
+        width=img.shape[1],
+        detections=[
+            dict(
+                bbox=[round(v, 1) for v in b.tolist()],
+                score=round(float(s), 4),
+                label=classes[int(lab)])
+            for b, s, lab in zip(inst.bboxes, inst.scores, inst.labels)
+        ],
+        mask_pixels={
+            seg_names[i]: int(c)
+            for i, c in zip(ids, counts)
+        })
 
 
 if __name__ == '__main__':

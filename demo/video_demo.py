@@ -31,7 +31,6 @@ import blitznet_mm  # noqa: F401  (registers modules, safe checkpoint loading)
 from blitznet_mm.apis import init_model
 from blitznet_mm.deployment import is_exported_model
 
-
 STREAM_SCHEMES = ('rtsp://', 'rtsps://', 'rtmp://', 'http://', 'https://',
                   'udp://', 'tcp://')
 
@@ -69,19 +68,29 @@ def open_source(source: str) -> cv2.VideoCapture:
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('source', help='a video file, a camera index or a '
-                   'stream URL (rtsp://, http://, ...)')
+    p.add_argument(
+        'source',
+        help='a video file, a camera index or a '
+        'stream URL (rtsp://, http://, ...)')
     p.add_argument('config')
     p.add_argument('model', help='.pth checkpoint or exported .onnx/.xml')
-    p.add_argument('--out', help='write the drawn frames to this video '
-                   '(.mp4, mp4v codec)')
+    p.add_argument(
+        '--out',
+        help='write the drawn frames to this video '
+        '(.mp4, mp4v codec)')
     p.add_argument('--show', action='store_true', help='show a window')
     p.add_argument('--score-thr', type=float, default=0.3)
     p.add_argument('--device', default='cpu')
-    p.add_argument('--precision', choices=['fp32', 'bf16'], default='fp32',
-                   help='run-time precision of an exported OpenVINO model')
-    p.add_argument('--max-frames', type=int, default=0,
-                   help='stop after this many frames (0: all)')
+    p.add_argument(
+        '--precision',
+        choices=['fp32', 'bf16'],
+        default='fp32',
+        help='run-time precision of an exported OpenVINO model')
+    p.add_argument(
+        '--max-frames',
+        type=int,
+        default=0,
+        help='stop after this many frames (0: all)')
     args = p.parse_args()
     if not (args.out or args.show):
         sys.exit('video_demo: give --out FILE and/or --show')
@@ -93,7 +102,8 @@ def main():
     cfg = Config.fromfile(args.config)
     pipe = cfg.test_dataloader.dataset.pipeline  # no annotations to load
     cfg.test_dataloader.dataset.pipeline = [
-        t for t in pipe if t['type'] != 'LoadBlitzNetAnnotations']
+        t for t in pipe if t['type'] != 'LoadBlitzNetAnnotations'
+    ]
     extra = dict(precision=args.precision) \
         if is_exported_model(args.model) else {}
     model = init_model(cfg, args.model, device=args.device, **extra)
@@ -113,9 +123,12 @@ def main():
         model_time += time.perf_counter() - t0
         frames += 1
         fps = frames / model_time
-        visualizer.add_datasample('frame', frame[..., ::-1], ds,
-                                  draw_gt=False,
-                                  pred_score_thr=args.score_thr)
+        visualizer.add_datasample(
+            'frame',
+            frame[..., ::-1],
+            ds,
+            draw_gt=False,
+            pred_score_thr=args.score_thr)
         drawn = visualizer.get_image()[..., ::-1].copy()
         cv2.putText(drawn, f'{fps:.1f} FPS', (10, 30),
                     cv2.FONT_HERSHEY_SIMPLEX, 1.0, (0, 255, 0), 2)
@@ -123,8 +136,9 @@ def main():
             if writer is None:
                 rate = cap.get(cv2.CAP_PROP_FPS) or 25.0
                 h, w = drawn.shape[:2]
-                writer = cv2.VideoWriter(
-                    args.out, cv2.VideoWriter_fourcc(*'mp4v'), rate, (w, h))
+                writer = cv2.VideoWriter(args.out,
+                                         cv2.VideoWriter_fourcc(*'mp4v'), rate,
+                                         (w, h))
                 if not writer.isOpened():
                     sys.exit(f'video_demo: {args.out}: cannot be written')
             writer.write(drawn)
@@ -139,8 +153,8 @@ def main():
         sys.exit(f'video_demo: {args.source}: no frame could be read')
     total = time.perf_counter() - t_start
     print(f'{frames} frames: model {frames / model_time:.2f} FPS, with '
-          f'drawing and video I/O {frames / total:.2f} FPS'
-          + (f'; written to {args.out}' if args.out else ''))
+          f'drawing and video I/O {frames / total:.2f} FPS' +
+          (f'; written to {args.out}' if args.out else ''))
 
 
 if __name__ == '__main__':

@@ -52,20 +52,30 @@ def exported(trained, tmp_path_factory):
     way). Returns dict(pth=..., onnx=..., xml=..., log=...)."""
     import subprocess
     import sys
+
     from blitznet_mm.deployment.export import onnx_export_unavailable
     if onnx_export_unavailable():
         pytest.skip(onnx_export_unavailable())
     model = trained[0]
     out = tmp_path_factory.mktemp('exported')
     pth = out / 'trained.pth'
-    torch.save(dict(state_dict=model.state_dict(),
-                    meta=dict(dataset_meta=model.dataset_meta)), pth)
-    res = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools', 'deployment', 'export.py'),
-         config_path('blitznet300_coco_mini.py'), str(pth), '--backend',
-         'openvino', '--out-dir', str(out)], capture_output=True, text=True,
-        timeout=900)
+    torch.save(
+        dict(
+            state_dict=model.state_dict(),
+            meta=dict(dataset_meta=model.dataset_meta)), pth)
+    res = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools', 'deployment', 'export.py'),
+        config_path('blitznet300_coco_mini.py'),
+        str(pth), '--backend', 'openvino', '--out-dir',
+        str(out)
+    ],
+                         capture_output=True,
+                         text=True,
+                         timeout=900)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    return dict(pth=str(pth), onnx=str(out / 'blitznet300_coco_mini.onnx'),
-                xml=str(out / 'blitznet300_coco_mini.xml'),
-                log=res.stdout + res.stderr)
+    return dict(
+        pth=str(pth),
+        onnx=str(out / 'blitznet300_coco_mini.onnx'),
+        xml=str(out / 'blitznet300_coco_mini.xml'),
+        log=res.stdout + res.stderr)

@@ -12,23 +12,22 @@ import numpy as np
 import pytest
 
 from blitznet_mm.testing import write_things_stuff_layouts
-from blitznet_mm.testing.value_checks import check_metrics, check_predictions
 from blitznet_mm.testing.builders import REPO
+from blitznet_mm.testing.value_checks import check_metrics, check_predictions
 from blitznet_mm.testing.voc_layout import build_coco_layout, build_vocdevkit
 
 sys.path.insert(0, osp.join(REPO, 'tools', 'dataset_converters'))
-from make_blur_dataset import make_blur_dataset  # noqa: E402
 from bdd100k_to_coco import convert as convert_bdd100k  # noqa: E402
+from make_blur_dataset import make_blur_dataset  # noqa: E402
+
 from blitznet_mm.testing.bdd100k_layout import \
     write_bdd100k_layout  # noqa: E402
 
 #: detection loss terms of heads that do not name them loss_cls/loss_bbox
-DET_LOSSES = {'CornerHead': ('det_loss', 'off_loss', 'pull_loss',
-                             'push_loss')}
+DET_LOSSES = {'CornerHead': ('det_loss', 'off_loss', 'pull_loss', 'push_loss')}
 CONFIGS = sorted(
-    osp.relpath(p, osp.join(REPO, 'configs'))
-    for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
-                       recursive=True)
+    osp.relpath(p, osp.join(REPO, 'configs')) for p in glob.glob(
+        osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
     if '_base_' not in p)
 
 
@@ -47,8 +46,8 @@ def data_cwd(tmp_path_factory, coco_mini):
     write_bdd100k_layout(coco_mini, str(data / 'bdd100k'))
     convert_bdd100k(str(data / 'bdd100k'))
     os.symlink(osp.abspath(coco_mini), data / 'samples')
-    make_blur_dataset(osp.join(coco_mini, 'train2017'), str(data / 'blur'),
-                      per_image=1)
+    make_blur_dataset(
+        osp.join(coco_mini, 'train2017'), str(data / 'blur'), per_image=1)
     return cwd
 
 
@@ -86,13 +85,14 @@ def small_run(cfg, work_dir: str):
 @pytest.mark.slow
 @pytest.mark.parametrize('name', CONFIGS)
 def test_config_trains_and_validates(name, data_cwd, tmp_path, monkeypatch):
-    import blitznet_mm  # noqa: F401
     from mmengine.config import Config
     from mmengine.logging import MMLogger
     from mmengine.runner import Runner
+
+    import blitznet_mm  # noqa: F401
     monkeypatch.chdir(data_cwd)
-    cfg = small_run(Config.fromfile(osp.join(REPO, 'configs', name)),
-                    str(tmp_path))
+    cfg = small_run(
+        Config.fromfile(osp.join(REPO, 'configs', name)), str(tmp_path))
     runner = Runner.from_cfg(cfg)
     MMLogger.get_current_instance().setLevel(logging.WARNING)
     runner.train()
@@ -103,8 +103,11 @@ def test_config_trains_and_validates(name, data_cwd, tmp_path, monkeypatch):
     for k in losses:  # the logged values of both iterations
         assert np.isfinite(metrics[k].data[0]).all(), (name, k)
     if cfg.model.get('bbox_head'):
-        assert {'train/' + k for k in DET_LOSSES.get(
-            cfg.model.bbox_head.type, ('loss_cls', 'loss_bbox'))} <= losses
+        assert {
+            'train/' + k
+            for k in DET_LOSSES.get(cfg.model.bbox_head.type, ('loss_cls',
+                                                               'loss_bbox'))
+        } <= losses
     if cfg.model.get('seg_head'):
         assert 'train/loss_seg' in losses
     for task in cfg.model.get('seg_tasks') or ():  # extra seg tasks

@@ -5,8 +5,11 @@ import copy
 import pytest
 import torch
 
-pytestmark = [pytest.mark.cuda, pytest.mark.skipif(
-    not torch.cuda.is_available(), reason='needs a CUDA GPU')]
+pytestmark = [
+    pytest.mark.cuda,
+    pytest.mark.skipif(
+        not torch.cuda.is_available(), reason='needs a CUDA GPU')
+]
 
 
 @pytest.fixture(scope='module')
@@ -22,8 +25,8 @@ def cuda_batch(coco_mini):
 
 def _preprocess(model, samples, training):
     from mmengine.dataset import pseudo_collate
-    data = model.data_preprocessor(pseudo_collate(copy.deepcopy(samples)),
-                                   training)
+    data = model.data_preprocessor(
+        pseudo_collate(copy.deepcopy(samples)), training)
     for ds in data['data_samples']:  # on the GPU already: the A1 case
         if ds.metainfo.get('drop_mask'):
             del ds.gt_sem_seg
@@ -31,7 +34,6 @@ def _preprocess(model, samples, training):
 
 
 def test_mixed_batch_loss_and_predict_on_cuda(cuda_batch):
-    from mmengine.dataset import pseudo_collate
     from blitznet_mm.testing.builders import build_model
     model = build_model().cuda().train()
     data = _preprocess(model, cuda_batch, True)
@@ -46,7 +48,6 @@ def test_mixed_batch_loss_and_predict_on_cuda(cuda_batch):
 
 
 def test_deterministic_backward_on_cuda(cuda_batch, monkeypatch):
-    from mmengine.dataset import pseudo_collate
     from blitznet_mm.testing.builders import build_model
     monkeypatch.setenv('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
     model = build_model().cuda().train()
@@ -57,8 +58,11 @@ def test_deterministic_backward_on_cuda(cuda_batch, monkeypatch):
         for _ in range(2):
             model.zero_grad()
             sum(model(**data, mode='loss').values()).backward()
-            grads.append(torch.cat([p.grad.flatten() for p in
-                                    model.parameters() if p.grad is not None]))
+            grads.append(
+                torch.cat([
+                    p.grad.flatten() for p in model.parameters()
+                    if p.grad is not None
+                ]))
     finally:
         torch.use_deterministic_algorithms(False)
     assert torch.equal(grads[0], grads[1])

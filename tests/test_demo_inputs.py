@@ -29,10 +29,14 @@ def checkpoint(tmp_path_factory):
 
 
 def _demo(inputs, out, checkpoint, *extra):
-    return subprocess.run(
-        [sys.executable, DEMO, str(inputs), CFG, checkpoint, '--out-dir',
-         str(out), '--score-thr', '0.0', *extra], capture_output=True,
-        text=True, timeout=900)
+    return subprocess.run([
+        sys.executable, DEMO,
+        str(inputs), CFG, checkpoint, '--out-dir',
+        str(out), '--score-thr', '0.0', *extra
+    ],
+                          capture_output=True,
+                          text=True,
+                          timeout=900)
 
 
 def _awkward_folder(folder, coco_mini):
@@ -41,8 +45,8 @@ def _awkward_folder(folder, coco_mini):
     rgb = np.asarray(Image.open(real).convert('RGB'))
     Image.fromarray(rgb).convert('L').save(folder / 'gray.png')
     Image.fromarray(rgb).convert('RGBA').save(folder / 'rgba.png')
-    cv2.imwrite(str(folder / 'depth16.png'),
-                rgb[..., 0].astype(np.uint16) * 257)
+    cv2.imwrite(
+        str(folder / 'depth16.png'), rgb[..., 0].astype(np.uint16) * 257)
     Image.new('RGB', (1, 1), (200, 30, 30)).save(folder / 'one_pixel.png')
     ramp = np.linspace(0, 255, 8000, dtype=np.uint8)[None, :, None]
     Image.fromarray(np.broadcast_to(ramp, (6000, 8000, 3)).copy()).save(
@@ -75,8 +79,10 @@ def test_folder_of_awkward_images(tmp_path, coco_mini, checkpoint):
     assert 'cannot be decoded as an image' in failed['corrupt.jpg']
     assert 'truncated JPEG' in failed['truncated.jpg']
     done = {osp.basename(r['image']): r for r in out['results']}
-    assert set(done) == {'depth16.png', 'exif_rotated.jpg', 'gray.png',
-                         'huge_8000x6000.jpg', 'one_pixel.png', 'rgba.png'}
+    assert set(done) == {
+        'depth16.png', 'exif_rotated.jpg', 'gray.png', 'huge_8000x6000.jpg',
+        'one_pixel.png', 'rgba.png'
+    }
     for name, r in done.items():
         # a label for every pixel of the image as displayed
         assert sum(r['mask_pixels'].values()) == r['height'] * r['width']
@@ -139,8 +145,10 @@ def test_demo_results_are_the_models_predictions(tmp_path, trained):
     from blitznet_mm.structures import SegLabelSet
     model, _, refs = trained
     ckpt = tmp_path / 'trained.pth'
-    torch.save(dict(state_dict=model.state_dict(),
-                    meta=dict(dataset_meta=model.dataset_meta)), ckpt)
+    torch.save(
+        dict(
+            state_dict=model.state_dict(),
+            meta=dict(dataset_meta=model.dataset_meta)), ckpt)
     folder = tmp_path / 'in'
     folder.mkdir()
     refs = {osp.basename(r.img_path): r for r in refs[:2]}
@@ -163,23 +171,24 @@ def test_demo_results_are_the_models_predictions(tmp_path, trained):
                              inst.labels[keep]):
             if abs(s.item() - 0.05) < 1e-4:
                 continue
-            assert any(d['label'] == classes[lab] and
-                       abs(d['score'] - s.item()) <= 1e-4 and
-                       max(abs(x - y) for x, y in zip(d['bbox'], b.tolist()))
-                       <= 0.1 for d in got['detections']), (name, b, s, lab)
+            assert any(d['label'] == classes[lab]
+                       and abs(d['score'] - s.item()) <= 1e-4 and max(
+                           abs(x - y)
+                           for x, y in zip(d['bbox'], b.tolist())) <= 0.1
+                       for d in got['detections']), (name, b, s, lab)
         seg = ref.pred_sem_seg.sem_seg[0]
         ids, counts = torch.unique(seg, return_counts=True)
         want = {names[i]: int(c) for i, c in zip(ids.tolist(), counts)}
-        diff = sum(abs(got['mask_pixels'].get(k, 0) - want.get(k, 0))
-                   for k in set(want) | set(got['mask_pixels']))
+        diff = sum(
+            abs(got['mask_pixels'].get(k, 0) - want.get(k, 0))
+            for k in set(want) | set(got['mask_pixels']))
         assert diff <= 0.001 * seg.numel(), (name, diff)
         assert (got['height'], got['width']) == tuple(seg.shape)
 
 
 @pytest.mark.slow
-def test_mmdet_style_arguments_batches_and_prediction_files(tmp_path,
-                                                            coco_mini,
-                                                            checkpoint):
+def test_mmdet_style_arguments_batches_and_prediction_files(
+        tmp_path, coco_mini, checkpoint):
     """``inputs config --weights W`` (mmdet 3.x's form) on 3 real images:
     at --batch-size 2 the same results as one by one; --no-save-vis writes
     no drawing; preds/<image>.json is mmdet's format with the label map's
@@ -192,18 +201,24 @@ def test_mmdet_style_arguments_batches_and_prediction_files(tmp_path,
     runs = {}
     for bs in (1, 2):
         out = tmp_path / f'bs{bs}'
-        res = subprocess.run(
-            [sys.executable, DEMO, str(folder), CFG, '--weights', checkpoint,
-             '--out-dir', str(out), '--pred-score-thr', '0.05',
-             '--batch-size', str(bs), '--no-save-vis', '--print-result'],
-            capture_output=True, text=True, timeout=900)
+        res = subprocess.run([
+            sys.executable, DEMO,
+            str(folder), CFG, '--weights', checkpoint, '--out-dir',
+            str(out), '--pred-score-thr', '0.05', '--batch-size',
+            str(bs), '--no-save-vis', '--print-result'
+        ],
+                             capture_output=True,
+                             text=True,
+                             timeout=900)
         assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
         assert 'older form' not in res.stderr
         assert "{'labels': [" in res.stdout  # --print-result
         assert not (out / 'vis').exists()
         with open(out / 'results.json') as f:
-            runs[bs] = {osp.basename(r['image']): r
-                        for r in json.load(f)['results']}
+            runs[bs] = {
+                osp.basename(r['image']): r
+                for r in json.load(f)['results']
+            }
     assert set(runs[1]) == set(runs[2]) == set(names)
     for name in names:
         a, b = runs[1][name], runs[2][name]

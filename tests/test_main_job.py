@@ -12,15 +12,20 @@ import sys
 import pytest
 import torch
 
-from blitznet_mm.utils import default_dtype
 from blitznet_mm.testing.builders import REPO
 from blitznet_mm.testing.runs import CFG
 from blitznet_mm.testing.runs import data_options as _data_options
 from blitznet_mm.testing.runs import iters as _iters
+from blitznet_mm.utils import default_dtype
+
 
 def _run(args, cwd):
-    res = subprocess.run([sys.executable] + args, cwd=cwd,
-                         capture_output=True, text=True, timeout=900)
+    res = subprocess.run(
+        [sys.executable] + args,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=900)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     return res.stdout + res.stderr
 
@@ -29,21 +34,33 @@ def _run(args, cwd):
 def test_train_resume_test_and_demo(tmp_path, coco_mini):
     work = str(tmp_path / 'work')
     opts = _data_options(coco_mini)
-    log = _run([osp.join(REPO, 'tools', 'train.py'), CFG, '--work-dir', work,
-                '--cfg-options'] + opts + _iters(2), cwd=tmp_path)
+    log = _run(
+        [
+            osp.join(REPO, 'tools', 'train.py'), CFG, '--work-dir', work,
+            '--cfg-options'
+        ] + opts + _iters(2),
+        cwd=tmp_path)
     assert 'Iter(train) [2/2]' in log and 'eta:' in log
     assert osp.isfile(osp.join(work, 'iter_2.pth'))
 
     # resume from the last checkpoint (safe loading) and go on to 3
-    log = _run([osp.join(REPO, 'tools', 'train.py'), CFG, '--work-dir', work,
-                '--resume', '--cfg-options'] + opts + _iters(3), cwd=tmp_path)
+    log = _run(
+        [
+            osp.join(REPO, 'tools', 'train.py'), CFG, '--work-dir', work,
+            '--resume', '--cfg-options'
+        ] + opts + _iters(3),
+        cwd=tmp_path)
     assert 'resumed epoch: 0, iter: 2' in log
     assert osp.isfile(osp.join(work, 'iter_3.pth'))
 
     out = str(tmp_path / 'results.pkl')
-    log = _run([osp.join(REPO, 'tools', 'test.py'), CFG,
-                osp.join(work, 'iter_3.pth'), '--work-dir', work, '--out', out,
-                '--show-dir', 'vis', '--cfg-options'] + opts, cwd=tmp_path)
+    log = _run(
+        [
+            osp.join(REPO, 'tools', 'test.py'), CFG,
+            osp.join(work, 'iter_3.pth'), '--work-dir', work, '--out', out,
+            '--show-dir', 'vis', '--cfg-options'
+        ] + opts,
+        cwd=tmp_path)
     assert 'coco/bbox_mAP_50' in log and 'sem_seg/mIoU' in log
     with open(out, 'rb') as f:
         results = pickle.load(f)
@@ -52,9 +69,13 @@ def test_train_resume_test_and_demo(tmp_path, coco_mini):
     assert vis and len(os.listdir(osp.join(work, vis[0], 'vis'))) == 2
 
     # the same evaluation on the fast inference path (FastInferenceHook)
-    log = _run([osp.join(REPO, 'tools', 'test.py'), CFG,
-                osp.join(work, 'iter_3.pth'), '--work-dir', work, '--fast',
-                '--cfg-options'] + opts, cwd=tmp_path)
+    log = _run(
+        [
+            osp.join(REPO, 'tools', 'test.py'), CFG,
+            osp.join(work, 'iter_3.pth'), '--work-dir', work, '--fast',
+            '--cfg-options'
+        ] + opts,
+        cwd=tmp_path)
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
     assert 'fast inference: BN folded=True, channels-last=True, ' \
         f'autocast={default_dtype(device)}' in log
@@ -66,11 +87,17 @@ def test_train_resume_test_and_demo(tmp_path, coco_mini):
         shutil.copy(osp.join(coco_mini, 'train2017', name), imgs / name)
     (imgs / 'broken.jpg').write_bytes(b'not an image')
     drawn = tmp_path / 'drawn'
-    res = subprocess.run(
-        [sys.executable, osp.join(REPO, 'demo', 'image_demo.py'), str(imgs),
-         CFG, osp.join(work, 'iter_3.pth'), '--out-dir', str(drawn),
-         '--score-thr', '0.0'], cwd=tmp_path, capture_output=True, text=True,
-        timeout=900)
+    res = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'demo', 'image_demo.py'),
+        str(imgs), CFG,
+        osp.join(work, 'iter_3.pth'), '--out-dir',
+        str(drawn), '--score-thr', '0.0'
+    ],
+                         cwd=tmp_path,
+                         capture_output=True,
+                         text=True,
+                         timeout=900)
     # the good images are drawn; the broken one fails the run, named
     assert res.returncode == 1 and 'broken.jpg' in res.stderr, res.stderr
     with open(drawn / 'results.json') as f:
@@ -83,25 +110,35 @@ def test_train_resume_test_and_demo(tmp_path, coco_mini):
 
 
 @pytest.mark.slow
-def test_mim_train_and_test_run_from_the_installed_package(tmp_path,
-                                                           coco_mini):
+def test_mim_train_and_test_run_from_the_installed_package(
+        tmp_path, coco_mini):
     mim = osp.join(osp.dirname(sys.executable), 'mim')
     if not osp.isfile(mim):
         pytest.fail(f'{mim} missing: openmim is part of the environment')
     res = subprocess.run(
-        [mim, 'train', 'blitznet_mm', CFG, '--work-dir', str(tmp_path / 'w'),
-         '--cfg-options'] + _data_options(coco_mini) + _iters(1) +
+        [
+            mim, 'train', 'blitznet_mm', CFG, '--work-dir',
+            str(tmp_path / 'w'), '--cfg-options'
+        ] + _data_options(coco_mini) + _iters(1) +
         ['default_hooks.checkpoint.save_optimizer=False'],
-        cwd=tmp_path, capture_output=True, text=True, timeout=900)
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=900)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert '.mim/tools/train.py' in res.stdout
     ckpt = tmp_path / 'w' / 'iter_1.pth'
     assert osp.isfile(ckpt)
     res = subprocess.run(
-        [mim, 'test', 'blitznet_mm', CFG, '--checkpoint', str(ckpt),
-         '--work-dir', str(tmp_path / 't'), '--cfg-options'] +
-        _data_options(coco_mini), cwd=tmp_path, capture_output=True,
-        text=True, timeout=900)
+        [
+            mim, 'test', 'blitznet_mm', CFG, '--checkpoint',
+            str(ckpt), '--work-dir',
+            str(tmp_path / 't'), '--cfg-options'
+        ] + _data_options(coco_mini),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=900)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert '.mim/tools/test.py' in res.stdout
     assert 'coco/bbox_mAP' in res.stdout + res.stderr

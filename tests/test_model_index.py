@@ -16,8 +16,8 @@ import pytest
 import torch
 import yaml
 
-from blitznet_mm.testing.markdown import table_rows
 from blitznet_mm.testing.builders import REPO
+from blitznet_mm.testing.markdown import table_rows
 
 INDEX = osp.join(REPO, 'model-index.yml')
 

@@ -12,10 +12,10 @@ import sys
 import pytest
 import torch
 
-from blitznet_mm.utils import load_checkpoint_file
 from blitznet_mm.testing.builders import REPO
 from blitznet_mm.testing.runs import CFG
 from blitznet_mm.testing.runs import data_options as _data_options
+from blitznet_mm.utils import load_checkpoint_file
 
 TRAIN = osp.join(REPO, 'tools', 'train.py')
 ITERS = 4
@@ -48,14 +48,20 @@ def _opts(coco_mini, iters=ITERS):
         'default_hooks.checkpoint.interval=2',
         'default_hooks.checkpoint.max_keep_ckpts=1',
         f'param_scheduler.0.end={iters}', 'param_scheduler.0.milestones=[3]',
-        'randomness.seed=0', 'randomness.deterministic=True']
+        'randomness.seed=0', 'randomness.deterministic=True'
+    ]
 
 
 def _train(work, opts, cwd, extra=(), env=None, check=True):
-    res = subprocess.run(
-        [sys.executable, TRAIN, CFG, '--work-dir', str(work), *extra,
-         '--cfg-options', *opts], cwd=cwd, capture_output=True, text=True,
-        timeout=900, env=dict(os.environ, **(env or {})))
+    res = subprocess.run([
+        sys.executable, TRAIN, CFG, '--work-dir',
+        str(work), *extra, '--cfg-options', *opts
+    ],
+                         cwd=cwd,
+                         capture_output=True,
+                         text=True,
+                         timeout=900,
+                         env=dict(os.environ, **(env or {})))
     if check:
         assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     return res
@@ -80,14 +86,16 @@ def _assert_same_state(a, b):
     assert sa.keys() == sb.keys()
     for k in sa:
         for name, v in sa[k].items():
-            assert torch.equal(torch.as_tensor(v),
-                               torch.as_tensor(sb[k][name])), (k, name)
+            assert torch.equal(
+                torch.as_tensor(v), torch.as_tensor(sb[k][name])), (k, name)
     assert a['param_schedulers'] == b['param_schedulers']
 
 
 def _workers(n):
-    return [f'train_dataloader.num_workers={n}',
-            f'train_dataloader.persistent_workers={n > 0}']
+    return [
+        f'train_dataloader.num_workers={n}',
+        f'train_dataloader.persistent_workers={n > 0}'
+    ]
 
 
 @pytest.fixture(scope='module')
@@ -112,14 +120,15 @@ def test_two_seeded_deterministic_runs_give_identical_losses(
     _train(tmp_path, _opts(coco_mini), tmp_path)
     first, second = _losses(reference), _losses(tmp_path)
     assert len(first) == ITERS and first == second
-    _assert_same_state(_ckpt(reference / f'iter_{ITERS}.pth'),
-                       _ckpt(tmp_path / f'iter_{ITERS}.pth'))
+    _assert_same_state(
+        _ckpt(reference / f'iter_{ITERS}.pth'),
+        _ckpt(tmp_path / f'iter_{ITERS}.pth'))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize('workers', [0, 2])
-def test_sigkill_during_checkpoint_write_then_resume(
-        request, tmp_path, coco_mini, workers):
+def test_sigkill_during_checkpoint_write_then_resume(request, tmp_path,
+                                                     coco_mini, workers):
     """SIGKILL while iter_4 is half written, with max_keep_ckpts=1 (the
     stock hook would already have deleted iter_2): iter_2 stays the last
     good checkpoint, and --resume reproduces the uninterrupted run
@@ -132,9 +141,10 @@ def test_sigkill_during_checkpoint_write_then_resume(
     site.mkdir()
     (site / 'sitecustomize.py').write_text(SITECUSTOMIZE)
     work = tmp_path / 'work'
-    env = dict(PYTHONPATH=f'{site}{os.pathsep}'
-               f'{os.environ.get("PYTHONPATH", "")}',
-               KILL_DURING_SAVE=f'iter_{ITERS}.pth.tmp')
+    env = dict(
+        PYTHONPATH=f'{site}{os.pathsep}'
+        f'{os.environ.get("PYTHONPATH", "")}',
+        KILL_DURING_SAVE=f'iter_{ITERS}.pth.tmp')
     res = _train(work, opts, tmp_path, env=env, check=False)
     assert res.returncode == -9, res.stderr[-2000:]  # SIGKILL
     assert (work / 'last_checkpoint').read_text() == str(work / 'iter_2.pth')
@@ -143,8 +153,9 @@ def test_sigkill_during_checkpoint_write_then_resume(
 
     res = _train(work, opts, tmp_path, extra=['--resume'])
     assert 'resumed epoch: 0, iter: 2' in res.stdout + res.stderr
-    _assert_same_state(_ckpt(reference / f'iter_{ITERS}.pth'),
-                       _ckpt(work / f'iter_{ITERS}.pth'))
+    _assert_same_state(
+        _ckpt(reference / f'iter_{ITERS}.pth'),
+        _ckpt(work / f'iter_{ITERS}.pth'))
     assert not (work / 'iter_2.pth').exists()  # max_keep_ckpts=1 honoured
     assert not list(work.glob('*.tmp'))
 
@@ -161,9 +172,13 @@ def test_non_finite_loss_stops_and_keeps_the_last_checkpoint(
     good.write_bytes((reference / f'iter_{ITERS}.pth').read_bytes())
     (work / 'last_checkpoint').write_text(str(good))
     before = good.read_bytes()
-    res = _train(work, _opts(coco_mini, iters=ITERS + 2) +
-                 ['model.bbox_head.loss_bbox.loss_weight=nan'], tmp_path,
-                 extra=['--resume'], check=False)
+    res = _train(
+        work,
+        _opts(coco_mini, iters=ITERS + 2) +
+        ['model.bbox_head.loss_bbox.loss_weight=nan'],
+        tmp_path,
+        extra=['--resume'],
+        check=False)
     err = res.stdout + res.stderr
     assert res.returncode != 0
     assert 'FloatingPointError' in err and 'loss_bbox=nan' in err
@@ -177,10 +192,15 @@ def test_non_finite_loss_stops_and_keeps_the_last_checkpoint(
 def test_non_finite_weights_are_never_saved(tmp_path, coco_mini):
     """lr=inf: the first loss is finite but the step makes the weights
     inf/NaN; the checkpoint hook refuses to save them."""
-    res = _train(tmp_path, _opts(coco_mini, iters=2) + [
-        'optim_wrapper.optimizer.lr=inf',
-        'default_hooks.checkpoint.interval=1',
-        'default_hooks.checkpoint.save_optimizer=False'], tmp_path, check=False)
+    res = _train(
+        tmp_path,
+        _opts(coco_mini, iters=2) + [
+            'optim_wrapper.optimizer.lr=inf',
+            'default_hooks.checkpoint.interval=1',
+            'default_hooks.checkpoint.save_optimizer=False'
+        ],
+        tmp_path,
+        check=False)
     err = res.stdout + res.stderr
     assert res.returncode != 0 and 'NonFiniteWeightsError' in err
     assert 'iteration 1' in err and 'is not finite' in err
@@ -193,8 +213,12 @@ def test_corrupt_checkpoint_gives_a_clear_error(reference, tmp_path,
     raw = (reference / f'iter_{ITERS}.pth').read_bytes()
     bad = tmp_path / 'iter_x.pth'  # a name that contains none of the words
     bad.write_bytes(raw[:len(raw) // 3])
-    res = _train(tmp_path / 'w', _opts(coco_mini), tmp_path, check=False,
-                 extra=['--resume', str(bad)])
+    res = _train(
+        tmp_path / 'w',
+        _opts(coco_mini),
+        tmp_path,
+        check=False,
+        extra=['--resume', str(bad)])
     err = res.stderr
     assert res.returncode != 0
     assert f'CheckpointError: {bad}: not a PyTorch checkpoint, or ' \
@@ -208,25 +232,35 @@ def _free_port():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(torch.cuda.is_available(),
-                    reason='tests the CPU fallback (SyncBN -> BN, gloo); '
-                    'with CUDA, mmengine places rank r on GPU r')
-def test_dist_train_two_cpu_processes_with_syncbn_config(tmp_path,
-                                                          coco_mini):
+@pytest.mark.skipif(
+    torch.cuda.is_available(),
+    reason='tests the CPU fallback (SyncBN -> BN, gloo); '
+    'with CUDA, mmengine places rank r on GPU r')
+def test_dist_train_two_cpu_processes_with_syncbn_config(tmp_path, coco_mini):
     """tools/dist_train.sh CONFIG 2 on CPU (gloo), a SyncBN config: SyncBN
     falls back to BN with a warning, and the two replicas end with
     identical weights (ReplicaConsistencyHook)."""
-    opts = _opts(coco_mini, iters=2) + [
-        'train_dataloader.batch_size=2',
-        'model.backbone.norm_cfg.type=SyncBN',
-        'model.neck.norm_cfg.type=SyncBN',
-        'default_hooks.checkpoint.save_optimizer=False']
-    res = subprocess.run(
-        ['bash', osp.join(REPO, 'tools', 'dist_train.sh'), CFG, '2',
-         '--work-dir', str(tmp_path), '--cfg-options', *opts],
-        cwd=tmp_path, capture_output=True, text=True, timeout=900,
-        env=dict(os.environ, PYTHON=sys.executable, PORT=str(_free_port()),
-                 OMP_NUM_THREADS='1'))
+    opts = _opts(
+        coco_mini, iters=2) + [
+            'train_dataloader.batch_size=2',
+            'model.backbone.norm_cfg.type=SyncBN',
+            'model.neck.norm_cfg.type=SyncBN',
+            'default_hooks.checkpoint.save_optimizer=False'
+        ]
+    res = subprocess.run([
+        'bash',
+        osp.join(REPO, 'tools', 'dist_train.sh'), CFG, '2', '--work-dir',
+        str(tmp_path), '--cfg-options', *opts
+    ],
+                         cwd=tmp_path,
+                         capture_output=True,
+                         text=True,
+                         timeout=900,
+                         env=dict(
+                             os.environ,
+                             PYTHON=sys.executable,
+                             PORT=str(_free_port()),
+                             OMP_NUM_THREADS='1'))
     log = res.stdout + res.stderr
     assert res.returncode == 0, log[-4000:]
     assert 'SyncBN setting(s) fall back to BN' in log

@@ -20,9 +20,12 @@ def test_set_without_background_draws_label_zero_in_its_colour():
     labels = np.zeros((200, 200), np.int64)
     labels[:, 100:] = 1
     labels[:10, :10] = 255  # void: never drawn
-    meta = dict(classes=('car', ), palette=[(0, 255, 0)],
-                seg_classes=('road', 'sky'), seg_background=False,
-                seg_palette=[(255, 0, 0), (0, 0, 255)])
+    meta = dict(
+        classes=('car', ),
+        palette=[(0, 255, 0)],
+        seg_classes=('road', 'sky'),
+        seg_background=False,
+        seg_palette=[(255, 0, 0), (0, 0, 255)])
     out = _draw(meta, labels)
     assert out[2, 2].tolist() == [0, 0, 0]
     road, sky = out[150, 20], out[150, 180]

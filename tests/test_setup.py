@@ -10,8 +10,8 @@ from blitznet_mm.testing.builders import REPO, config_path
 
 
 def test_mmcv_compiled_batched_nms_suppresses_overlap():
-    from mmcv.ops import batched_nms
     import mmcv._ext  # noqa: F401  (the compiled ops, not a Python fallback)
+    from mmcv.ops import batched_nms
     boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 10., 10.],
                           [20., 20., 30., 30.]])
     scores = torch.tensor([0.9, 0.8, 0.7])
@@ -26,15 +26,21 @@ def test_mmcv_compiled_batched_nms_suppresses_overlap():
 
 
 @pytest.mark.parametrize('registry,name', [
-    ('MODELS', 'BlitzNet'), ('MODELS', 'BlitzNetNeck'),
-    ('MODELS', 'BlitzNetDetHead'), ('MODELS', 'BlitzNetSegHead'),
-    ('MODELS', 'ResSkip'), ('MODELS', 'ResSkipNoResidual'),
-    ('MODELS', 'HourglassFusion'), ('MODELS', 'RefineFusion'),
+    ('MODELS', 'BlitzNet'),
+    ('MODELS', 'BlitzNetNeck'),
+    ('MODELS', 'BlitzNetDetHead'),
+    ('MODELS', 'BlitzNetSegHead'),
+    ('MODELS', 'ResSkip'),
+    ('MODELS', 'ResSkipNoResidual'),
+    ('MODELS', 'HourglassFusion'),
+    ('MODELS', 'RefineFusion'),
     ('TASK_UTILS', 'BlitzNetAnchorGenerator'),
-    ('DATASETS', 'BlitzNetCocoDataset'), ('DATASETS', 'BlitzNetVOCDataset'),
+    ('DATASETS', 'BlitzNetCocoDataset'),
+    ('DATASETS', 'BlitzNetVOCDataset'),
     ('TRANSFORMS', 'LoadBlitzNetAnnotations'),
     ('TRANSFORMS', 'BlitzNetPhotoMetricDistortion'),
-    ('TRANSFORMS', 'ZoomOut'), ('TRANSFORMS', 'CoverageRandomCrop'),
+    ('TRANSFORMS', 'ZoomOut'),
+    ('TRANSFORMS', 'CoverageRandomCrop'),
     ('DATASETS', 'SharedPipelineConcatDataset'),
     ('DATASETS', 'BlitzNetSegDataset'),
     ('HOOKS', 'ClassCountCheckHook'),
@@ -42,13 +48,17 @@ def test_mmcv_compiled_batched_nms_suppresses_overlap():
 ])
 def test_import_registers_into_mmdet(registry, name):
     import mmdet.registry as reg
+
     import blitznet_mm  # noqa: F401
     assert getattr(reg, registry).get(name) is not None
 
 
-@pytest.mark.parametrize('path', sorted(
-    p for p in glob.glob(osp.join(REPO, 'configs', '**', 'blitznet*.py'),
-                         recursive=True) if '_base_' not in p))
+@pytest.mark.parametrize(
+    'path',
+    sorted(
+        p for p in glob.glob(
+            osp.join(REPO, 'configs', '**', 'blitznet*.py'), recursive=True)
+        if '_base_' not in p))
 def test_configs_load_with_scope_and_custom_imports(path):
     from mmengine.config import Config
     cfg = Config.fromfile(path)

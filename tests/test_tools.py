@@ -11,23 +11,30 @@ from blitznet_mm.testing.builders import REPO
 
 def test_browse_dataset_draws_augmented_samples(tmp_path, coco_mini):
     root = osp.abspath(coco_mini) + '/'
-    res = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools', 'analysis',
-                                  'browse_dataset.py'),
-         osp.join(REPO, 'configs', 'blitznet300_coco_mini.py'),
-         '--output-dir', str(tmp_path / 'out'), '--num', '3',
-         '--cfg-options', f'train_dataloader.dataset.data_root={root}'],
-        capture_output=True, text=True, timeout=300)
+    res = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools', 'analysis', 'browse_dataset.py'),
+        osp.join(REPO, 'configs', 'blitznet300_coco_mini.py'), '--output-dir',
+        str(tmp_path / 'out'), '--num', '3', '--cfg-options',
+        f'train_dataloader.dataset.data_root={root}'
+    ],
+                         capture_output=True,
+                         text=True,
+                         timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     files = os.listdir(tmp_path / 'out')
     assert len(files) == 3 and all(f.endswith('.jpg') for f in files)
 
 
 def test_get_flops_reports_blitznet300(tmp_path):
-    res = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools', 'analysis', 'get_flops.py'),
-         osp.join(REPO, 'configs', 'blitznet300_voc.py')],
-        capture_output=True, text=True, timeout=300)
+    res = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools', 'analysis', 'get_flops.py'),
+        osp.join(REPO, 'configs', 'blitznet300_voc.py')
+    ],
+                         capture_output=True,
+                         text=True,
+                         timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     row = [r for r in res.stdout.splitlines() if 'blitznet300_voc' in r][0]
     params, gflops = (float(v) for v in row.split('|')[3:5])
@@ -41,15 +48,19 @@ def test_learning_check_two_iterations(tmp_path, coco_mini):
     import json
     import math
     out = tmp_path / 'report.md'
-    res = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools', 'analysis',
-                                  'learning_check.py'),
-         '--name', 'ci', '--data-root', coco_mini, '--num-images', '2',
-         '--iters', '2', '--eval-interval', '2', '--batch-size', '2',
-         '--augment', '--seg-init', 'kaiming',
-         '--work-dir', str(tmp_path / 'w'), '--run-dir', str(tmp_path / 'runs'),
-         '--out', str(out)],
-        capture_output=True, text=True, timeout=600)
+    res = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools', 'analysis', 'learning_check.py'), '--name',
+        'ci', '--data-root', coco_mini, '--num-images', '2', '--iters', '2',
+        '--eval-interval', '2', '--batch-size', '2', '--augment', '--seg-init',
+        'kaiming', '--work-dir',
+        str(tmp_path / 'w'), '--run-dir',
+        str(tmp_path / 'runs'), '--out',
+        str(out)
+    ],
+                         capture_output=True,
+                         text=True,
+                         timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]
     run = json.loads((tmp_path / 'runs' / 'ci.json').read_text())
     assert run['args']['augment'] and run['args']['seg_init'] == 'kaiming'
@@ -68,21 +79,26 @@ def test_blur_check_two_iterations(tmp_path, coco_mini):
     blur config 2 iterations and scores the held-out split per class."""
     import json
     import math
-    res = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools', 'analysis', 'blur_check.py'),
-         '--data-root', coco_mini, '--iters', '2', '--eval-interval', '2',
-         '--batch-size', '2', '--per-image', '1',
-         '--work-dir', str(tmp_path / 'w'),
-         '--out', str(tmp_path / 'bc')],
-        capture_output=True, text=True, timeout=600)
+    res = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools', 'analysis', 'blur_check.py'), '--data-root',
+        coco_mini, '--iters', '2', '--eval-interval', '2', '--batch-size', '2',
+        '--per-image', '1', '--work-dir',
+        str(tmp_path / 'w'), '--out',
+        str(tmp_path / 'bc')
+    ],
+                         capture_output=True,
+                         text=True,
+                         timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]
     run = json.loads((tmp_path / 'bc.json').read_text())
     n = len(os.listdir(osp.join(coco_mini, 'train2017')))
     assert run['counts'] == dict(train=n - round(n / 4), val=round(n / 4))
     (ev, ) = run['evals']
     assert ev['iter'] == 2 and run['losses'][-1]['iter'] == 2
-    ious = [ev[f'sem_seg/IoU.{c}'] for c in ('background', 'motion',
-                                             'defocus')]
+    ious = [
+        ev[f'sem_seg/IoU.{c}'] for c in ('background', 'motion', 'defocus')
+    ]
     finite = [v for v in ious if math.isfinite(v)]
     assert finite and all(0 <= v <= 100 for v in finite)
     assert ev['sem_seg/mIoU'] == pytest.approx(
@@ -97,18 +113,24 @@ def test_benchmark_quick_run_writes_consistent_report(tmp_path, coco_mini):
     numbers hang together. Speed targets are judged from `make bench`, not
     here (machines are noisy)."""
     import json
-    res = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools', 'analysis', 'benchmark.py'),
-         '--quick', '--models', 'BlitzNet300 s8', 'SSD300 (mmdet)',
-         '--out-dir', str(tmp_path)],
-        capture_output=True, text=True, timeout=900,
-        env=dict(os.environ, BLITZNET_COCO_MINI=coco_mini))
+    res = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools', 'analysis', 'benchmark.py'), '--quick',
+        '--models', 'BlitzNet300 s8', 'SSD300 (mmdet)', '--out-dir',
+        str(tmp_path)
+    ],
+                         capture_output=True,
+                         text=True,
+                         timeout=900,
+                         env=dict(os.environ, BLITZNET_COCO_MINI=coco_mini))
     assert res.returncode == 0, res.stderr[-3000:]
     rep = json.loads((tmp_path / 'benchmark.json').read_text())
     assert rep['peaks_gflops']['fp32'] > 0 and rep['peaks_gflops']['bf16'] > 0
     names = [r['model'] for r in rep['inference']]
-    assert names == ['BlitzNet300 s8', 'SSD300 (mmdet)',
-                     'BlitzNet300 s4 (COCO head, trained)']
+    assert names == [
+        'BlitzNet300 s8', 'SSD300 (mmdet)',
+        'BlitzNet300 s4 (COCO head, trained)'
+    ]
     backends = {'fp32 onnxruntime', 'fp32 openvino', 'bf16 openvino'}
     for r in rep['inference']:
         exported = backends if 'trained' in r['model'] else set()
@@ -169,8 +191,7 @@ def test_gpu_check_nms_stand_in_keeps_what_mmcv_keeps():
     from gpu_check import mmcv_ext_stub as stub
     g = torch.Generator().manual_seed(0)
     xy = torch.rand(300, 2, generator=g) * 200
-    boxes = torch.cat([xy, xy + 10 + torch.rand(300, 2, generator=g) * 60],
-                      1)
+    boxes = torch.cat([xy, xy + 10 + torch.rand(300, 2, generator=g) * 60], 1)
     scores = torch.rand(300, generator=g)
     for offset in (0, 1):
         _, ref = mmcv_nms(boxes, scores, 0.45, offset=offset)
@@ -223,12 +244,17 @@ def test_gpu_check_dry_run_with_the_mmcv_stand_in(tmp_path, coco_mini):
     (the whole dry run is in docs/benchmark.md, "GPU")."""
     import json
     out = tmp_path / 'gc'
-    res = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools', 'analysis', 'gpu_check.py'),
-         '--device', 'cpu', '--dry-run', '--mmcv-ext', 'stub',
-         '--sections', 'unit.mixed_batch', '--out', str(out)],
-        capture_output=True, text=True, timeout=600,
-        env=dict(os.environ, BLITZNET_COCO_MINI=coco_mini))
+    res = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools', 'analysis',
+                 'gpu_check.py'), '--device', 'cpu', '--dry-run', '--mmcv-ext',
+        'stub', '--sections', 'unit.mixed_batch', '--out',
+        str(out)
+    ],
+                         capture_output=True,
+                         text=True,
+                         timeout=600,
+                         env=dict(os.environ, BLITZNET_COCO_MINI=coco_mini))
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     rep = json.loads((out / 'report.json').read_text())
     assert rep['dry_run'] and rep['env']['mmcv_ext'].startswith('stub')
@@ -258,9 +284,9 @@ def test_benchmark_keeps_the_hand_written_sections(tmp_path):
     assert kept_sections(str(tmp_path / 'missing.md')) == ''
 
 
-@pytest.mark.parametrize('argv,fast', [
-    ([], None), (['--fast'], 'auto'), (['--fast', 'bf16'], 'bf16'),
-    (['--fast', 'fp32'], 'fp32')])
+@pytest.mark.parametrize('argv,fast', [([], None), (['--fast'], 'auto'),
+                                       (['--fast', 'bf16'], 'bf16'),
+                                       (['--fast', 'fp32'], 'fp32')])
 def test_test_py_fast_flag_parses(monkeypatch, argv, fast):
     """Plain ``--fast`` is a valid choice of its own (argparse checks the
     ``const`` against ``choices`` on Python >= 3.11)."""

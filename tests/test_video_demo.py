@@ -17,8 +17,8 @@ CFG = config_path('blitznet300_coco_mini.py')
 
 def _write_video(coco_mini, path, frames=4, size=(320, 240), fourcc='mp4v'):
     folder = osp.join(coco_mini, 'train2017')
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), 5,
-                             size)
+    writer = cv2.VideoWriter(
+        str(path), cv2.VideoWriter_fourcc(*fourcc), 5, size)
     for name in sorted(os.listdir(folder))[:frames]:
         writer.write(cv2.resize(cv2.imread(osp.join(folder, name)), size))
     writer.release()
@@ -35,19 +35,23 @@ def _frames(path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize('backend', ['onnx', 'pth'])
-def test_video_demo_draws_every_frame(exported, coco_mini, tmp_path,
-                                      backend):
+def test_video_demo_draws_every_frame(exported, coco_mini, tmp_path, backend):
     video = tmp_path / 'in.mp4'
     _write_video(coco_mini, video)
     assert _frames(video)[0] == 4
     out = tmp_path / 'out.mp4'
-    res = subprocess.run(
-        [sys.executable, DEMO, str(video), CFG, exported[backend], '--out',
-         str(out), '--score-thr', '0.1'], capture_output=True, text=True,
-        timeout=600)
+    res = subprocess.run([
+        sys.executable, DEMO,
+        str(video), CFG, exported[backend], '--out',
+        str(out), '--score-thr', '0.1'
+    ],
+                         capture_output=True,
+                         text=True,
+                         timeout=600)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
-    assert re.search(r'4 frames: model \d+\.\d\d FPS, with drawing and '
-                     r'video I/O \d+\.\d\d FPS', res.stdout)
+    assert re.search(
+        r'4 frames: model \d+\.\d\d FPS, with drawing and '
+        r'video I/O \d+\.\d\d FPS', res.stdout)
     assert _frames(out) == (4, (320, 240))
 
 
@@ -56,9 +60,14 @@ def test_video_demo_names_a_missing_or_bad_source(tmp_path):
     bad.write_bytes(b'not a video')
     for source, msg in ((tmp_path / 'none.mp4', 'no such video file'),
                         (bad, 'cannot be decoded as a video')):
-        res = subprocess.run([sys.executable, DEMO, str(source), CFG,
-                              'unused.pth', '--out', str(tmp_path / 'o.mp4')],
-                             capture_output=True, text=True, timeout=300)
+        res = subprocess.run([
+            sys.executable, DEMO,
+            str(source), CFG, 'unused.pth', '--out',
+            str(tmp_path / 'o.mp4')
+        ],
+                             capture_output=True,
+                             text=True,
+                             timeout=300)
         assert res.returncode != 0 and f'{source}: {msg}' in res.stderr
 
 
@@ -80,8 +89,8 @@ def test_video_demo_reads_a_stream_url(coco_mini, tmp_path):
     import threading
     video = tmp_path / 'clip.avi'
     _write_video(coco_mini, video, fourcc='MJPG')
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler,
-                                directory=str(tmp_path))
+    handler = functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
     server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     demo = _load_demo()

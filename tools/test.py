@@ -30,32 +30,53 @@ from blitznet_mm.utils import apply_tta
 def parse_args():
     parser = argparse.ArgumentParser(description='Test BlitzNet')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file (.pth), or an '
-                        'exported model (.onnx / .xml)')
+    parser.add_argument(
+        'checkpoint',
+        help='checkpoint file (.pth), or an '
+        'exported model (.onnx / .xml)')
     parser.add_argument('--work-dir', help='dir for the evaluation logs')
     parser.add_argument('--out', help='dump raw predictions to a .pkl file')
-    parser.add_argument('--show-dir', help='write drawn predictions here '
-                        '(relative to the run\'s timestamp dir)')
-    parser.add_argument('--fast', choices=['auto', 'bf16', 'fp16', 'fp32'],
-                        nargs='?', const='auto', default=None,
-                        help='fast inference path: BN folded, channels-last, '
-                        'and autocast to bf16 / fp16, or none with "fp32"; '
-                        'plain --fast (= auto): bf16, or fp16 on GPUs '
-                        'without bf16 '
-                        '(docs/benchmark.md)')
-    parser.add_argument('--tta', action='store_true', help='test-time '
-                        'augmentation: flips x the config\'s '
-                        'tta_scale_factors (docs/tools.md)')
-    parser.add_argument('--show', action='store_true',
-                        help='show the drawn predictions in a window')
-    parser.add_argument('--wait-time', type=float, default=2,
-                        help='seconds each shown image stays')
-    parser.add_argument('--precision', choices=['fp32', 'bf16'],
-                        default='fp32', help='run-time precision of an '
-                        'exported OpenVINO model')
+    parser.add_argument(
+        '--show-dir',
+        help='write drawn predictions here '
+        '(relative to the run\'s timestamp dir)')
+    parser.add_argument(
+        '--fast',
+        choices=['auto', 'bf16', 'fp16', 'fp32'],
+        nargs='?',
+        const='auto',
+        default=None,
+        help='fast inference path: BN folded, channels-last, '
+        'and autocast to bf16 / fp16, or none with "fp32"; '
+        'plain --fast (= auto): bf16, or fp16 on GPUs '
+        'without bf16 '
+        '(docs/benchmark.md)')
+    parser.add_argument(
+        '--tta',
+        action='store_true',
+        help='test-time '
+        'augmentation: flips x the config\'s '
+        'tta_scale_factors (docs/tools.md)')
+    parser.add_argument(
+        '--show',
+        action='store_true',
+        help='show the drawn predictions in a window')
+    parser.add_argument(
+        '--wait-time',
+        type=float,
+        default=2,
+        help='seconds each shown image stays')
+    parser.add_argument(
+        '--precision',
+        choices=['fp32', 'bf16'],
+        default='fp32',
+        help='run-time precision of an '
+        'exported OpenVINO model')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    parser.add_argument('--launcher', default='none',
-                        choices=['none', 'pytorch', 'slurm', 'mpi'])
+    parser.add_argument(
+        '--launcher',
+        default='none',
+        choices=['none', 'pytorch', 'slurm', 'mpi'])
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
@@ -78,8 +99,8 @@ def main():
         if args.fast:
             sys.exit('--fast is for PyTorch checkpoints; an exported model '
                      'runs as it was exported (see --precision)')
-        cfg.model = backend_model_cfg(cfg.model, args.checkpoint,
-                                      precision=args.precision)
+        cfg.model = backend_model_cfg(
+            cfg.model, args.checkpoint, precision=args.precision)
         cfg.load_from = None
     else:
         cfg.load_from = args.checkpoint
@@ -96,9 +117,11 @@ def main():
         apply_tta(cfg)
     if args.fast:
         cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
-            dict(type='FastInferenceHook', autocast=args.fast != 'fp32',
-                 dtype=None if args.fast in ('auto', 'fp32')
-                 else args.fast)]
+            dict(
+                type='FastInferenceHook',
+                autocast=args.fast != 'fp32',
+                dtype=None if args.fast in ('auto', 'fp32') else args.fast)
+        ]
     runner = Runner.from_cfg(cfg)
     if args.out is not None:
         if not args.out.endswith(('.pkl', '.pickle')):

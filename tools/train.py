@@ -16,7 +16,6 @@ import argparse
 import os
 
 import torch
-
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
@@ -30,21 +29,35 @@ def parse_args():
     parser = argparse.ArgumentParser(description='Train BlitzNet')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='dir for logs and checkpoints')
-    parser.add_argument('--amp', choices=['fp16', 'bf16'], nargs='?',
-                        const='default', default=None,
-                        help='automatic mixed precision: fp16 (loss-scaled, '
-                        'CUDA) or bf16 (CUDA where supported, and CPU); '
-                        'plain --amp: bf16 where supported, else fp16')
-    parser.add_argument('--auto-scale-lr', action='store_true',
-                        help='scale the lr with the total batch size')
     parser.add_argument(
-        '--resume', nargs='?', type=str, const='auto',
+        '--amp',
+        choices=['fp16', 'bf16'],
+        nargs='?',
+        const='default',
+        default=None,
+        help='automatic mixed precision: fp16 (loss-scaled, '
+        'CUDA) or bf16 (CUDA where supported, and CPU); '
+        'plain --amp: bf16 where supported, else fp16')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the lr with the total batch size')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
         help='resume from CKPT, or from the latest checkpoint in the work '
         'dir when no path is given')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config keys, e.g. a.b=1')
-    parser.add_argument('--launcher', default='none',
-                        choices=['none', 'pytorch', 'slurm', 'mpi'])
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config keys, e.g. a.b=1')
+    parser.add_argument(
+        '--launcher',
+        default='none',
+        choices=['none', 'pytorch', 'slurm', 'mpi'])
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:

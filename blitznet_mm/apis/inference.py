@@ -11,8 +11,10 @@ from mmengine.registry import init_default_scope
 from ..deployment import backend_model_cfg, is_exported_model, read_metadata
 
 
-def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
-               device: str = 'cpu', **backend_kwargs) -> nn.Module:
+def init_model(config: Union[str, Config],
+               checkpoint: Optional[str] = None,
+               device: str = 'cpu',
+               **backend_kwargs) -> nn.Module:
     """mmdet's ``init_detector`` for checkpoints (``.pth``), and the same
     for exported models (``.onnx`` / ``.xml``): a ``BlitzNetBackendModel``
     with the config's data preprocessor, ``test_cfg`` and test pipeline
@@ -46,9 +48,10 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
     meta = read_metadata(checkpoint)
     model.dataset_meta = dict(meta.get('dataset_meta') or {})
     for key in ('palette', 'seg_palette'):  # JSON keeps lists; mmdet's
-        if key in model.dataset_meta:         # colours are tuples
-            model.dataset_meta[key] = [tuple(c)
-                                       for c in model.dataset_meta[key]]
+        if key in model.dataset_meta:  # colours are tuples
+            model.dataset_meta[key] = [
+                tuple(c) for c in model.dataset_meta[key]
+            ]
     for key in ('classes', 'seg_classes'):
         if key in model.dataset_meta:
             model.dataset_meta[key] = tuple(model.dataset_meta[key])

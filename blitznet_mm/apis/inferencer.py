@@ -47,13 +47,15 @@ class BlitzNetInferencer(DetInferencer):
         **kwargs: ``DetInferencer``'s other arguments.
     """
 
-    def __init__(self, model=None, weights: Optional[str] = None,
-                 device: Optional[str] = None, precision: str = 'fp32',
+    def __init__(self,
+                 model=None,
+                 weights: Optional[str] = None,
+                 device: Optional[str] = None,
+                 precision: str = 'fp32',
                  **kwargs) -> None:
         self._backend_kwargs = dict(precision=precision) \
             if weights is not None and is_exported_model(weights) else {}
-        super().__init__(model=model, weights=weights, device=device,
-                         **kwargs)
+        super().__init__(model=model, weights=weights, device=device, **kwargs)
 
     def _load_model_from_metafile(self, model: str) -> Tuple[Config, str]:
         """(config, weights) of a model named in blitznet_mm's index.
@@ -71,23 +73,25 @@ class BlitzNetInferencer(DetInferencer):
             aliases = entry.get('Alias', [])
             aliases = [aliases] if isinstance(aliases, str) else aliases
             names.append(entry['Name'])
-            if model.lower() in [n.lower() for n in [entry['Name']] +
-                                 list(aliases)]:
+            if model.lower() in [
+                    n.lower() for n in [entry['Name']] + list(aliases)
+            ]:
                 weights = entry.get('Weights')
                 if isinstance(weights, list):
                     weights = weights[0]
                 return Config.fromfile(osp.join(root, entry['Config'])), \
                     weights
-        raise ValueError(
-            f'{model!r} is no config file and no model of '
-            f'{osp.join(root, "model-index.yml")}; its models: '
-            f'{", ".join(sorted(names))}')
+        raise ValueError(f'{model!r} is no config file and no model of '
+                         f'{osp.join(root, "model-index.yml")}; its models: '
+                         f'{", ".join(sorted(names))}')
 
-    def _init_model(self, cfg, weights: Optional[str],
+    def _init_model(self,
+                    cfg,
+                    weights: Optional[str],
                     device: str = 'cpu') -> nn.Module:
         if weights is not None and is_exported_model(weights):
-            return init_model(cfg, weights, device=device,
-                              **self._backend_kwargs)
+            return init_model(
+                cfg, weights, device=device, **self._backend_kwargs)
         return super()._init_model(cfg, weights, device)
 
     @property
@@ -108,7 +112,8 @@ class BlitzNetInferencer(DetInferencer):
             cfg.visualizer.pop('vis_backends', None)
         return super()._init_visualizer(cfg)
 
-    def pred2dict(self, data_sample: DetDataSample,
+    def pred2dict(self,
+                  data_sample: DetDataSample,
                   pred_out_dir: str = '') -> Dict:
         # mmdet names the files after the image (or a running count)
         count = self.num_predicted_imgs
@@ -119,8 +124,8 @@ class BlitzNetInferencer(DetInferencer):
             if 'img_path' in data_sample else str(count)
         self._task_maps(data_sample, result, pred_out_dir, stem)
         labels = data_sample.pred_sem_seg.sem_seg[0].cpu().numpy()
-        labels = labels.astype(
-            np.uint8 if self.seg_label_set.num_outputs <= 256 else np.uint16)
+        labels = labels.astype(np.uint8 if self.seg_label_set.num_outputs <=
+                               256 else np.uint16)
         if not pred_out_dir:
             result['sem_seg'] = labels
             return result
@@ -140,16 +145,17 @@ class BlitzNetInferencer(DetInferencer):
             if task.pred_key not in data_sample:
                 continue
             labels = data_sample.get(task.pred_key).sem_seg.cpu().numpy()
-            labels = labels.astype(np.uint8 if task.multi_label or
-                                   task.num_outputs <= 256 else np.uint16)
+            labels = labels.astype(np.uint8 if task.multi_label
+                                   or task.num_outputs <= 256 else np.uint16)
             if not task.multi_label:
                 labels = labels[0]
             if not pred_out_dir:
                 result.setdefault('seg_tasks', {})[task.name] = labels
                 continue
             if task.multi_label:  # the input format: class i in bit i
-                labels = (labels << np.arange(len(labels), dtype=np.uint8)
-                          [:, None, None]).sum(0).astype(np.uint8)
+                labels = (labels << np.arange(
+                    len(labels), dtype=np.uint8)[:, None, None]).sum(0).astype(
+                        np.uint8)
             png = osp.join(pred_out_dir, 'preds', f'{stem}_{task.name}.png')
             os.makedirs(osp.dirname(png), exist_ok=True)
             mmcv.imwrite(labels, png)

@@ -3,16 +3,18 @@ in one place. Each module says what it works around and which upstream version
 stops needing it; no other module of the package patches third-party code.
 :func:`apply` runs when ``blitznet_mm`` is imported.
 """
+from .mmdet_ssd_head import give_ssd_head_loss_cls
 from .mmengine_checkpoint import (allow_runner_checkpoints,
                                   history_buffer_statistic,
                                   register_checkpoint_loader,
                                   runner_checkpoint_types)
-from .mmdet_ssd_head import give_ssd_head_loss_cls
 from .upstream import check_mirrored, check_versions
 
-__all__ = ['apply', 'allow_runner_checkpoints', 'history_buffer_statistic',
-           'register_checkpoint_loader', 'runner_checkpoint_types',
-           'give_ssd_head_loss_cls', 'check_mirrored', 'check_versions']
+__all__ = [
+    'apply', 'allow_runner_checkpoints', 'history_buffer_statistic',
+    'register_checkpoint_loader', 'runner_checkpoint_types',
+    'give_ssd_head_loss_cls', 'check_mirrored', 'check_versions'
+]
 
 
 def apply() -> None:

@@ -18,15 +18,17 @@ reverse.
 """
 from mmengine.runner import CheckpointLoader
 
-from ..utils.checkpoint import (history_buffer_statistic,  # noqa: F401
-                                load_checkpoint_file, runner_checkpoint_types)
+# re-exported: the names this module had before utils/checkpoint.py
+from ..utils.checkpoint import history_buffer_statistic  # noqa: F401
+from ..utils.checkpoint import runner_checkpoint_types  # noqa: F401
+from ..utils.checkpoint import load_checkpoint_file
 
 
 def register_checkpoint_loader() -> None:
     """Load local checkpoints through :func:`load_checkpoint_file`
     (idempotent; called when ``blitznet_mm`` is imported)."""
-    CheckpointLoader.register_scheme(prefixes='', loader=load_checkpoint_file,
-                                     force=True)
+    CheckpointLoader.register_scheme(
+        prefixes='', loader=load_checkpoint_file, force=True)
 
 
 # the name this function had when it also patched torch and mmengine

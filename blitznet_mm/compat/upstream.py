@@ -39,8 +39,8 @@ MIRRORED: Dict[str, Tuple[str, ...]] = {
     # datasets/transforms/loading.py: LoadBlitzNetAnnotations
     'mmdet.datasets.transforms:LoadAnnotations._load_seg_map': ('results', ),
     # datasets/voc.py: BlitzNetVOCDataset
-    'mmdet.datasets:XMLDataset._parse_instance_info':
-    ('raw_ann_info', 'minus_one'),
+    'mmdet.datasets:XMLDataset._parse_instance_info': ('raw_ann_info',
+                                                       'minus_one'),
     # models/heads/det_head.py, iou_det_head.py (called by keyword from
     # BaseDenseHead.predict_by_feat)
     'mmdet.models.dense_heads.base_dense_head:'
@@ -56,8 +56,8 @@ MIRRORED: Dict[str, Tuple[str, ...]] = {
     'mmengine.infer:BaseInferencer._init_visualizer': ('cfg', ),
     'mmdet.apis:DetInferencer._init_visualizer': ('cfg', ),
     # models/detectors/blitznet.py, deployment/backend_model.py
-    'mmdet.models.detectors:BaseDetector._forward':
-    ('batch_inputs', 'batch_data_samples'),
+    'mmdet.models.detectors:BaseDetector._forward': ('batch_inputs',
+                                                     'batch_data_samples'),
     # models/test_time_augs/blitznet_tta.py: BlitzNetTTAModel
     'mmdet.models.test_time_augs:DetTTAModel._merge_single_sample':
     ('data_samples', ),
@@ -75,8 +75,7 @@ def resolve(path: str):
 
 def parameters(func) -> Tuple[str, ...]:
     """Parameter names of ``func`` in order, without ``self``."""
-    return tuple(p for p in inspect.signature(func).parameters
-                 if p != 'self')
+    return tuple(p for p in inspect.signature(func).parameters if p != 'self')
 
 
 def check_versions() -> None:
@@ -84,8 +83,7 @@ def check_versions() -> None:
     blitznet_mm supports."""
     for pkg, (low, high) in SUPPORTED.items():
         have = importlib.import_module(pkg).__version__
-        if not digit_version(low) <= digit_version(have) < digit_version(
-                high):
+        if not digit_version(low) <= digit_version(have) < digit_version(high):
             raise ImportError(
                 f'blitznet_mm needs {low} <= {pkg} < {high}, found {have} '
                 '(requirements/stack.txt pins the tested versions)')

@@ -80,8 +80,10 @@ def bdd_det_to_coco(det_json: str, image_dir: str, out_json: str) -> dict:
                                     f'{frame["name"]} is missing')
         with Image.open(path) as im:
             width, height = im.size
-        images.append(dict(id=img_id, file_name=frame['name'],
-                           width=width, height=height))
+        images.append(
+            dict(
+                id=img_id, file_name=frame['name'], width=width,
+                height=height))
         for label in frame.get('labels') or ():
             box = label.get('box2d')
             if box is None or label.get('category') not in cat_ids:
@@ -89,13 +91,18 @@ def bdd_det_to_coco(det_json: str, image_dir: str, out_json: str) -> dict:
                 continue
             w, h = box['x2'] - box['x1'], box['y2'] - box['y1']
             attrs = label.get('attributes') or {}
-            annotations.append(dict(
-                id=len(annotations) + 1, image_id=img_id,
-                category_id=cat_ids[label['category']],
-                bbox=[box['x1'], box['y1'], w, h], area=w * h,
-                iscrowd=int(bool(attrs.get('crowd', False)))))
-    coco = dict(images=images, annotations=annotations,
-                categories=[dict(id=i, name=n) for n, i in cat_ids.items()])
+            annotations.append(
+                dict(
+                    id=len(annotations) + 1,
+                    image_id=img_id,
+                    category_id=cat_ids[label['category']],
+                    bbox=[box['x1'], box['y1'], w, h],
+                    area=w * h,
+                    iscrowd=int(bool(attrs.get('crowd', False)))))
+    coco = dict(
+        images=images,
+        annotations=annotations,
+        categories=[dict(id=i, name=n) for n, i in cat_ids.items()])
     os.makedirs(osp.dirname(osp.abspath(out_json)), exist_ok=True)
     with open(out_json, 'w') as f:
         json.dump(coco, f)
@@ -109,8 +116,8 @@ def lane_mask_to_multi_label(mask: np.ndarray) -> np.ndarray:
     lane = mask != LANE_NONE
     dashed = lane & ((mask >> 4) & 1).astype(bool)
     vertical = lane & ((mask >> 5) & 1).astype(bool)
-    return (lane.astype(np.uint8) | dashed.astype(np.uint8) << 1 |
-            vertical.astype(np.uint8) << 2)
+    return (lane.astype(np.uint8) | dashed.astype(np.uint8) << 1
+            | vertical.astype(np.uint8) << 2)
 
 
 def convert_lane_masks(src_dir: str, dst_dir: str) -> int:
@@ -129,8 +136,9 @@ def convert_lane_masks(src_dir: str, dst_dir: str) -> int:
         if mask.ndim != 2:
             raise ValueError(f'{osp.join(src_dir, name)}: a lane mask is '
                              'single-channel')
-        Image.fromarray(lane_mask_to_multi_label(mask), mode='L').save(
-            osp.join(dst_dir, name))
+        Image.fromarray(
+            lane_mask_to_multi_label(mask),
+            mode='L').save(osp.join(dst_dir, name))
         n += 1
     return n
 
@@ -147,15 +155,26 @@ class BlitzNetBDD100KDataset(BlitzNetMultiTaskCocoDataset):
             drivable area only.
         **kwargs: ``BlitzNetMultiTaskCocoDataset`` arguments.
     """
-    METAINFO = dict(classes=DET_CLASSES, palette=DET_PALETTE,
-                    seg_classes=DRIVABLE_CLASSES,
-                    seg_palette=DRIVABLE_PALETTE, seg_background=False)
+    METAINFO = dict(
+        classes=DET_CLASSES,
+        palette=DET_PALETTE,
+        seg_classes=DRIVABLE_CLASSES,
+        seg_palette=DRIVABLE_PALETTE,
+        seg_background=False)
 
-    def __init__(self, *args, seg_tasks: Dict[str, dict] = None,
-                 seg_map_suffix: str = '.png', **kwargs) -> None:
+    def __init__(self,
+                 *args,
+                 seg_tasks: Dict[str, dict] = None,
+                 seg_map_suffix: str = '.png',
+                 **kwargs) -> None:
         if seg_tasks is None:
-            seg_tasks = dict(lane=dict(classes=LANE_CLASSES,
-                                       multi_label=True,
-                                       palette=LANE_PALETTE))
-        super().__init__(*args, seg_tasks=seg_tasks,
-                         seg_map_suffix=seg_map_suffix, **kwargs)
+            seg_tasks = dict(
+                lane=dict(
+                    classes=LANE_CLASSES,
+                    multi_label=True,
+                    palette=LANE_PALETTE))
+        super().__init__(
+            *args,
+            seg_tasks=seg_tasks,
+            seg_map_suffix=seg_map_suffix,
+            **kwargs)

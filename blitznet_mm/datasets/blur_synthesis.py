@@ -45,25 +45,33 @@ def motion_kernel(length: int, angle: float) -> np.ndarray:
     return canvas / canvas.sum()
 
 
-def blur(img: np.ndarray, kind: int, strength: float,
+def blur(img: np.ndarray,
+         kind: int,
+         strength: float,
          angle: float = 0.) -> np.ndarray:
     """The whole ``img`` (H, W, 3) uint8 blurred: ``DEFOCUS`` is a Gaussian
     of standard deviation ``strength`` pixels, ``MOTION`` a line of
     ``strength`` pixels at ``angle`` degrees (:func:`motion_kernel`).
     Borders are reflected."""
     if kind == DEFOCUS:
-        return cv2.GaussianBlur(img, (0, 0), strength,
-                                borderType=cv2.BORDER_REFLECT_101)
+        return cv2.GaussianBlur(
+            img, (0, 0), strength, borderType=cv2.BORDER_REFLECT_101)
     if kind == MOTION:
-        return cv2.filter2D(img, -1, motion_kernel(int(round(strength)),
-                                                   angle),
-                            borderType=cv2.BORDER_REFLECT_101)
+        return cv2.filter2D(
+            img,
+            -1,
+            motion_kernel(int(round(strength)), angle),
+            borderType=cv2.BORDER_REFLECT_101)
     raise ValueError(f'unknown blur kind {kind}; expected {MOTION} (motion) '
                      f'or {DEFOCUS} (defocus)')
 
 
-def random_region(height: int, width: int, rng: np.random.Generator,
-                  area: Tuple[float, float] = (0.05, 0.35)) -> np.ndarray:
+def random_region(
+    height: int,
+    width: int,
+    rng: np.random.Generator,
+    area: Tuple[float, float] = (0.05, 0.35)
+) -> np.ndarray:
     """A random ellipse or star-shaped polygon covering roughly ``area``
     (fractions of the image). Returns an (H, W) bool mask."""
     mask = np.zeros((height, width), np.uint8)
@@ -85,9 +93,9 @@ def random_region(height: int, width: int, rng: np.random.Generator,
     return mask.astype(bool)
 
 
-def compose(img: np.ndarray,
-            regions: Sequence[Tuple[np.ndarray, int, float, float]]
-            ) -> Tuple[np.ndarray, np.ndarray]:
+def compose(
+    img: np.ndarray, regions: Sequence[Tuple[np.ndarray, int, float, float]]
+) -> Tuple[np.ndarray, np.ndarray]:
     """Blur ``regions`` of ``img`` in order; a later region overwrites an
     earlier one where they overlap, in the pixels and in the labels.
 
@@ -107,10 +115,13 @@ def compose(img: np.ndarray,
     return out, label
 
 
-def sample_regions(img_shape: Tuple[int, int], rng: np.random.Generator,
-                   objects: Optional[List[np.ndarray]] = None,
-                   defocus_sigma: Tuple[float, float] = (2., 6.),
-                   motion_length: Tuple[int, int] = (9, 31)) -> list:
+def sample_regions(
+    img_shape: Tuple[int, int],
+    rng: np.random.Generator,
+    objects: Optional[List[np.ndarray]] = None,
+    defocus_sigma: Tuple[float, float] = (2., 6.),
+    motion_length: Tuple[int, int] = (9, 31)
+) -> list:
     """Draw the regions of one sample (for :func:`compose`): one or two
     regions of random kinds, each an object mask from ``objects`` (when
     given, half of the time) or a :func:`random_region`; or, one time in

@@ -8,11 +8,12 @@ from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
 
 from ..structures.seg_labels import SegLabelSet
-from .validation import (NamesBadImages, SkipLog, box_problem,
-                         number_problem)
+from .validation import NamesBadImages, SkipLog, box_problem, number_problem
 
 
-def coco_subset(src: str, dst: str, num_images: int = None,
+def coco_subset(src: str,
+                dst: str,
+                num_images: int = None,
                 image_ids=None) -> list:
     """Write a COCO instances json keeping some images of ``src``: the given
     ``image_ids``, or the first ``num_images`` by id. mmdet's CocoMetric
@@ -26,8 +27,9 @@ def coco_subset(src: str, dst: str, num_images: int = None,
     ids = sorted(i['id'] for i in coco['images'])
     keep = set(image_ids) if image_ids is not None else set(ids[:num_images])
     coco['images'] = [i for i in coco['images'] if i['id'] in keep]
-    coco['annotations'] = [a for a in coco['annotations']
-                           if a['image_id'] in keep]
+    coco['annotations'] = [
+        a for a in coco['annotations'] if a['image_id'] in keep
+    ]
     with open(dst, 'w') as f:
         json.dump(coco, f)
     return sorted(keep)
@@ -142,13 +144,16 @@ class BlitzNetCocoDataset(NamesBadImages, CocoDataset):
         if not isinstance(seg, list):
             raise ValueError(f'{where}: segmentation is neither polygons '
                              f'nor an RLE ({type(seg).__name__})')
-        good = [p for p in seg if isinstance(p, list) and len(p) >= 6
-                and len(p) % 2 == 0]
+        good = [
+            p for p in seg
+            if isinstance(p, list) and len(p) >= 6 and len(p) % 2 == 0
+        ]
         if len(good) < len(seg):
-            self.skipped.skip(img['file_name'], 'short_polygon',
-                              f"annotation id {ann.get('id')}: "
-                              f'{len(seg) - len(good)} of {len(seg)} '
-                              'polygons under 3 points')
+            self.skipped.skip(
+                img['file_name'], 'short_polygon',
+                f"annotation id {ann.get('id')}: "
+                f'{len(seg) - len(good)} of {len(seg)} '
+                'polygons under 3 points')
             ann = dict(ann, segmentation=good)
         return ann
 

@@ -43,16 +43,20 @@ def panoptic_categories(cats: list, ann_file: str) -> dict:
             raise ValueError(f"{ann_file}: category id {c['id']} repeated")
         seg_label[c['id']] = i
         names.append(c['name'])
-        colours.append(tuple(c.get('color') or
-                             _MMDET_COLOURS.get(c['name'], fallback[i])))
+        colours.append(
+            tuple(
+                c.get('color') or _MMDET_COLOURS.get(c['name'], fallback[i])))
         if c['isthing']:
             det_label[c['id']] = len(things)
             things.append(i)
-    return dict(classes=tuple(names[i] for i in things),
-                palette=[colours[i] for i in things],
-                seg_classes=tuple(names), seg_palette=colours,
-                seg_background=False, seg_label=seg_label,
-                det_label=det_label)
+    return dict(
+        classes=tuple(names[i] for i in things),
+        palette=[colours[i] for i in things],
+        seg_classes=tuple(names),
+        seg_palette=colours,
+        seg_background=False,
+        seg_label=seg_label,
+        det_label=det_label)
 
 
 @DATASETS.register_module()
@@ -88,17 +92,21 @@ class BlitzNetCocoPanopticDataset(NamesBadImages, BaseDetDataset):
             are malformed or differ from a stated metainfo, or a segment
             names an unknown category.
     """
-    METAINFO = dict(classes=_MMDET['thing_classes'],
-                    palette=_MMDET['palette'][:len(_MMDET['thing_classes'])],
-                    seg_classes=_MMDET['classes'],
-                    seg_palette=_MMDET['palette'], seg_background=False)
+    METAINFO = dict(
+        classes=_MMDET['thing_classes'],
+        palette=_MMDET['palette'][:len(_MMDET['thing_classes'])],
+        seg_classes=_MMDET['classes'],
+        seg_palette=_MMDET['palette'],
+        seg_background=False)
 
     def __init__(self, *args, with_sem_seg: bool = True, **kwargs) -> None:
         self.with_sem_seg = with_sem_seg
         self.skipped = SkipLog(type(self).__name__)
-        self._stated = {k: tuple(v) for k, v in
-                        (kwargs.get('metainfo') or {}).items()
-                        if k in ('classes', 'seg_classes')}
+        self._stated = {
+            k: tuple(v)
+            for k, v in (kwargs.get('metainfo') or {}).items()
+            if k in ('classes', 'seg_classes')
+        }
         super().__init__(*args, **kwargs)
 
     def _read(self) -> dict:
@@ -123,8 +131,10 @@ class BlitzNetCocoPanopticDataset(NamesBadImages, BaseDetDataset):
                     f'{self.ann_file}: metainfo {key} ({len(names)}) differ '
                     f'from the json categories ({len(sets[key])}); leave '
                     'them out, the json states them')
-        self._metainfo.update({k: v for k, v in sets.items()
-                               if k not in ('seg_label', 'det_label')})
+        self._metainfo.update({
+            k: v
+            for k, v in sets.items() if k not in ('seg_label', 'det_label')
+        })
         data_list, unannotated = [], 0
         try:
             anns = {a['image_id']: a for a in pan['annotations']}
@@ -138,19 +148,25 @@ class BlitzNetCocoPanopticDataset(NamesBadImages, BaseDetDataset):
         if not data_list:
             raise ValueError(f'{self.ann_file}: no images')
         if unannotated:
-            print_log(f'{type(self).__name__}: {unannotated} images of '
-                      f'{self.ann_file} have no annotation entry (no boxes, '
-                      'mask all 255)', logger='current',
-                      level=logging.WARNING)
+            print_log(
+                f'{type(self).__name__}: {unannotated} images of '
+                f'{self.ann_file} have no annotation entry (no boxes, '
+                'mask all 255)',
+                logger='current',
+                level=logging.WARNING)
         self.skipped.summary()
         return data_list
 
     def _parse(self, img: dict, ann, sets: dict) -> dict:
-        info = dict(img_path=osp.join(self.data_prefix.get('img', ''),
-                                      img['file_name']),
-                    img_id=img['id'], height=img['height'],
-                    width=img['width'], seg_map_path=None,
-                    seg_background=False, instances=[])
+        info = dict(
+            img_path=osp.join(
+                self.data_prefix.get('img', ''), img['file_name']),
+            img_id=img['id'],
+            height=img['height'],
+            width=img['width'],
+            seg_map_path=None,
+            seg_background=False,
+            instances=[])
         if ann is None:
             return info
         segments = []
@@ -171,12 +187,15 @@ class BlitzNetCocoPanopticDataset(NamesBadImages, BaseDetDataset):
             if kind:
                 self.skipped.skip(ann['file_name'], kind, f"segment {s['id']}")
                 continue
-            info['instances'].append(dict(
-                bbox=[x, y, x + w, y + h], bbox_label=sets['det_label'][cat],
-                ignore_flag=int(bool(s.get('iscrowd', 0)))))
+            info['instances'].append(
+                dict(
+                    bbox=[x, y, x + w, y + h],
+                    bbox_label=sets['det_label'][cat],
+                    ignore_flag=int(bool(s.get('iscrowd', 0)))))
         if self.with_sem_seg:
-            info.update(panoptic_map_path=osp.join(
-                self.data_prefix.get('seg', ''), ann['file_name']),
+            info.update(
+                panoptic_map_path=osp.join(
+                    self.data_prefix.get('seg', ''), ann['file_name']),
                 panoptic_segments=segments)
         return info
 
@@ -188,7 +207,9 @@ class BlitzNetCocoPanopticDataset(NamesBadImages, BaseDetDataset):
             return self.data_list
         empty = self.filter_cfg.get('filter_empty_gt', False)
         min_size = self.filter_cfg.get('min_size', 0)
-        return [d for d in self.data_list
-                if min(d['width'], d['height']) >= min_size and not (
-                    empty and not any(i['ignore_flag'] == 0
-                                      for i in d['instances']))]
+        return [
+            d for d in self.data_list
+            if min(d['width'], d['height']) >= min_size
+            and not (empty and not any(i['ignore_flag'] == 0
+                                       for i in d['instances']))
+        ]

@@ -38,6 +38,8 @@ class BlitzNetCocoStuffDataset(BlitzNetCocoDataset):
         seg_palette=[tuple(c) for c in COCOStuffDataset.METAINFO['palette']],
         seg_background=False)
 
-    def __init__(self, *args, seg_map_suffix: str = '_labelTrainIds.png',
+    def __init__(self,
+                 *args,
+                 seg_map_suffix: str = '_labelTrainIds.png',
                  **kwargs) -> None:
         super().__init__(*args, seg_map_suffix=seg_map_suffix, **kwargs)

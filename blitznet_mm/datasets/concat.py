@@ -2,9 +2,8 @@
 paper Sec. 4.1: VOC07 trainval boxes + VOC12 train-aug boxes and masks)."""
 from typing import List, Optional, Sequence, Union
 
-from mmengine.dataset import BaseDataset, ConcatDataset
-
 from mmdet.registry import DATASETS
+from mmengine.dataset import BaseDataset, ConcatDataset
 
 
 @DATASETS.register_module()
@@ -25,8 +24,10 @@ class SharedPipelineConcatDataset(ConcatDataset):
         ValueError: if a part config has its own pipeline as well.
     """
 
-    def __init__(self, datasets: Sequence[Union[BaseDataset, dict]],
-                 pipeline: Optional[List[dict]] = None, **kwargs) -> None:
+    def __init__(self,
+                 datasets: Sequence[Union[BaseDataset, dict]],
+                 pipeline: Optional[List[dict]] = None,
+                 **kwargs) -> None:
         if pipeline is not None:
             parts = []
             for i, d in enumerate(datasets):

@@ -26,7 +26,9 @@ def id_to_rgb(ids: np.ndarray) -> np.ndarray:
                     -1).astype(np.uint8)
 
 
-def panoptic_semantic_map(path: str, segments: Sequence[dict], height: int,
+def panoptic_semantic_map(path: str,
+                          segments: Sequence[dict],
+                          height: int,
                           width: int,
                           ignore_index: int = IGNORE_INDEX) -> np.ndarray:
     """The semantic map of one panoptic PNG: every pixel of segment ``s``

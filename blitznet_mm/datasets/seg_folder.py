@@ -43,8 +43,11 @@ class BlitzNetSegDataset(NamesBadImages, BaseSegDataset):
             missing.
     """
 
-    def __init__(self, *args, img_suffix: str = '.jpg',
-                 seg_map_suffix: str = '.png', **kwargs) -> None:
+    def __init__(self,
+                 *args,
+                 img_suffix: str = '.jpg',
+                 seg_map_suffix: str = '.png',
+                 **kwargs) -> None:
         meta = kwargs.get('metainfo') or {}
         if not (meta.get('classes') or meta.get('seg_classes')):
             raise ValueError(
@@ -53,9 +56,12 @@ class BlitzNetSegDataset(NamesBadImages, BaseSegDataset):
                 'seg_classes=(...) with seg_background=False')
         if not meta.get('classes'):  # mmseg's BaseSegDataset reads classes
             kwargs['metainfo'] = dict(meta, classes=meta['seg_classes'])
-        super().__init__(*args, img_suffix=img_suffix,
-                         seg_map_suffix=seg_map_suffix,
-                         reduce_zero_label=False, **kwargs)
+        super().__init__(
+            *args,
+            img_suffix=img_suffix,
+            seg_map_suffix=seg_map_suffix,
+            reduce_zero_label=False,
+            **kwargs)
 
     def load_data_list(self) -> list:
         img_dir = self.data_prefix.get('img_path', '')
@@ -71,6 +77,8 @@ class BlitzNetSegDataset(NamesBadImages, BaseSegDataset):
             if seg is None or not osp.isfile(seg):
                 raise FileNotFoundError(
                     f"no mask for image {info['img_path']}: {seg} is missing")
-            info.update(img_id=i, max_seg_label=labels.max_label,
-                        seg_background=labels.background)
+            info.update(
+                img_id=i,
+                max_seg_label=labels.max_label,
+                seg_background=labels.background)
         return data_list

@@ -14,10 +14,10 @@ def task_label_set(spec: Mapping) -> SegLabelSet:
     """A task's metainfo entry (``seg_classes``, ``seg_background``,
     ``seg_palette``, ``multi_label``) -> its label set (a multi-label set
     has no background: one output per class)."""
-    return SegLabelSet(spec['seg_classes'],
-                       bool(spec.get('seg_background', True)) and
-                       not spec.get('multi_label', False),
-                       spec.get('seg_palette'))
+    return SegLabelSet(
+        spec['seg_classes'],
+        bool(spec.get('seg_background', True))
+        and not spec.get('multi_label', False), spec.get('seg_palette'))
 
 
 class SegTasksMixin:
@@ -39,7 +39,9 @@ class SegTasksMixin:
             mask (a wrong folder or suffix), naming the task and folder.
     """
 
-    def __init__(self, *args, seg_tasks: Optional[Dict[str, dict]] = None,
+    def __init__(self,
+                 *args,
+                 seg_tasks: Optional[Dict[str, dict]] = None,
                  **kwargs) -> None:
         self.task_specs = {}
         for name, spec in (seg_tasks or {}).items():
@@ -52,14 +54,18 @@ class SegTasksMixin:
                 seg_classes=tuple(spec['classes']),
                 seg_background=False if multi else bool(
                     spec.get('background', True)),
-                multi_label=multi, suffix=spec.get('suffix', '.png'),
+                multi_label=multi,
+                suffix=spec.get('suffix', '.png'),
                 seg_palette=spec.get('palette'))
         metainfo = dict(kwargs.pop('metainfo', None) or {})
         if self.task_specs:
             metainfo['seg_tasks'] = {
-                n: {k: v for k, v in s.items()
-                    if k != 'suffix' and v is not None}
-                for n, s in self.task_specs.items()}
+                n: {
+                    k: v
+                    for k, v in s.items() if k != 'suffix' and v is not None
+                }
+                for n, s in self.task_specs.items()
+            }
         super().__init__(*args, metainfo=metainfo, **kwargs)
 
     def load_data_list(self):
@@ -87,10 +93,13 @@ class SegTasksMixin:
             path = path if osp.isfile(path) else None
             self._masks_found[name] += path is not None
             labels = task_label_set(spec)
-            tasks.append(dict(name=name, path=path,
-                              num_classes=labels.num_classes,
-                              background=labels.background,
-                              multi_label=spec['multi_label']))
+            tasks.append(
+                dict(
+                    name=name,
+                    path=path,
+                    num_classes=labels.num_classes,
+                    background=labels.background,
+                    multi_label=spec['multi_label']))
         data_info['seg_tasks'] = tasks
         return data_info
 

@@ -55,8 +55,11 @@ class SkipLog:
         """Count one skipped annotation of ``kind`` in ``file``."""
         self.counts[kind] += 1
         if self.total <= MAX_WARNINGS:
-            print_log(f'{self.owner}: skipped an annotation of {file}: '
-                      f'{kind} ({detail})', logger='current', level=30)
+            print_log(
+                f'{self.owner}: skipped an annotation of {file}: '
+                f'{kind} ({detail})',
+                logger='current',
+                level=30)
 
     @property
     def total(self) -> int:
@@ -64,14 +67,23 @@ class SkipLog:
 
     def summary(self) -> None:
         if self.total:
-            print_log(f'{self.owner}: skipped {self.total} bad annotations '
-                      f'({dict(self.counts)})', logger='current', level=30)
+            print_log(
+                f'{self.owner}: skipped {self.total} bad annotations '
+                f'({dict(self.counts)})',
+                logger='current',
+                level=30)
 
 
 # the first bytes of the formats OpenCV decodes that image sets use
-_MAGIC = {b'\xff\xd8': 'JPEG', b'\x89PNG': 'PNG', b'GIF8': 'GIF',
-          b'BM': 'BMP', b'II*\x00': 'TIFF', b'MM\x00*': 'TIFF',
-          b'RIFF': 'WebP'}
+_MAGIC = {
+    b'\xff\xd8': 'JPEG',
+    b'\x89PNG': 'PNG',
+    b'GIF8': 'GIF',
+    b'BM': 'BMP',
+    b'II*\x00': 'TIFF',
+    b'MM\x00*': 'TIFF',
+    b'RIFF': 'WebP'
+}
 
 
 def image_file_problem(path: str) -> Optional[str]:

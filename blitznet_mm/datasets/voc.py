@@ -1,15 +1,15 @@
-"""Pascal VOC with optional class-index masks (paper Sec. 4.1; docs/data.md)."""
+"""Pascal VOC with optional class-index masks (paper Sec. 4.1;
+docs/data.md)."""
 import logging
 import math
 import os.path as osp
 import xml.etree.ElementTree as ET
 
 import numpy as np
-from PIL import Image
-
 from mmdet.datasets import VOCDataset
 from mmdet.registry import DATASETS
 from mmengine.logging import print_log
+from PIL import Image
 
 from .validation import NamesBadImages, SkipLog, box_problem
 
@@ -84,9 +84,12 @@ class BlitzNetVOCDataset(NamesBadImages, VOCDataset):
         ValueError: the image list is empty or an XML file is malformed.
     """
 
-    def __init__(self, *args, seg_required: bool = False,
+    def __init__(self,
+                 *args,
+                 seg_required: bool = False,
                  train_difficult: bool = True,
-                 int_img_ids: bool = False, **kwargs) -> None:
+                 int_img_ids: bool = False,
+                 **kwargs) -> None:
         self.seg_required = seg_required
         self.train_difficult = train_difficult
         self.missing_masks = []
@@ -108,7 +111,8 @@ class BlitzNetVOCDataset(NamesBadImages, VOCDataset):
                 f'{len(data_list)} images of {self.ann_file} have no mask '
                 f'(e.g. {self.missing_masks[0]}); they are trained on boxes '
                 'only. seg_required=True makes this an error.',
-                logger='current', level=logging.WARNING)
+                logger='current',
+                level=logging.WARNING)
         return data_list
 
     @property
@@ -145,8 +149,10 @@ class BlitzNetVOCDataset(NamesBadImages, VOCDataset):
         if self.int_img_ids:
             data_info['img_id'] = voc_int_id(img_info['img_id'])
         data_info['seg_map_path'] = None
-        dirs = [self.data_prefix[k] for k in ('seg', 'seg_aug')
-                if self.data_prefix.get(k)]
+        dirs = [
+            self.data_prefix[k] for k in ('seg', 'seg_aug')
+            if self.data_prefix.get(k)
+        ]
         if dirs:
             paths = [osp.join(d, f"{img_info['img_id']}.png") for d in dirs]
             found = [p for p in paths if osp.isfile(p)]

@@ -7,7 +7,8 @@ from .graph import OUTPUT_NAMES, ExportGraph
 from .quantize import quantize_openvino
 from .runtime import BackendSession
 
-__all__ = ['BlitzNetBackendModel', 'backend_model_cfg', 'export_onnx',
-           'export_openvino', 'is_exported_model', 'read_metadata',
-           'OUTPUT_NAMES', 'ExportGraph', 'BackendSession',
-           'quantize_openvino']
+__all__ = [
+    'BlitzNetBackendModel', 'backend_model_cfg', 'export_onnx',
+    'export_openvino', 'is_exported_model', 'read_metadata', 'OUTPUT_NAMES',
+    'ExportGraph', 'BackendSession', 'quantize_openvino'
+]

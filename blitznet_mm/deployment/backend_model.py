@@ -72,8 +72,8 @@ class BlitzNetBackendModel(BaseDetector):
                  init_cfg: Optional[dict] = None) -> None:
         if isinstance(data_preprocessor, dict):  # found in mmdet's registry
             data_preprocessor = MODELS.build(data_preprocessor)  # in any scope
-        super().__init__(data_preprocessor=data_preprocessor,
-                         init_cfg=init_cfg)
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.model_file = model_file
         self.meta = read_metadata(model_file)
         self.num_classes = self.meta['num_classes']
@@ -104,32 +104,36 @@ class BlitzNetBackendModel(BaseDetector):
         self._device = device
         # the device the session was last asked for (None: not yet followed)
         self._session_device = device
-        self.session = BackendSession(model_file, precision, num_threads,
-                                      device=device or 'cpu')
+        self.session = BackendSession(
+            model_file, precision, num_threads, device=device or 'cpu')
 
     @property
     def with_bbox(self) -> bool:
         return self.with_det
 
-    def predict(self, batch_inputs: torch.Tensor,
+    def predict(self,
+                batch_inputs: torch.Tensor,
                 batch_data_samples: SampleList,
                 rescale: bool = True) -> SampleList:
-        outs = dict(zip(self.meta['output_names'],
-                        self._forward(batch_inputs)))
+        outs = dict(
+            zip(self.meta['output_names'], self._forward(batch_inputs)))
         self.fill_detections(outs, batch_data_samples, rescale)
         self.fill_label_maps(outs, batch_data_samples)
         return batch_data_samples
 
-    def fill_detections(self, outs: dict, batch_data_samples: SampleList,
+    def fill_detections(self,
+                        outs: dict,
+                        batch_data_samples: SampleList,
                         rescale: bool = True) -> None:
         """``pred_instances`` from the graph's ``scores`` and ``boxes``."""
         if not self.with_det:
             return
         for ds, scores, boxes in zip(batch_data_samples, outs['scores'],
                                      outs['boxes']):
-            ds.pred_instances = detections_from_scores(
-                scores, boxes.__getitem__, ds.metainfo, self.test_cfg,
-                rescale)
+            ds.pred_instances = detections_from_scores(scores,
+                                                       boxes.__getitem__,
+                                                       ds.metainfo,
+                                                       self.test_cfg, rescale)
 
     def fill_label_maps(self, outs: dict,
                         batch_data_samples: SampleList) -> None:
@@ -152,9 +156,9 @@ class BlitzNetBackendModel(BaseDetector):
     @property
     def seg_tasks(self) -> tuple:
         """The extra segmentation tasks the file was exported with."""
-        return tuple(SegTask(t['name'], t['num_classes'], t['background'],
-                             t['multi_label'])
-                     for t in self.meta.get('seg_tasks', ()))
+        return tuple(
+            SegTask(t['name'], t['num_classes'], t['background'],
+                    t['multi_label']) for t in self.meta.get('seg_tasks', ()))
 
     def session_for(self, device: torch.device) -> BackendSession:
         """The session for a batch on ``device``: with ``device=None`` at
@@ -165,12 +169,12 @@ class BlitzNetBackendModel(BaseDetector):
         if self._device is None and device.type == 'cuda' and \
                 self._session_device != str(device):
             self._session_device = str(device)
-            self.session = BackendSession(self.model_file,
-                                          *self._session_args,
-                                          device=str(device))
+            self.session = BackendSession(
+                self.model_file, *self._session_args, device=str(device))
         return self.session
 
-    def _forward(self, batch_inputs: torch.Tensor,
+    def _forward(self,
+                 batch_inputs: torch.Tensor,
                  batch_data_samples: Optional[SampleList] = None) -> tuple:
         """The graph's outputs as float tensors, in ``output_names``
         order: on the host where the session runs on the CPU (as the
@@ -213,16 +217,16 @@ def backend_model_cfg(model_cfg: dict, model_file: str, **kwargs) -> dict:
     if not is_exported_model(model_file):
         raise ValueError(f'{model_file}: not an exported model (.onnx/.xml)')
     seg = model_cfg.get('seg_head') or {}
-    return dict(type='BlitzNetBackendModel', model_file=model_file,
-                data_preprocessor=copy.deepcopy(
-                    model_cfg['data_preprocessor']),
-                test_cfg=copy.deepcopy(model_cfg.get('test_cfg')),
-                num_classes=model_cfg.get('num_classes'),
-                # the config's set: stated, or the detection classes
-                seg_num_classes=(model_cfg.get('seg_num_classes')
-                                 or model_cfg.get('num_classes'))
-                if model_cfg.get('seg_head') else None,
-                seg_background=model_cfg.get('seg_background'),
-                max_upsample_elements=seg.get('max_upsample_elements',
-                                              2**27),
-                **kwargs)
+    return dict(
+        type='BlitzNetBackendModel',
+        model_file=model_file,
+        data_preprocessor=copy.deepcopy(model_cfg['data_preprocessor']),
+        test_cfg=copy.deepcopy(model_cfg.get('test_cfg')),
+        num_classes=model_cfg.get('num_classes'),
+        # the config's set: stated, or the detection classes
+        seg_num_classes=(model_cfg.get('seg_num_classes')
+                         or model_cfg.get('num_classes'))
+        if model_cfg.get('seg_head') else None,
+        seg_background=model_cfg.get('seg_background'),
+        max_upsample_elements=seg.get('max_upsample_elements', 2**27),
+        **kwargs)

@@ -14,7 +14,6 @@ from .graph import ExportGraph
 META_KEY = 'blitznet'
 EXPORTED_EXTS = ('.onnx', '.xml')
 
-
 # torch.onnx.export(dynamo=True, dynamic_shapes=...) and ONNXProgram.save
 # appeared in torch 2.5 (tested with 2.13)
 EXPORT_MIN_TORCH = (2, 5)
@@ -34,8 +33,11 @@ def is_exported_model(path: str) -> bool:
     return str(path).lower().endswith(EXPORTED_EXTS)
 
 
-def export_onnx(graph: ExportGraph, path: str, dataset_meta: dict,
-                batch: Union[str, int] = 'dynamic', opset: int = 18) -> str:
+def export_onnx(graph: ExportGraph,
+                path: str,
+                dataset_meta: dict,
+                batch: Union[str, int] = 'dynamic',
+                opset: int = 18) -> str:
     """Write ``graph`` to ``path`` as ONNX with its metadata.
 
     Args:
@@ -72,23 +74,30 @@ def export_onnx(graph: ExportGraph, path: str, dataset_meta: dict,
     seg_meta = _seg_meta(graph.model, dataset_meta)
     n = 2 if batch == 'dynamic' else batch
     # on the model's device: the priors and weights live there
-    dummy = torch.zeros(n, 3, *graph.input_size,
-                        device=next(graph.model.parameters()).device)
+    dummy = torch.zeros(
+        n, 3, *graph.input_size, device=next(graph.model.parameters()).device)
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     dynamic = None
     if batch == 'dynamic':
         dynamic = ({0: torch.export.Dim('batch', min=1, max=1024)}, )
     with torch.no_grad():
         program = torch.onnx.export(
-            graph, (dummy, ), dynamo=True, input_names=['inputs'],
-            output_names=list(graph.output_names), opset_version=opset,
-            dynamic_shapes=dynamic, verbose=False)
+            graph, (dummy, ),
+            dynamo=True,
+            input_names=['inputs'],
+            output_names=list(graph.output_names),
+            opset_version=opset,
+            dynamic_shapes=dynamic,
+            verbose=False)
     program.save(path, external_data=False)
-    meta = dict(input_size=list(graph.input_size),
-                output_names=list(graph.output_names),
-                num_classes=graph.model.num_classes,
-                num_anchors=graph.num_anchors, **seg_meta,
-                batch=batch, dataset_meta=_jsonable(dataset_meta))
+    meta = dict(
+        input_size=list(graph.input_size),
+        output_names=list(graph.output_names),
+        num_classes=graph.model.num_classes,
+        num_anchors=graph.num_anchors,
+        **seg_meta,
+        batch=batch,
+        dataset_meta=_jsonable(dataset_meta))
     _write_onnx_meta(path, meta)
     return path
 
@@ -98,15 +107,20 @@ def _seg_meta(model, dataset_meta: Optional[dict]) -> dict:
     the model, checked against the set ``dataset_meta`` names."""
     if not getattr(model, 'with_seg', False):
         return {}
-    out = dict(seg_num_classes=model.seg_num_classes,
-               seg_background=model.seg_background,
-               seg_outputs=model.num_seg_outputs)
+    out = dict(
+        seg_num_classes=model.seg_num_classes,
+        seg_background=model.seg_background,
+        seg_outputs=model.num_seg_outputs)
     if getattr(model, 'seg_tasks', ()):  # docs/multi_task.md
-        out['seg_tasks'] = [dict(
-            name=t.name, num_classes=t.num_classes, background=t.background,
-            multi_label=t.multi_label,
-            threshold=getattr(model.task_heads[t.name], 'threshold', None))
-            for t in model.seg_tasks]
+        out['seg_tasks'] = [
+            dict(
+                name=t.name,
+                num_classes=t.num_classes,
+                background=t.background,
+                multi_label=t.multi_label,
+                threshold=getattr(model.task_heads[t.name], 'threshold', None))
+            for t in model.seg_tasks
+        ]
     meta = dataset_meta or {}
     if meta.get('seg_classes') or meta.get('classes'):
         labels = SegLabelSet.from_metainfo(meta)
@@ -124,8 +138,10 @@ def _jsonable(dataset_meta: Optional[dict]) -> dict:
     out = {}
     for key in ('classes', 'palette', 'seg_classes', 'seg_palette'):
         if meta.get(key) is not None:
-            out[key] = [list(v) if isinstance(v, (tuple, list)) else v
-                        for v in meta[key]]
+            out[key] = [
+                list(v) if isinstance(v, (tuple, list)) else v
+                for v in meta[key]
+            ]
     if meta.get('seg_background') is not None:
         out['seg_background'] = bool(meta['seg_background'])
     return out
@@ -150,8 +166,7 @@ def export_openvino(onnx_path: str, xml_path: str) -> str:
     """
     import openvino as ov
     model = ov.convert_model(onnx_path)
-    model.set_rt_info(json.dumps(read_metadata(onnx_path)),
-                      [META_KEY, 'meta'])
+    model.set_rt_info(json.dumps(read_metadata(onnx_path)), [META_KEY, 'meta'])
     ov.save_model(model, xml_path, compress_to_fp16=False)
     return xml_path
 

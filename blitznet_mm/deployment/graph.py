@@ -68,18 +68,20 @@ class ExportGraph(nn.Module):
             raise NotImplementedError(unexportable_head(model.bbox_head))
         self.with_seg = model.with_seg
         self.output_names = tuple(
-            n for n in OUTPUT_NAMES
-            if (n == 'seg_logits' and self.with_seg)
-            or (n != 'seg_logits' and self.with_det)) + tuple(
-            f'seg_logits_{t.name}' for t in getattr(model, 'seg_tasks', ()))
+            n for n in OUTPUT_NAMES if (n == 'seg_logits' and self.with_seg) or
+            (n != 'seg_logits' and self.with_det)) + tuple(
+                f'seg_logits_{t.name}'
+                for t in getattr(model, 'seg_tasks', ()))
         if self.with_det:
             device = next(model.parameters()).device
             with torch.no_grad():
                 feats = model.extract_feat(
                     torch.zeros(1, 3, *self.input_size, device=device))
             sizes = [f.shape[-2:] for f in feats]
-            self.register_buffer('priors', model.bbox_head.dense_priors(
-                self.input_size, sizes, device), persistent=False)
+            self.register_buffer(
+                'priors',
+                model.bbox_head.dense_priors(self.input_size, sizes, device),
+                persistent=False)
         self.eval()  # the wrapper too, or the exporter warns
 
     @property
@@ -91,8 +93,9 @@ class ExportGraph(nn.Module):
         outs = ()
         if self.with_det:
             cls_scores, bbox_preds = self.model.bbox_head(x)
-            outs += self.model.bbox_head.predict_dense(
-                cls_scores, bbox_preds, self.priors, self.input_size)
+            outs += self.model.bbox_head.predict_dense(cls_scores, bbox_preds,
+                                                       self.priors,
+                                                       self.input_size)
         if self.with_seg:
             outs += (self.model.seg_head(x), )
         for task in getattr(self.model, 'seg_tasks', ()):

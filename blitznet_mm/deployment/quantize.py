@@ -37,27 +37,31 @@ def calibration_images(folder: str) -> List[str]:
     if not osp.isdir(folder):
         raise ValueError(f'--calib {folder}: not a directory of images')
     names = sorted(os.listdir(folder))
-    images = [osp.join(folder, n) for n in names
-              if n.lower().endswith(IMAGE_EXTS)
-              and osp.isfile(osp.join(folder, n))]
+    images = [
+        osp.join(folder, n) for n in names
+        if n.lower().endswith(IMAGE_EXTS) and osp.isfile(osp.join(folder, n))
+    ]
     if not images:
         held = ', '.join(names[:5]) + (' ...' if len(names) > 5 else '')
         raise ValueError(
             f'--calib {folder}: no image files ({"/".join(IMAGE_EXTS)}) to '
             f'calibrate on; the folder ' +
-            (f'holds {len(names)} other entries: {held}' if names
-             else 'is empty'))
+            (f'holds {len(names)} other entries: {held}'
+             if names else 'is empty'))
     return images
 
 
 def _test_pipeline(cfg) -> list:
     """The config's test pipeline without its annotation loading (images
     of a ``--calib`` folder have none)."""
-    return [t for t in cfg.test_dataloader.dataset.pipeline
-            if 'Annotation' not in t['type']]
+    return [
+        t for t in cfg.test_dataloader.dataset.pipeline
+        if 'Annotation' not in t['type']
+    ]
 
 
-def calibration_inputs(cfg, calib: Optional[str] = None,
+def calibration_inputs(cfg,
+                       calib: Optional[str] = None,
                        num: int = 300) -> List[np.ndarray]:
     """Up to ``num`` preprocessed (1, 3, H, W) float32 batches, as the
     exported graph takes them: the config's test pipeline (the S x S resize)
@@ -116,18 +120,22 @@ def unquantized_tail(model) -> List[str]:
     tail = []
     for op in ops:
         kind = op.get_type_name()
-        if feeds_weighted[op.get_friendly_name()] or kind in (
-                'Constant', 'Parameter', 'Result'):
+        if feeds_weighted[op.get_friendly_name()] or kind in ('Constant',
+                                                              'Parameter',
+                                                              'Result'):
             continue
-        producers = [i.get_source_output().get_node().get_type_name()
-                     for i in op.inputs()]
+        producers = [
+            i.get_source_output().get_node().get_type_name()
+            for i in op.inputs()
+        ]
         if kind == 'Add' and any(p in WEIGHTED_OPS for p in producers):
             continue
         tail.append(op.get_friendly_name())
     return tail
 
 
-def quantize_openvino(xml_path: str, out_path: str,
+def quantize_openvino(xml_path: str,
+                      out_path: str,
                       inputs: Iterable[np.ndarray],
                       preset: str = 'performance',
                       fast_bias_correction: bool = True) -> str:
@@ -167,12 +175,19 @@ def quantize_openvino(xml_path: str, out_path: str,
     model = ov.Core().read_model(xml_path)
     ignored = nncf.IgnoredScope(names=unquantized_tail(model), validate=False)
     quantized = nncf.quantize(
-        model, nncf.Dataset(inputs), subset_size=len(inputs),
-        preset=dict(performance=nncf.QuantizationPreset.PERFORMANCE,
-                    mixed=nncf.QuantizationPreset.MIXED)[preset],
-        fast_bias_correction=fast_bias_correction, ignored_scope=ignored)
-    meta.update(precision='int8', calibration=dict(
-        images=len(inputs), preset=preset, tool=f'nncf {nncf.__version__}'))
+        model,
+        nncf.Dataset(inputs),
+        subset_size=len(inputs),
+        preset=dict(
+            performance=nncf.QuantizationPreset.PERFORMANCE,
+            mixed=nncf.QuantizationPreset.MIXED)[preset],
+        fast_bias_correction=fast_bias_correction,
+        ignored_scope=ignored)
+    meta.update(
+        precision='int8',
+        calibration=dict(
+            images=len(inputs), preset=preset,
+            tool=f'nncf {nncf.__version__}'))
     quantized.set_rt_info(json.dumps(meta), [META_KEY, 'meta'])
     os.makedirs(osp.dirname(osp.abspath(out_path)), exist_ok=True)
     ov.save_model(quantized, out_path, compress_to_fp16=False)

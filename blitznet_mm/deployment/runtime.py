@@ -62,8 +62,11 @@ class BackendSession:
             with ONNX Runtime (its CPU provider has no bf16 convolutions).
     """
 
-    def __init__(self, model_file: str, precision: str = 'fp32',
-                 num_threads: Optional[int] = None, device: str = 'cpu'):
+    def __init__(self,
+                 model_file: str,
+                 precision: str = 'fp32',
+                 num_threads: Optional[int] = None,
+                 device: str = 'cpu'):
         if precision not in PRECISIONS:
             raise ValueError(f'precision must be one of {PRECISIONS}, got '
                              f'{precision!r}')
@@ -75,14 +78,15 @@ class BackendSession:
                 raise ValueError(f'{model_file}: ONNX Runtime runs this model '
                                  'in fp32 only; use the OpenVINO IR (.xml) '
                                  'for bf16')
-            self._ort = self._onnxruntime(model_file, num_threads, kind,
-                                          index)
+            self._ort = self._onnxruntime(model_file, num_threads, kind, index)
             self.backend = 'onnxruntime'
         elif model_file.lower().endswith('.xml'):
             import openvino as ov
-            config = {'INFERENCE_PRECISION_HINT':
-                      'f32' if precision == 'fp32' else 'bf16',
-                      'PERFORMANCE_HINT': 'LATENCY'}
+            config = {
+                'INFERENCE_PRECISION_HINT':
+                'f32' if precision == 'fp32' else 'bf16',
+                'PERFORMANCE_HINT': 'LATENCY'
+            }
             if num_threads:
                 config['INFERENCE_NUM_THREADS'] = num_threads
             if kind == 'cuda':

@@ -53,9 +53,11 @@ class BlitzNetSegMetric(IoUMetric):
     """
     default_prefix = 'sem_seg'
 
-    def __init__(self, ignore_index: int = IGNORE_INDEX,
+    def __init__(self,
+                 ignore_index: int = IGNORE_INDEX,
                  background_name: str = 'background',
-                 classwise: bool = False, task: Optional[str] = None,
+                 classwise: bool = False,
+                 task: Optional[str] = None,
                  **kwargs) -> None:
         super().__init__(ignore_index=ignore_index, **kwargs)
         self.task = task
@@ -96,10 +98,10 @@ class BlitzNetSegMetric(IoUMetric):
         if self.task is None:
             return SegLabelSet.from_metainfo(self.dataset_meta)
         meta = self.task_meta
-        return SegLabelSet(meta['seg_classes'],
-                           meta.get('seg_background', True) and
-                           not meta.get('multi_label', False),
-                           meta.get('seg_palette'))
+        return SegLabelSet(
+            meta['seg_classes'],
+            meta.get('seg_background', True)
+            and not meta.get('multi_label', False), meta.get('seg_palette'))
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
         num_classes = len(self.seg_class_names)
@@ -115,8 +117,9 @@ class BlitzNetSegMetric(IoUMetric):
                 continue
             if gt.shape != pred.shape:
                 raise ValueError(
-                    f'{ds.get("img_path")}: prediction {tuple(pred.shape)} and '
-                    f'ground-truth mask {tuple(gt.shape)} differ in size; '
+                    f'{ds.get("img_path")}: prediction '
+                    f'{tuple(pred.shape)} and ground-truth mask '
+                    f'{tuple(gt.shape)} differ in size; '
                     'load the test mask after Resize so it stays at the '
                     'original resolution')
             bad = (gt >= num_classes) & (gt != self.ignore_index)
@@ -125,8 +128,9 @@ class BlitzNetSegMetric(IoUMetric):
                     f'{ds.get("img_path")}: ground-truth labels '
                     f'{gt[bad].unique()[:8].tolist()} are outside the '
                     f'{num_classes} labels of the segmentation set')
-            self.results.append(self.intersect_and_union(
-                pred, gt, num_classes, self.ignore_index))
+            self.results.append(
+                self.intersect_and_union(pred, gt, num_classes,
+                                         self.ignore_index))
 
     def _multi_label_areas(self, ds: dict, pred, gt) -> tuple:
         """(C, H, W) 0/1 prediction and 0/1/ignore ground truth -> per
@@ -149,8 +153,8 @@ class BlitzNetSegMetric(IoUMetric):
     def _write_label_map(self, ds: dict, pred, num_classes: int) -> None:
         """``output_dir/<image stem>.png``: the label values, lossless."""
         stem = osp.splitext(osp.basename(ds['img_path']))[0]
-        labels = pred.cpu().numpy().astype(
-            np.uint8 if num_classes <= 256 else np.uint16)
+        labels = pred.cpu().numpy().astype(np.uint8 if num_classes <=
+                                           256 else np.uint16)
         # cv2 writes 8- and 16-bit single-channel PNGs as they are
         mmcv.imwrite(labels, osp.join(self.output_dir, stem + '.png'))
 

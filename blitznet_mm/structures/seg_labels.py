@@ -56,8 +56,8 @@ def seg_class_names(det_classes) -> tuple:
 
 def describe_set(num_classes: int, background: bool) -> str:
     """'171 classes, no background' / '20 classes + background'."""
-    return (f'{num_classes} classes + background' if background else
-            f'{num_classes} classes, no background')
+    return (f'{num_classes} classes + background'
+            if background else f'{num_classes} classes, no background')
 
 
 @dataclass(frozen=True)
@@ -86,9 +86,8 @@ class SegLabelSet:
         if self.palette is not None:
             pal = tuple(tuple(int(v) for v in c) for c in self.palette)
             if len(pal) != len(self.classes):
-                raise ValueError(
-                    f'seg_palette has {len(pal)} colours for '
-                    f'{len(self.classes)} seg_classes')
+                raise ValueError(f'seg_palette has {len(pal)} colours for '
+                                 f'{len(self.classes)} seg_classes')
             object.__setattr__(self, 'palette', pal)
 
     @classmethod
@@ -107,8 +106,10 @@ class SegLabelSet:
         if meta.get('seg_classes') is not None:
             return cls(meta['seg_classes'], meta.get('seg_background', True),
                        meta.get('seg_palette'))
-        extra = [k for k in ('seg_background', 'seg_palette')
-                 if meta.get(k) is not None]
+        extra = [
+            k for k in ('seg_background', 'seg_palette')
+            if meta.get(k) is not None
+        ]
         if extra:
             raise ValueError(f'metainfo states {extra} without seg_classes; '
                              'name the segmentation classes too')

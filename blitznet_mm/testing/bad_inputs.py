@@ -57,31 +57,38 @@ def build_coco(coco_mini, root):
     img, ann = _target(coco)
     cfg = _shipped('blitznet300_coco.py')
     cfg.data_root = root
-    return cfg, dict(ann=osp.join(root, ANN), ann_id=ann['id'],
-                     img=osp.join(root, 'train2017', img['file_name']),
-                     img_id=img['id'])
+    return cfg, dict(
+        ann=osp.join(root, ANN),
+        ann_id=ann['id'],
+        img=osp.join(root, 'train2017', img['file_name']),
+        img_id=img['id'])
 
 
 def build_stuff(coco_mini, root):
     from mmseg.datasets import COCOStuffDataset
+
     from blitznet_mm.testing import write_coco_stuff_pngs
     names = COCOStuffDataset.METAINFO['classes']
     ann = osp.join(root, 'coco', ANN)
     coco = _subset_json(coco_mini, ann)
     _copy_images(coco_mini, coco, osp.join(root, 'coco', 'train2017'))
     pngs = write_coco_stuff_pngs(
-        ann, osp.join(root, 'coco_stuff164k', 'annotations', 'train2017'),
-        lambda c: names.index(c['name']), stuff_label=names.index('sky-other'))
+        ann,
+        osp.join(root, 'coco_stuff164k', 'annotations', 'train2017'),
+        lambda c: names.index(c['name']),
+        stuff_label=names.index('sky-other'))
     img, _ = _target(coco)
     cfg = _shipped('blitznet300_coco_stuff.py')
     cfg.data_root = root
-    return cfg, dict(ann=ann, img=osp.join(root, 'coco', 'train2017',
-                                           img['file_name']),
-                     mask=pngs[img['file_name']])
+    return cfg, dict(
+        ann=ann,
+        img=osp.join(root, 'coco', 'train2017', img['file_name']),
+        mask=pngs[img['file_name']])
 
 
 def build_panoptic(coco_mini, root):
     from mmdet.datasets import CocoPanopticDataset
+
     from blitznet_mm.testing import write_coco_panoptic
     coco = _subset_json(coco_mini, osp.join(root, '_instances.json'))
     _copy_images(coco_mini, coco, osp.join(root, 'train2017'))
@@ -94,15 +101,17 @@ def build_panoptic(coco_mini, root):
     seg = next(a for a in pan['annotations'] if a['image_id'] == img['id'])
     cfg = _shipped('blitznet300_coco_panoptic.py')
     cfg.data_root = root
-    return cfg, dict(ann=pan_json, img_id=img['id'],
-                     img=osp.join(root, 'train2017', img['file_name']),
-                     mask=osp.join(root, 'annotations', 'panoptic_train2017',
-                                   seg['file_name']))
+    return cfg, dict(
+        ann=pan_json,
+        img_id=img['id'],
+        img=osp.join(root, 'train2017', img['file_name']),
+        mask=osp.join(root, 'annotations', 'panoptic_train2017',
+                      seg['file_name']))
 
 
 def build_voc(coco_mini, root):
-    info = build_voc_fixture(coco_mini, root, num_images=NUM_IMAGES,
-                             with_mask_every=1)
+    info = build_voc_fixture(
+        coco_mini, root, num_images=NUM_IMAGES, with_mask_every=1)
     jpegs = osp.join(root, 'VOC2012', 'JPEGImages')
     for name in os.listdir(jpegs):  # the fixture links to data/samples
         src = osp.realpath(osp.join(jpegs, name))
@@ -110,16 +119,18 @@ def build_voc(coco_mini, root):
         shutil.copy(src, osp.join(jpegs, name))
     cfg = _shipped('blitznet300_voc.py')
     # the joint set's segmentation part (VOC12 train-aug) on the fixture
-    part = dict(cfg.datasets[1], data_root=root,
-                ann_file='VOC2012/ImageSets/Main/trainval.txt')
+    part = dict(
+        cfg.datasets[1],
+        data_root=root,
+        ann_file='VOC2012/ImageSets/Main/trainval.txt')
     cfg.datasets = [part]
     first = info['ids'][0]
     voc = osp.join(root, 'VOC2012')
-    return cfg, dict(list=osp.join(voc, 'ImageSets', 'Main',
-                                   'trainval.txt'),
-                     img=osp.join(voc, 'JPEGImages', first + '.jpg'),
-                     xml=osp.join(voc, 'Annotations', first + '.xml'),
-                     mask=osp.join(voc, 'SegmentationClass', first + '.png'))
+    return cfg, dict(
+        list=osp.join(voc, 'ImageSets', 'Main', 'trainval.txt'),
+        img=osp.join(voc, 'JPEGImages', first + '.jpg'),
+        xml=osp.join(voc, 'Annotations', first + '.xml'),
+        mask=osp.join(voc, 'SegmentationClass', first + '.png'))
 
 
 def build_seg_folder(coco_mini, root):
@@ -129,17 +140,24 @@ def build_seg_folder(coco_mini, root):
     _copy_images(coco_mini, coco, imgs)
     # masks of the blur config's classes: 0 sharp, 1 motion, 2 defocus
     pngs = write_coco_stuff_pngs(
-        osp.join(root, '_instances.json'), osp.join(root, 'ann_dir', 'train'),
-        lambda c: 1 + c['id'] % 2, suffix='.png', stuff_label=0)
+        osp.join(root, '_instances.json'),
+        osp.join(root, 'ann_dir', 'train'),
+        lambda c: 1 + c['id'] % 2,
+        suffix='.png',
+        stuff_label=0)
     img, _ = _target(coco)
     cfg = _shipped('blur/blitznet300_blur_seg.py')
     cfg.data_root = root
-    return cfg, dict(img=osp.join(imgs, img['file_name']),
-                     mask=pngs[img['file_name']])
+    return cfg, dict(
+        img=osp.join(imgs, img['file_name']), mask=pngs[img['file_name']])
 
 
-BUILDERS = dict(coco=build_coco, stuff=build_stuff, panoptic=build_panoptic,
-                voc=build_voc, seg_folder=build_seg_folder)
+BUILDERS = dict(
+    coco=build_coco,
+    stuff=build_stuff,
+    panoptic=build_panoptic,
+    voc=build_voc,
+    seg_folder=build_seg_folder)
 
 
 # -------------------------------------------------------------- damages
@@ -168,17 +186,21 @@ def coco_ann(t, d):
 
 def add_coco_ann(**change):
     """A copy of the target annotation (new id) with ``change``."""
+
     def damage(t):
+
         def fn(d):
             a = dict(coco_ann(t, d), id=10**9, **change)
             d['annotations'].append(a)
+
         edit_json(t['ann'], fn)
+
     return damage
 
 
 def set_coco_ann(**change):
-    return lambda t: edit_json(t['ann'],
-                               lambda d: coco_ann(t, d).update(change))
+    return lambda t: edit_json(t['ann'], lambda d: coco_ann(t, d).update(change
+                                                                         ))
 
 
 def image_entry(t, d):
@@ -188,21 +210,24 @@ def image_entry(t, d):
 
 def add_voc_object(name, box):
     obj = (f'<object><name>{name}</name><difficult>0</difficult><bndbox>' +
-           ''.join(f'<{k}>{v}</{k}>' for k, v in zip(
-               ('xmin', 'ymin', 'xmax', 'ymax'), box) if v is not None) +
-           '</bndbox></object>')
+           ''.join(f'<{k}>{v}</{k}>'
+                   for k, v in zip(('xmin', 'ymin', 'xmax', 'ymax'), box)
+                   if v is not None) + '</bndbox></object>')
 
     def damage(t):
         text = read(t['xml']).decode()
-        write(t['xml'], text.replace('</annotation>',
-                                     obj + '</annotation>').encode())
+        write(t['xml'],
+              text.replace('</annotation>', obj + '</annotation>').encode())
+
     return damage
 
 
 def edit_xml(old, new):
+
     def damage(t):
         text = read(t['xml']).decode()
         write(t['xml'], re.sub(old, new, text, count=1).encode())
+
     return damage
 
 
@@ -210,6 +235,7 @@ def edit_mask(fn, mode=None):
     """Rewrite the target mask PNG as ``fn(array)`` (same mode unless
     ``mode``; ``'infer'``: from the array's type); palette PNGs keep their
     palette."""
+
     def damage(t):
         png = Image.open(t['mask'])
         arr = fn(np.array(png))
@@ -219,13 +245,16 @@ def edit_mask(fn, mode=None):
             out.putpalette(png.getpalette())
         os.remove(t['mask'])
         out.save(t['mask'])
+
     return damage
 
 
 def truncate(key, keep=0.5):
+
     def damage(t):
         data = read(t[key])
         write(t[key], data[:int(len(data) * keep)])
+
     return damage
 
 
@@ -234,9 +263,11 @@ def append(key, data: bytes):
 
 
 def both(*damages):
+
     def damage(t):
         for d in damages:
             d(t)
+
     return damage
 
 
@@ -263,11 +294,13 @@ def corrupt_jpeg(t):
 
 
 def pil_resave(fn, **save):
+
     def damage(t):
         im = Image.open(t['img'])
         out = fn(im)
         os.remove(t['img'])
         out.save(t['img'], **save)
+
     return damage
 
 
@@ -280,6 +313,7 @@ def to_16bit_png(t):
 
     def fn(d):
         image_entry(t, d)['file_name'] = osp.basename(png)
+
     edit_json(t['ann'], fn)
     t['img'] = png
 
@@ -289,6 +323,7 @@ def exif_rotated(json_size):
     (display: rotate back), as cameras write portrait photos. The json
     gives the displayed size (as annotation tools show the image) or,
     with ``json_size='stored'``, the stored one."""
+
     def damage(t):
         im = Image.open(t['img'])
         exif = Image.Exif()
@@ -297,30 +332,41 @@ def exif_rotated(json_size):
         os.remove(t['img'])
         stored.save(t['img'], exif=exif, quality=95)
         if json_size == 'stored':
+
             def fn(d):
                 e = image_entry(t, d)
                 e['width'], e['height'] = stored.size
+
             edit_json(t['ann'], fn)
+
     return damage
 
 
 def size_in_json(dw):
+
     def fn_for(t):
+
         def fn(d):
             image_entry(t, d)['width'] += dw
+
         edit_json(t['ann'], fn)
+
     return fn_for
 
 
 def panoptic_segment(change):
+
     def damage(t):
+
         def fn(d):
             ann = next(a for a in d['annotations']
                        if a['image_id'] == t['img_id'])
             seg = next(s for s in ann['segments_info']
                        if s['category_id'] < 1000)  # a thing
             change(ann, seg)
+
         edit_json(t['ann'], fn)
+
     return damage
 
 

@@ -17,10 +17,17 @@ from .coco_layouts import instance_masks, owner_map
 
 #: COCO category -> BDD100K det_20 category; the others become
 #: 'other vehicle' (a det_20 category outside the 10 classes: skipped)
-COCO_TO_BDD = {'person': 'pedestrian', 'bicycle': 'bicycle', 'car': 'car',
-               'motorcycle': 'motorcycle', 'bus': 'bus', 'train': 'train',
-               'truck': 'truck', 'traffic light': 'traffic light',
-               'stop sign': 'traffic sign'}
+COCO_TO_BDD = {
+    'person': 'pedestrian',
+    'bicycle': 'bicycle',
+    'car': 'car',
+    'motorcycle': 'motorcycle',
+    'bus': 'bus',
+    'train': 'train',
+    'truck': 'truck',
+    'traffic light': 'traffic light',
+    'stop sign': 'traffic sign'
+}
 
 
 def drivable_map(owner: np.ndarray) -> np.ndarray:
@@ -48,7 +55,9 @@ def lane_map(anns: list, masks: list) -> np.ndarray:
     return out
 
 
-def write_bdd100k_layout(coco_root: str, out_root: str, num_val: int = 4,
+def write_bdd100k_layout(coco_root: str,
+                         out_root: str,
+                         num_val: int = 4,
                          ann: str = 'annotations/instances_train2017.json',
                          images: str = 'train2017') -> dict:
     """``out_root`` = a ``bdd100k`` folder: ``images/100k/{train,val}/``
@@ -70,40 +79,50 @@ def write_bdd100k_layout(coco_root: str, out_root: str, num_val: int = 4,
     written = {}
     for i, img in enumerate(coco['images']):
         split = 'val' if i < num_val else 'train'
-        dirs = {k: osp.join(out_root, *p, split) for k, p in (
-            ('img', ('images', '100k')),
-            ('drivable', ('labels', 'drivable', 'masks')),
-            ('lane', ('labels', 'lane', 'masks')))}
+        dirs = {
+            k: osp.join(out_root, *p, split)
+            for k, p in (('img', ('images', '100k')),
+                         ('drivable', ('labels', 'drivable', 'masks')),
+                         ('lane', ('labels', 'lane', 'masks')))
+        }
         for d in dirs.values():
             os.makedirs(d, exist_ok=True)
         name = img['file_name']
-        shutil.copy(osp.join(coco_root, images, name),
-                    osp.join(dirs['img'], name))
+        shutil.copy(
+            osp.join(coco_root, images, name), osp.join(dirs['img'], name))
         h, w = img['height'], img['width']
         anns = by_image.get(img['id'], [])
         drivable = drivable_map(owner_map(anns, h, w))
         lane = lane_map(anns, instance_masks(anns, h, w)) if anns else \
             np.full((h, w), 255, np.uint8)
         stem = osp.splitext(name)[0]
-        Image.fromarray(drivable, mode='L').save(
-            osp.join(dirs['drivable'], stem + '.png'))
-        Image.fromarray(lane, mode='L').save(
-            osp.join(dirs['lane'], stem + '.png'))
+        Image.fromarray(
+            drivable,
+            mode='L').save(osp.join(dirs['drivable'], stem + '.png'))
+        Image.fromarray(
+            lane, mode='L').save(osp.join(dirs['lane'], stem + '.png'))
         labels, boxes = [], []
         for k, a in enumerate(anns):
             x, y, bw, bh = a['bbox']
             cat = COCO_TO_BDD.get(cats[a['category_id']], 'other vehicle')
-            labels.append(dict(
-                id=str(k), category=cat,
-                attributes=dict(occluded=False, truncated=False,
-                                trafficLightColor='NA',
-                                crowd=bool(a.get('iscrowd', 0))),
-                box2d=dict(x1=x, y1=y, x2=x + bw, y2=y + bh)))
+            labels.append(
+                dict(
+                    id=str(k),
+                    category=cat,
+                    attributes=dict(
+                        occluded=False,
+                        truncated=False,
+                        trafficLightColor='NA',
+                        crowd=bool(a.get('iscrowd', 0))),
+                    box2d=dict(x1=x, y1=y, x2=x + bw, y2=y + bh)))
             if cat != 'other vehicle':
                 boxes.append((cat, x, y, x + bw, y + bh))
-        frame = dict(name=name, attributes=dict(
-            weather='clear', scene='city street', timeofday='daytime'),
-            timestamp=10000, labels=labels)
+        frame = dict(
+            name=name,
+            attributes=dict(
+                weather='clear', scene='city street', timeofday='daytime'),
+            timestamp=10000,
+            labels=labels)
         written.setdefault(split, {})[name] = dict(
             drivable=drivable, lane=lane, boxes=boxes, frame=frame)
     det_dir = osp.join(out_root, 'labels', 'det_20')

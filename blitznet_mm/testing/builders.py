@@ -22,8 +22,9 @@ def config_path(name: str) -> str:
 
 
 def load_cfg(name: str):
-    import blitznet_mm  # noqa: F401
     from mmengine.config import Config
+
+    import blitznet_mm  # noqa: F401
     cfg = Config.fromfile(config_path(name))
     cfg.model.backbone.init_cfg = None  # no ImageNet download here
     return cfg
@@ -53,10 +54,14 @@ def quiet_init_weights(module):
     return module
 
 
-def coco_mini_dataset(root: str, with_sem_seg: bool = True, size: int = 300,
-                      pipeline=None, **kwargs):
+def coco_mini_dataset(root: str,
+                      with_sem_seg: bool = True,
+                      size: int = 300,
+                      pipeline=None,
+                      **kwargs):
     from mmdet.registry import DATASETS
     from mmdet.utils import register_all_modules
+
     import blitznet_mm  # noqa: F401
     register_all_modules()
     if pipeline is None:
@@ -66,10 +71,13 @@ def coco_mini_dataset(root: str, with_sem_seg: bool = True, size: int = 300,
             dict(type='Resize', scale=(size, size), keep_ratio=False),
             dict(type='PackDetInputs')
         ]
-    cfg = dict(type='BlitzNetCocoDataset', data_root=root,
-               ann_file='annotations/instances_train2017.json',
-               data_prefix=dict(img='train2017/'), with_sem_seg=with_sem_seg,
-               pipeline=pipeline)
+    cfg = dict(
+        type='BlitzNetCocoDataset',
+        data_root=root,
+        ann_file='annotations/instances_train2017.json',
+        data_prefix=dict(img='train2017/'),
+        with_sem_seg=with_sem_seg,
+        pipeline=pipeline)
     cfg.update(kwargs)
     return DATASETS.build(cfg)
 
@@ -89,5 +97,5 @@ def matched_detections(ref, out, iou_thr: float, top: int = 100):
 
 def mask_agreement(ref, out) -> float:
     """Fraction of pixels whose predicted label is equal."""
-    return (ref.pred_sem_seg.sem_seg ==
-            out.pred_sem_seg.sem_seg).float().mean().item()
+    return (ref.pred_sem_seg.sem_seg == out.pred_sem_seg.sem_seg
+            ).float().mean().item()

@@ -56,7 +56,8 @@ def owner_map(anns: list, height: int, width: int) -> np.ndarray:
     return owner
 
 
-def write_coco_stuff_pngs(ann_file: str, out_dir: str,
+def write_coco_stuff_pngs(ann_file: str,
+                          out_dir: str,
                           label_of: Callable[[dict], int],
                           suffix: str = '_labelTrainIds.png',
                           stuff_label: Optional[int] = None) -> Dict[str, str]:
@@ -77,21 +78,22 @@ def write_coco_stuff_pngs(ann_file: str, out_dir: str,
         h, w = img['height'], img['width']
         anns = coco['by_image'].get(img['id'], [])
         owner = owner_map(anns, h, w)
-        lut = np.array([label_of(cats[a['category_id']]) for a in anns] +
-                       [IGNORE], np.uint8)
+        lut = np.array([label_of(cats[a['category_id']])
+                        for a in anns] + [IGNORE], np.uint8)
         sem = lut[owner]  # owner -1 picks the last entry: 255
         if stuff_label is not None:
             sem[h // 2:][owner[h // 2:] < 0] = stuff_label
-        path = osp.join(out_dir,
-                        osp.splitext(img['file_name'])[0] + suffix)
+        path = osp.join(out_dir, osp.splitext(img['file_name'])[0] + suffix)
         Image.fromarray(sem, mode='L').save(path)
         written[img['file_name']] = path
     return written
 
 
-def write_coco_panoptic(ann_file: str, out_json: str, png_dir: str,
-                        stuff_classes=(), stuff_class: Optional[str] = None
-                        ) -> dict:
+def write_coco_panoptic(ann_file: str,
+                        out_json: str,
+                        png_dir: str,
+                        stuff_classes=(),
+                        stuff_class: Optional[str] = None) -> dict:
     """A COCO panoptic json and its RGB PNGs (id = R + 256 G + 256^2 B)
     from an instances json: one segment per visible instance (id =
     category id * 1000 + its index + 1; ``iscrowd`` kept; ``bbox`` and
@@ -105,12 +107,19 @@ def write_coco_panoptic(ann_file: str, out_json: str, png_dir: str,
         dict: the json written.
     """
     coco = _load(ann_file)
-    cats = [dict(id=c['id'], name=c['name'], isthing=1,
-                 supercategory=c.get('supercategory', ''))
-            for c in coco['categories']]
+    cats = [
+        dict(
+            id=c['id'],
+            name=c['name'],
+            isthing=1,
+            supercategory=c.get('supercategory', ''))
+        for c in coco['categories']
+    ]
     stuff_ids = {n: 1000 + i for i, n in enumerate(stuff_classes)}
-    cats += [dict(id=i, name=n, isthing=0, supercategory='stuff')
-             for n, i in stuff_ids.items()]
+    cats += [
+        dict(id=i, name=n, isthing=0, supercategory='stuff')
+        for n, i in stuff_ids.items()
+    ]
     os.makedirs(png_dir, exist_ok=True)
     annotations = []
     for img in coco['images']:
@@ -118,8 +127,7 @@ def write_coco_panoptic(ann_file: str, out_json: str, png_dir: str,
         anns = coco['by_image'].get(img['id'], [])
         owner = owner_map(anns, h, w)
         parts = [(a['category_id'] * 1000 + k + 1, a['category_id'],
-                  a.get('iscrowd', 0), owner == k)
-                 for k, a in enumerate(anns)]
+                  a.get('iscrowd', 0), owner == k) for k, a in enumerate(anns)]
         if stuff_class is not None:
             region = np.zeros((h, w), bool)
             region[h // 2:] = owner[h // 2:] < 0
@@ -133,25 +141,32 @@ def write_coco_panoptic(ann_file: str, out_json: str, png_dir: str,
             ids[pixels] = seg_id
             ys, xs = np.nonzero(pixels)
             x1, y1 = int(xs.min()), int(ys.min())
-            segments.append(dict(
-                id=int(seg_id), category_id=int(cat), iscrowd=int(crowd),
-                area=int(pixels.sum()),
-                bbox=[x1, y1, int(xs.max()) - x1 + 1,
-                      int(ys.max()) - y1 + 1]))
+            segments.append(
+                dict(
+                    id=int(seg_id),
+                    category_id=int(cat),
+                    iscrowd=int(crowd),
+                    area=int(pixels.sum()),
+                    bbox=[
+                        x1, y1,
+                        int(xs.max()) - x1 + 1,
+                        int(ys.max()) - y1 + 1
+                    ]))
         png = osp.splitext(img['file_name'])[0] + '.png'
-        Image.fromarray(id_to_rgb(ids), mode='RGB').save(
-            osp.join(png_dir, png))
-        annotations.append(dict(image_id=img['id'], file_name=png,
-                                segments_info=segments))
-    out = dict(images=coco['images'], annotations=annotations,
-               categories=cats)
+        Image.fromarray(
+            id_to_rgb(ids), mode='RGB').save(osp.join(png_dir, png))
+        annotations.append(
+            dict(image_id=img['id'], file_name=png, segments_info=segments))
+    out = dict(images=coco['images'], annotations=annotations, categories=cats)
     with open(out_json, 'w') as f:
         json.dump(out, f)
     return out
 
 
-def write_things_stuff_layouts(data_root: str,
-                               splits=('train2017', 'val2017')) -> None:
+_SPLITS = ('train2017', 'val2017')
+
+
+def write_things_stuff_layouts(data_root: str, splits=_SPLITS) -> None:
     """What ``configs/blitznet300_coco_stuff.py`` and
     ``configs/blitznet300_coco_panoptic.py`` read, next to a COCO layout in
     ``data_root/coco`` (``annotations/instances_<split>.json``):
@@ -161,15 +176,16 @@ def write_things_stuff_layouts(data_root: str,
     things and COCO panoptic's 53 stuff categories, as mmdet names them)."""
     from mmdet.datasets import CocoPanopticDataset
     from mmseg.datasets import COCOStuffDataset
-    stuff_ids = {n: i for i, n in
-                 enumerate(COCOStuffDataset.METAINFO['classes'])}
+    stuff_ids = {
+        n: i
+        for i, n in enumerate(COCOStuffDataset.METAINFO['classes'])
+    }
     coco = osp.join(data_root, 'coco', 'annotations')
     for split in splits:
         ann = osp.join(coco, f'instances_{split}.json')
         write_coco_stuff_pngs(
             ann, osp.join(data_root, 'coco_stuff164k', 'annotations', split),
             lambda c: stuff_ids[c['name']])
-        write_coco_panoptic(
-            ann, osp.join(coco, f'panoptic_{split}.json'),
-            osp.join(coco, f'panoptic_{split}'),
-            CocoPanopticDataset.METAINFO['stuff_classes'])
+        write_coco_panoptic(ann, osp.join(coco, f'panoptic_{split}.json'),
+                            osp.join(coco, f'panoptic_{split}'),
+                            CocoPanopticDataset.METAINFO['stuff_classes'])

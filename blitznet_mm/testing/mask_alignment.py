@@ -46,10 +46,12 @@ def box_agreement(seg, boxes, labels, slack=3, unknown_ok=False):
                        (ys >= y1 - slack) & (ys <= y2 + slack))
         inside, total = inside + ok.sum(), total + len(xs)
     extra = (255, ) if unknown_ok else ()
-    covered = [np.isin(seg[int(y1):int(np.ceil(y2)) + 1,
-                           int(x1):int(np.ceil(x2)) + 1],
-                       (c + 1, ) + extra).any()
-               for (x1, y1, x2, y2), c in zip(boxes, labels)]
+    covered = [
+        np.isin(
+            seg[int(y1):int(np.ceil(y2)) + 1,
+                int(x1):int(np.ceil(x2)) + 1], (c + 1, ) + extra).any()
+        for (x1, y1, x2, y2), c in zip(boxes, labels)
+    ]
     return inside / max(total, 1), float(np.mean(covered)) if covered else 1.
 
 
@@ -62,8 +64,9 @@ def painted(r: dict) -> dict:
 def build_transform(cfg):
     """The transform ``cfg`` from mmdet's registry (blitznet_mm's
     registered)."""
-    import blitznet_mm  # noqa: F401
     from mmdet.registry import TRANSFORMS
     from mmdet.utils import register_all_modules
+
+    import blitznet_mm  # noqa: F401
     register_all_modules()
     return TRANSFORMS.build(cfg)

@@ -14,21 +14,24 @@ def data_options(root: str) -> list:
     two test images, no worker processes."""
     root = osp.abspath(root) + '/'
     ann = root + 'annotations/instances_train2017.json'
-    return [f'train_dataloader.dataset.data_root={root}',
-            f'test_dataloader.dataset.data_root={root}',
-            f'test_evaluator.0.ann_file={ann}',
-            'train_dataloader.batch_size=2', 'default_hooks.logger.interval=1',
-            'test_dataloader.dataset.indices=2',
-            'train_dataloader.num_workers=0',
-            'train_dataloader.persistent_workers=False',
-            'test_dataloader.num_workers=0',
-            'test_dataloader.persistent_workers=False']
+    return [
+        f'train_dataloader.dataset.data_root={root}',
+        f'test_dataloader.dataset.data_root={root}',
+        f'test_evaluator.0.ann_file={ann}', 'train_dataloader.batch_size=2',
+        'default_hooks.logger.interval=1', 'test_dataloader.dataset.indices=2',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'test_dataloader.num_workers=0',
+        'test_dataloader.persistent_workers=False'
+    ]
 
 
 def iters(n: int) -> list:
     """``--cfg-options`` for ``n`` iterations, validated and checkpointed at
     the end (one checkpoint kept)."""
-    return [f'train_cfg.max_iters={n}', f'train_cfg.val_interval={n}',
-            'default_hooks.checkpoint.interval=1',
-            'default_hooks.checkpoint.max_keep_ckpts=1',
-            f'param_scheduler.0.end={n}', 'param_scheduler.0.milestones=[1]']
+    return [
+        f'train_cfg.max_iters={n}', f'train_cfg.val_interval={n}',
+        'default_hooks.checkpoint.interval=1',
+        'default_hooks.checkpoint.max_keep_ckpts=1',
+        f'param_scheduler.0.end={n}', 'param_scheduler.0.milestones=[1]'
+    ]

@@ -13,16 +13,19 @@ from typing import List, Sequence, Tuple
 import numpy as np
 
 
-def anchors(input_size: int, map_sizes: Sequence[int],
-            scales: Sequence[float], ratios=(2., 3.)) -> np.ndarray:
+def anchors(input_size: int,
+            map_sizes: Sequence[int],
+            scales: Sequence[float],
+            ratios=(2., 3.)) -> np.ndarray:
     """Anchors (A, 4) of paper Sec. 3.2 on a square input of ``input_size``
     pixels: per location a square of side s_k, w = s sqrt(r), h = s / sqrt(r)
     for r and 1/r of each ratio, a square of side sqrt(s_k s_{k+1}) (the last
     level extrapolates s_{K+1} = 2 s_K - s_{K-1}; 1.0 for one level), centred
     at ((j + 0.5) / m, (i + 0.5) / m) of the input."""
     out = []
-    nxt = list(scales[1:]) + [2 * scales[-1] - scales[-2]
-                              if len(scales) > 1 else 1.0]
+    nxt = list(scales[1:]) + [
+        2 * scales[-1] - scales[-2] if len(scales) > 1 else 1.0
+    ]
     for m, s, s1 in zip(map_sizes, scales, nxt):
         sides = [(s, s)]
         for r in ratios:
@@ -33,8 +36,8 @@ def anchors(input_size: int, map_sizes: Sequence[int],
             for j in range(m):
                 cx, cy = (j + 0.5) / m, (i + 0.5) / m
                 for w, h in sides:
-                    out.append([cx - w / 2, cy - h / 2, cx + w / 2,
-                                cy + h / 2])
+                    out.append(
+                        [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
     return np.asarray(out, np.float64) * input_size
 
 
@@ -49,7 +52,8 @@ def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / (area_a[:, None] + area_b[None] - inter)
 
 
-def match(anchor_boxes: np.ndarray, gt_boxes: np.ndarray,
+def match(anchor_boxes: np.ndarray,
+          gt_boxes: np.ndarray,
           threshold: float = 0.5) -> np.ndarray:
     """Index of the ground truth each anchor is matched to, -1 for
     background: best IoU >= ``threshold``, and each ground truth's best
@@ -65,18 +69,20 @@ def match(anchor_boxes: np.ndarray, gt_boxes: np.ndarray,
     return assigned
 
 
-def encode(anchor_boxes: np.ndarray, gt_boxes: np.ndarray,
+def encode(anchor_boxes: np.ndarray,
+           gt_boxes: np.ndarray,
            variances=(0.1, 0.1, 0.2, 0.2)) -> np.ndarray:
     """SSD deltas (dx, dy, dw, dh) of ``gt_boxes`` from ``anchor_boxes``
     (same length): centre offsets over the anchor size and log size ratios,
     each divided by its variance."""
-    a, g = np.asarray(anchor_boxes, np.float64), np.asarray(gt_boxes,
-                                                            np.float64)
+    a, g = np.asarray(anchor_boxes,
+                      np.float64), np.asarray(gt_boxes, np.float64)
     aw, ah = a[:, 2] - a[:, 0], a[:, 3] - a[:, 1]
     gw, gh = g[:, 2] - g[:, 0], g[:, 3] - g[:, 1]
     d = np.stack([((g[:, 0] + g[:, 2]) - (a[:, 0] + a[:, 2])) / 2 / aw,
                   ((g[:, 1] + g[:, 3]) - (a[:, 1] + a[:, 3])) / 2 / ah,
-                  np.log(gw / aw), np.log(gh / ah)], 1)
+                  np.log(gw / aw),
+                  np.log(gh / ah)], 1)
     return d / np.asarray(variances)
 
 
@@ -93,10 +99,12 @@ def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return lse - np.take_along_axis(z, labels[..., None], -1)[..., 0]
 
 
-def ssd_losses(logits: np.ndarray, deltas: np.ndarray,
+def ssd_losses(logits: np.ndarray,
+               deltas: np.ndarray,
                anchor_boxes: np.ndarray,
                gts: List[Tuple[np.ndarray, np.ndarray]],
-               per_image: bool, neg_pos_ratio: int = 3,
+               per_image: bool,
+               neg_pos_ratio: int = 3,
                variances=(0.1, 0.1, 0.2, 0.2)) -> dict:
     """loss_cls and loss_bbox of a batch (paper Sec. 3.4).
 
@@ -127,8 +135,7 @@ def ssd_losses(logits: np.ndarray, deltas: np.ndarray,
         t = np.zeros((len(anchor_boxes), 4))
         pos = assigned >= 0
         if pos.any():
-            t[pos] = encode(anchor_boxes[pos], boxes[assigned[pos]],
-                            variances)
+            t[pos] = encode(anchor_boxes[pos], boxes[assigned[pos]], variances)
         targets.append(t)
     labels = np.stack(labels)
     ce = cross_entropy(logits, labels)
@@ -147,14 +154,20 @@ def ssd_losses(logits: np.ndarray, deltas: np.ndarray,
         flat[idx[:neg_pos_ratio * pos.sum()]] = True
         selected = flat.reshape(pos.shape)
     num_pos = max(int(pos.sum()), 1)
-    box_loss = sum(smooth_l1(deltas[i][pos[i]] - targets[i][pos[i]]).sum()
-                   for i in range(n))
-    return dict(loss_cls=(ce[pos].sum() + ce[selected].sum()) / num_pos,
-                loss_bbox=box_loss / num_pos, assigned=assigned_all,
-                targets=targets, selected=selected, labels=labels)
+    box_loss = sum(
+        smooth_l1(deltas[i][pos[i]] - targets[i][pos[i]]).sum()
+        for i in range(n))
+    return dict(
+        loss_cls=(ce[pos].sum() + ce[selected].sum()) / num_pos,
+        loss_bbox=box_loss / num_pos,
+        assigned=assigned_all,
+        targets=targets,
+        selected=selected,
+        labels=labels)
 
 
-def seg_loss(logits: np.ndarray, gt: np.ndarray,
+def seg_loss(logits: np.ndarray,
+             gt: np.ndarray,
              ignore_index: int = 255) -> float:
     """Pixel CE at the logits' stride (paper Sec. 3.4; authors' code): the
     (N, H, W) mask sampled at the nearest pixel, row floor(i H / h), column

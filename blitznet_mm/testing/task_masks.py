@@ -13,10 +13,13 @@ from PIL import Image
 from .coco_layouts import instance_masks
 
 
-def write_task_pngs(ann_file: str, out_dir: str, kind: str,
-                    supercategories: Sequence[str] = ('person', 'vehicle',
-                                                      'animal'),
-                    skip=()) -> Dict[str, np.ndarray]:
+def write_task_pngs(
+    ann_file: str,
+    out_dir: str,
+    kind: str,
+    supercategories: Sequence[str] = ('person', 'vehicle', 'animal'),
+    skip=()
+) -> Dict[str, np.ndarray]:
     """One single-channel PNG per image of ``ann_file``,
     ``out_dir/<image stem>.png``:
 
@@ -55,7 +58,9 @@ def write_task_pngs(ann_file: str, out_dir: str, kind: str,
             elif cats[a['category_id']] in supercategories:
                 out[m] |= np.uint8(
                     1 << list(supercategories).index(cats[a['category_id']]))
-        Image.fromarray(out, mode='L').save(
-            osp.join(out_dir, osp.splitext(img['file_name'])[0] + '.png'))
+        Image.fromarray(
+            out, mode='L').save(
+                osp.join(out_dir,
+                         osp.splitext(img['file_name'])[0] + '.png'))
         written[img['file_name']] = out
     return written

@@ -9,7 +9,8 @@ import torch
 from ..structures.seg_labels import SegLabelSet
 
 
-def check_predictions(preds: Sequence, metainfo: Mapping,
+def check_predictions(preds: Sequence,
+                      metainfo: Mapping,
                       where: str = '') -> None:
     """Assert that every prediction of ``preds`` (DetDataSample) is sane for
     a dataset with ``metainfo``: boxes (K, 4) finite with x1 <= x2, y1 <= y2;

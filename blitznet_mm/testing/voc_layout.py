@@ -9,13 +9,26 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 COCO_TO_VOC = {
-    'airplane': 'aeroplane', 'bicycle': 'bicycle', 'bird': 'bird',
-    'boat': 'boat', 'bottle': 'bottle', 'bus': 'bus', 'car': 'car',
-    'cat': 'cat', 'chair': 'chair', 'cow': 'cow',
-    'dining table': 'diningtable', 'dog': 'dog', 'horse': 'horse',
-    'motorcycle': 'motorbike', 'person': 'person',
-    'potted plant': 'pottedplant', 'sheep': 'sheep', 'couch': 'sofa',
-    'train': 'train', 'tv': 'tvmonitor'
+    'airplane': 'aeroplane',
+    'bicycle': 'bicycle',
+    'bird': 'bird',
+    'boat': 'boat',
+    'bottle': 'bottle',
+    'bus': 'bus',
+    'car': 'car',
+    'cat': 'cat',
+    'chair': 'chair',
+    'cow': 'cow',
+    'dining table': 'diningtable',
+    'dog': 'dog',
+    'horse': 'horse',
+    'motorcycle': 'motorbike',
+    'person': 'person',
+    'potted plant': 'pottedplant',
+    'sheep': 'sheep',
+    'couch': 'sofa',
+    'train': 'train',
+    'tv': 'tvmonitor'
 }
 VOC_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car',
                'cat', 'chair', 'cow', 'diningtable', 'dog', 'horse',
@@ -24,17 +37,18 @@ VOC_CLASSES = ('aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car',
 
 
 def _xml(img_id, w, h, objects):
-    objs = ''.join(
-        f'<object><name>{n}</name><difficult>0</difficult><bndbox>'
-        f'<xmin>{x1}</xmin><ymin>{y1}</ymin><xmax>{x2}</xmax>'
-        f'<ymax>{y2}</ymax></bndbox></object>' for n, (x1, y1, x2, y2)
-        in objects)
+    objs = ''.join(f'<object><name>{n}</name><difficult>0</difficult><bndbox>'
+                   f'<xmin>{x1}</xmin><ymin>{y1}</ymin><xmax>{x2}</xmax>'
+                   f'<ymax>{y2}</ymax></bndbox></object>'
+                   for n, (x1, y1, x2, y2) in objects)
     return (f'<annotation><filename>{img_id}.jpg</filename><size>'
             f'<width>{w}</width><height>{h}</height><depth>3</depth></size>'
             f'{objs}</annotation>')
 
 
-def build_voc_fixture(coco_mini: str, root: str, num_images: int = 12,
+def build_voc_fixture(coco_mini: str,
+                      root: str,
+                      num_images: int = 12,
                       with_mask_every: int = 2) -> dict:
     """Writes ``root/VOC2012/{JPEGImages,Annotations,SegmentationClass,
     ImageSets}``; every ``with_mask_every``-th image gets a mask.
@@ -56,14 +70,17 @@ def build_voc_fixture(coco_mini: str, root: str, num_images: int = 12,
         os.makedirs(osp.join(voc, d), exist_ok=True)
     ids, masked, objects = [], [], {}
     for img in sorted(coco['images'], key=lambda i: i['id']):
-        keep = [a for a in anns.get(img['id'], [])
-                if cats[a['category_id']] in COCO_TO_VOC and not a['iscrowd']]
+        keep = [
+            a for a in anns.get(img['id'], [])
+            if cats[a['category_id']] in COCO_TO_VOC and not a['iscrowd']
+        ]
         if not keep:
             continue
         img_id = f"2017_{img['id']:06d}"
         w, h = img['width'], img['height']
-        os.symlink(osp.join(coco_mini, 'train2017', img['file_name']),
-                   osp.join(voc, 'JPEGImages', img_id + '.jpg'))
+        os.symlink(
+            osp.join(coco_mini, 'train2017', img['file_name']),
+            osp.join(voc, 'JPEGImages', img_id + '.jpg'))
         objs = []
         for a in keep:
             x, y, bw, bh = a['bbox']
@@ -78,8 +95,8 @@ def build_voc_fixture(coco_mini: str, root: str, num_images: int = 12,
             for a in keep:
                 rle = mask_utils.frPyObjects(a['segmentation'], h, w)
                 masks.append(mask_utils.decode(mask_utils.merge(rle)))
-                labels.append(VOC_CLASSES.index(
-                    COCO_TO_VOC[cats[a['category_id']]]) + 1)
+                labels.append(
+                    VOC_CLASSES.index(COCO_TO_VOC[cats[a['category_id']]]) + 1)
             sem = instances_to_semantic(masks, labels, h, w)
             edges = np.zeros((h, w), bool)
             for m in masks:  # VOC's void border around every object
@@ -87,8 +104,8 @@ def build_voc_fixture(coco_mini: str, root: str, num_images: int = 12,
                 k = np.ones((5, 5), np.uint8)
                 edges |= (cv2.dilate(m, k) - cv2.erode(m, k)) > 0
             sem[edges] = 255
-            save_palette_png(sem, osp.join(voc, 'SegmentationClass',
-                                           img_id + '.png'))
+            save_palette_png(
+                sem, osp.join(voc, 'SegmentationClass', img_id + '.png'))
             masked.append(img_id)
         ids.append(img_id)
         if len(ids) == num_images:
@@ -110,22 +127,26 @@ def build_vocdevkit(coco_mini: str, root: str) -> dict:
     ids = {}
     for year, n in (('2007', 10), ('2012', 10)):
         tmp = osp.join(root, f'_build{year}')
-        info = build_voc_fixture(coco_mini, tmp, num_images=n,
-                                 with_mask_every=1)
+        info = build_voc_fixture(
+            coco_mini, tmp, num_images=n, with_mask_every=1)
         voc = osp.join(root, f'VOC{year}')
         os.rename(osp.join(tmp, 'VOC2012'), voc)
         os.rmdir(tmp)
         half = len(info['ids']) // 2
         if year == '2007':
-            splits = {'Main/trainval.txt': info['ids'][:half],
-                      'Main/test.txt': info['ids'][half:]}
+            splits = {
+                'Main/trainval.txt': info['ids'][:half],
+                'Main/test.txt': info['ids'][half:]
+            }
             for p in os.listdir(osp.join(voc, 'SegmentationClass')):
                 os.remove(osp.join(voc, 'SegmentationClass', p))
         else:
             train, val = info['ids'][:half], info['ids'][half:]
-            splits = {'Segmentation/train_aug.txt': train,
-                      'Segmentation/val.txt': val,
-                      'Main/val.txt': val}
+            splits = {
+                'Segmentation/train_aug.txt': train,
+                'Segmentation/val.txt': val,
+                'Main/val.txt': val
+            }
             # SBD-converted masks: plain index PNGs, no palette
             aug = osp.join(voc, 'SegmentationClassAug')
             os.makedirs(aug)
@@ -147,10 +168,13 @@ def build_coco_layout(coco_mini: str, root: str) -> None:
     from blitznet_mm.datasets import coco_subset
     os.makedirs(osp.join(root, 'annotations'))
     src = osp.join(coco_mini, 'annotations', 'instances_train2017.json')
-    ids = coco_subset(src, osp.join(root, 'annotations',
-                                    'instances_train2017.json'))
-    coco_subset(src, osp.join(root, 'annotations', 'instances_val2017.json'),
-                image_ids=ids[:4])
+    ids = coco_subset(
+        src, osp.join(root, 'annotations', 'instances_train2017.json'))
+    coco_subset(
+        src,
+        osp.join(root, 'annotations', 'instances_val2017.json'),
+        image_ids=ids[:4])
     for split in ('train2017', 'val2017'):
-        os.symlink(osp.abspath(osp.join(coco_mini, 'train2017')),
-                   osp.join(root, split))
+        os.symlink(
+            osp.abspath(osp.join(coco_mini, 'train2017')),
+            osp.join(root, split))

@@ -23,7 +23,6 @@ classes and ``builtins`` stay as they are. This module imports nothing from
 ``blitznet_mm.compat``; ``compat`` routes mmengine's ``CheckpointLoader``
 here.
 """
-import _compat_pickle
 import codecs
 import functools
 import importlib
@@ -35,6 +34,7 @@ import types
 import zipfile
 from collections import Counter, OrderedDict
 
+import _compat_pickle
 import numpy as np
 import torch
 from mmengine.logging.history_buffer import HistoryBuffer
@@ -42,8 +42,8 @@ from mmengine.logging.history_buffer import HistoryBuffer
 _DEFAULT_STATS = ('min', 'max', 'current', 'mean')
 REFUSED = 'refused attribute look-up'
 _REFUSED_STATE = 'state set on a'
-_TORCH = tuple(int(p) for p in re.match(r'(\d+)\.(\d+)',
-                                        torch.__version__).groups())
+_TORCH = tuple(
+    int(p) for p in re.match(r'(\d+)\.(\d+)', torch.__version__).groups())
 
 
 def torch_has_allow_list() -> bool:
@@ -56,19 +56,23 @@ def torch_has_allow_list() -> bool:
 def _np_multiarray():
     # numpy 2 moved numpy.core to numpy._core (numpy 1.26 has a stub _core)
     from numpy.lib import NumpyVersion
-    return importlib.import_module(
-        'numpy._core.multiarray' if NumpyVersion(np.__version__) >= '2.0.0'
-        else 'numpy.core.multiarray')
+    return importlib.import_module('numpy._core.multiarray' if NumpyVersion(
+        np.__version__) >= '2.0.0' else 'numpy.core.multiarray')
 
 
 def runner_checkpoint_types() -> list:
     """The globals an mmengine 0.10 runner checkpoint needs besides tensors
     (found with ``torch.serialization.get_unsafe_globals_in_checkpoint``)."""
-    dtype_classes = {type(np.dtype(t)) for t in (
-        np.float64, np.float32, np.float16, np.int64, np.int32, np.int16,
-        np.int8, np.uint8, np.bool_)}  # BUILD targets of pickled dtypes
-    return [HistoryBuffer, np.ndarray, np.dtype, _np_multiarray()._reconstruct,
-            _np_multiarray().scalar, *sorted(dtype_classes, key=str)]
+    dtype_classes = {
+        type(np.dtype(t))
+        for t in (np.float64, np.float32, np.float16, np.int64, np.int32,
+                  np.int16, np.int8, np.uint8, np.bool_)
+    }  # BUILD targets of pickled dtypes
+    return [
+        HistoryBuffer, np.ndarray, np.dtype,
+        _np_multiarray()._reconstruct,
+        _np_multiarray().scalar, *sorted(dtype_classes, key=str)
+    ]
 
 
 def history_buffer_statistic(obj, name: str):
@@ -92,8 +96,10 @@ def _allow_list() -> dict:
     numpy functions under both numpy 1 and numpy 2 module paths (so a
     checkpoint written with either loads with the other), and
     ``builtins.getattr`` -> :func:`history_buffer_statistic`."""
-    named = {f'{o.__module__}.{o.__name__}': o
-             for o in runner_checkpoint_types()}
+    named = {
+        f'{o.__module__}.{o.__name__}': o
+        for o in runner_checkpoint_types()
+    }
     for f in (_np_multiarray()._reconstruct, _np_multiarray().scalar):
         for mod in ('numpy.core.multiarray', 'numpy._core.multiarray'):
             named[f'{mod}.{f.__name__}'] = f
@@ -119,10 +125,15 @@ def restricted_pickle_module() -> types.ModuleType:
     from torch import _weights_only_unpickler as wo  # private, torch >= 1.13
     allowed = {  # pickle's helpers that torch >= 2.5 allows too (protocol
         # 2 pickles bytes as _codecs.encode calls; torch 2.1 has none)
-        '_codecs.encode': codecs.encode, 'builtins.bytearray': bytearray,
-        'builtins.set': set, 'builtins.complex': complex,
-        'collections.OrderedDict': OrderedDict, 'collections.Counter': Counter,
-        **wo._get_allowed_globals(), **_allow_list()}
+        '_codecs.encode': codecs.encode,
+        'builtins.bytearray': bytearray,
+        'builtins.set': set,
+        'builtins.complex': complex,
+        'collections.OrderedDict': OrderedDict,
+        'collections.Counter': Counter,
+        **wo._get_allowed_globals(),
+        **_allow_list()
+    }
     build_types = {o for o in allowed.values() if isinstance(o, type)}
 
     class Unpickler(pickle._Unpickler):
@@ -132,8 +143,8 @@ def restricted_pickle_module() -> types.ModuleType:
             if self.proto < 3 and self.fix_imports:  # as pickle does:
                 # protocol 2 names Python 2 modules (__builtin__.getattr)
                 module, name = _compat_pickle.NAME_MAPPING.get(
-                    (module, name), (_compat_pickle.IMPORT_MAPPING.get(
-                        module, module), name))
+                    (module, name),
+                    (_compat_pickle.IMPORT_MAPPING.get(module, module), name))
             obj = allowed.get(f'{module}.{name}')
             if obj is None:  # same words as torch's weights-only loader
                 raise pickle.UnpicklingError(
@@ -176,18 +187,23 @@ def _safe_torch_load(filename: str, map_location):
                 if (o, n) not in present]
         # (torch keeps one process-wide list: ours is in it for this call)
         with torch.serialization.safe_globals(ours):
-            return torch.load(filename, map_location=map_location,
-                              weights_only=True)
-    if os.getenv('TORCH_FORCE_WEIGHTS_ONLY_LOAD', '0').lower() in (
-            '1', 'y', 'yes', 'true'):  # torch would refuse a pickle_module
-        return torch.load(filename, map_location=map_location,
-                          weights_only=True)  # (its own, stricter list)
+            return torch.load(
+                filename, map_location=map_location, weights_only=True)
+    if os.getenv(
+            'TORCH_FORCE_WEIGHTS_ONLY_LOAD',
+            '0').lower() in ('1', 'y', 'yes',
+                             'true'):  # torch would refuse a pickle_module
+        return torch.load(
+            filename, map_location=map_location,
+            weights_only=True)  # (its own, stricter list)
     # torch's weights-only mode cannot be combined with a pickle_module:
     # it is off for this call, restricted_pickle_module() does the refusing
     torch_own_unpickler = False
-    return torch.load(filename, map_location=map_location,
-                      pickle_module=restricted_pickle_module(),
-                      weights_only=torch_own_unpickler)
+    return torch.load(
+        filename,
+        map_location=map_location,
+        pickle_module=restricted_pickle_module(),
+        weights_only=torch_own_unpickler)
 
 
 def _reason(e: Exception) -> str:
@@ -285,8 +301,9 @@ def load_checkpoint_file(filename: str, map_location=None):
         msg = str(e) or type(e).__name__
         # torch 2.1's weights-only load wraps this RuntimeError in an
         # UnpicklingError
-        device = re.search(r'Attempting to deserialize object on (?:a )?'
-                           r'(\w+) device', msg)
+        device = re.search(
+            r'Attempting to deserialize object on (?:a )?'
+            r'(\w+) device', msg)
         if device:
             raise CheckpointError(
                 f'{filename}: its tensors were saved on a '
@@ -301,8 +318,7 @@ def load_checkpoint_file(filename: str, map_location=None):
         patterns = (  # torch >= 2.2 / torch 2.1 / ours; getattr; BUILD
             r'[Uu]nsupported (?:(?:global: )?GLOBAL|class) ([\w.]+)',
             rf'{REFUSED} (getattr\([^)]*\))', rf'({_REFUSED_STATE} [\w.]+)')
-        found = next(filter(None, (re.search(p, msg) for p in patterns)),
-                     None)
+        found = next(filter(None, (re.search(p, msg) for p in patterns)), None)
         if found:
             raise UnsafeCheckpointError(
                 f'{filename}: refused: it pickles {found.group(1)}, which '

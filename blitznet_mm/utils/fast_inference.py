@@ -1,7 +1,7 @@
 """A fast inference path that keeps BlitzNet's results (issue 6): fold
 BatchNorm into the convolutions (mmcv), channels-last weights, and the
-network under reduced-precision autocast (bf16, or fp16 on GPUs without bf16) in
-inference mode. ``BlitzNet.predict`` runs box decoding, NMS, mask
+network under reduced-precision autocast (bf16, or fp16 on GPUs without
+bf16) in inference mode. ``BlitzNet.predict`` runs box decoding, NMS, mask
 upsampling and argmax in fp32, so only the convolutions change precision.
 
     model = optimize_for_inference(model)
@@ -16,7 +16,8 @@ from mmcv.cnn import fuse_conv_bn
 from torch import nn
 
 
-def optimize_for_inference(model: nn.Module, fuse_bn: bool = True,
+def optimize_for_inference(model: nn.Module,
+                           fuse_bn: bool = True,
                            channels_last: bool = True,
                            compile: bool = False) -> nn.Module:
     """Prepares a model for inference, in place.
@@ -58,8 +59,11 @@ def default_dtype(device_type: str) -> torch.dtype:
 
 
 #: ``--fast`` / ``--amp`` names of the precisions
-PRECISIONS = {'fp32': torch.float32, 'fp16': torch.float16,
-              'bf16': torch.bfloat16}
+PRECISIONS = {
+    'fp32': torch.float32,
+    'fp16': torch.float16,
+    'bf16': torch.bfloat16
+}
 
 
 @contextmanager
@@ -74,6 +78,6 @@ def fast_inference(device_type: str = 'cpu',
         enabled (bool): False gives plain fp32 inference mode.
     """
     dtype = dtype or default_dtype(device_type)
-    with torch.inference_mode(), torch.autocast(device_type, dtype=dtype,
-                                                enabled=enabled):
+    with torch.inference_mode(), torch.autocast(
+            device_type, dtype=dtype, enabled=enabled):
         yield

@@ -33,11 +33,13 @@ def tta_pipeline(test_pipeline: Sequence[dict],
     resize = steps[at]
     w, h = resize['scale'] if isinstance(resize['scale'], (tuple, list)) \
         else (resize['scale'], resize['scale'])
-    resizes = [dict(resize, scale=(round(w * f), round(h * f)))
-               for f in scale_factors]
+    resizes = [
+        dict(resize, scale=(round(w * f), round(h * f))) for f in scale_factors
+    ]
     # RandomFlip(prob=0) still writes flip=False, which the merge reads
-    flips = [dict(type='RandomFlip', prob=p) for p in
-             ((1., 0.) if flip else (0., ))]
+    flips = [
+        dict(type='RandomFlip', prob=p) for p in ((1., 0.) if flip else (0., ))
+    ]
     after = []
     for t in steps[at + 1:]:
         if t['type'].endswith('PackDetInputs') and 'meta_keys' in t:
@@ -54,18 +56,18 @@ def apply_tta(cfg) -> None:
     own test-time ``nms`` and ``max_per_img``), the test dataloader runs
     ``cfg.tta_pipeline``, or one derived by :func:`tta_pipeline` from the
     test pipeline with ``cfg.tta_scale_factors`` and ``cfg.tta_flip``."""
-    tta_model = copy.deepcopy(cfg.get('tta_model', None) or
-                              dict(type='BlitzNetTTAModel'))
+    tta_model = copy.deepcopy(
+        cfg.get('tta_model', None) or dict(type='BlitzNetTTAModel'))
     test_cfg = cfg.model.get('test_cfg', None) or {}
     if tta_model.get('tta_cfg') is None:
-        tta_model['tta_cfg'] = dict(nms=test_cfg.get('nms'),
-                                    max_per_img=test_cfg.get('max_per_img'))
+        tta_model['tta_cfg'] = dict(
+            nms=test_cfg.get('nms'), max_per_img=test_cfg.get('max_per_img'))
     dataset = cfg.test_dataloader.dataset
     while 'pipeline' not in dataset and 'dataset' in dataset:
         dataset = dataset.dataset  # wrappers (ConcatDataset, ...)
     pipeline = cfg.get('tta_pipeline', None) or tta_pipeline(
-        dataset.pipeline, cfg.get('tta_scale_factors', (1.0, )),
-        cfg.get('tta_flip', True))
+        dataset.pipeline, cfg.get('tta_scale_factors',
+                                  (1.0, )), cfg.get('tta_flip', True))
     dataset.pipeline = pipeline
     tta_model['module'] = cfg.model
     cfg.model = tta_model

@@ -6,18 +6,23 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
     # atomic writes; never saves NaN weights (blitznet_mm/engine/hooks)
-    checkpoint=dict(type='AtomicCheckpointHook', interval=5000,
-                    by_epoch=False, max_keep_ckpts=3),
+    checkpoint=dict(
+        type='AtomicCheckpointHook',
+        interval=5000,
+        by_epoch=False,
+        max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='DetVisualizationHook'))
 
 # data-parallel runs: BatchNorm statistics averaged over the replicas at the
 # end of training / before validation (mmengine), then a check that all
 # replicas hold the same weights
-custom_hooks = [dict(type='SyncBuffersHook'),
-                dict(type='ReplicaConsistencyHook'),
-                # the model's num_classes must match the dataset's classes
-                dict(type='ClassCountCheckHook')]
+custom_hooks = [
+    dict(type='SyncBuffersHook'),
+    dict(type='ReplicaConsistencyHook'),
+    # the model's num_classes must match the dataset's classes
+    dict(type='ClassCountCheckHook')
+]
 
 env_cfg = dict(
     # every input is resized to a fixed size: cuDNN's autotuning pays once
@@ -26,8 +31,10 @@ env_cfg = dict(
     dist_cfg=dict(backend='nccl'))
 
 vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='BlitzNetLocalVisualizer', vis_backends=vis_backends,
-                  name='visualizer')
+visualizer = dict(
+    type='BlitzNetLocalVisualizer',
+    vis_backends=vis_backends,
+    name='visualizer')
 log_processor = dict(type='LogProcessor', window_size=50, by_epoch=False)
 log_level = 'INFO'
 load_from = None

@@ -25,12 +25,15 @@ test_pipeline = [
     dict(type='Resize', scale=(input_size, input_size), keep_ratio=False),
     # after Resize: the ground truth stays at the original size for scoring
     dict(type='LoadBlitzNetAnnotations', with_bbox=False, with_label=False),
-    dict(type='PackDetInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                    'scale_factor'))
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor'))
 ]
-dataset = dict(type='BlitzNetSegDataset', data_root=data_root,
-               metainfo=dict(classes=classes))
+dataset = dict(
+    type='BlitzNetSegDataset',
+    data_root=data_root,
+    metainfo=dict(classes=classes))
 train_dataloader = dict(
     batch_size=16,
     # workers per GPU: docs/benchmark.md, "Training input pipeline"
@@ -38,18 +41,22 @@ train_dataloader = dict(
     persistent_workers=True,
     pin_memory=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(dataset, pipeline=train_pipeline,
-                 data_prefix=dict(img_path='img_dir/train',
-                                  seg_map_path='ann_dir/train')))
+    dataset=dict(
+        dataset,
+        pipeline=train_pipeline,
+        data_prefix=dict(
+            img_path='img_dir/train', seg_map_path='ann_dir/train')))
 val_dataloader = dict(
     batch_size=1,
     num_workers=2,
     persistent_workers=True,
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(dataset, pipeline=test_pipeline, test_mode=True,
-                 data_prefix=dict(img_path='img_dir/val',
-                                  seg_map_path='ann_dir/val')))
+    dataset=dict(
+        dataset,
+        pipeline=test_pipeline,
+        test_mode=True,
+        data_prefix=dict(img_path='img_dir/val', seg_map_path='ann_dir/val')))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='BlitzNetSegMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
@@ -58,8 +65,14 @@ test_evaluator = val_evaluator
 max_iters = 20000
 train_cfg = dict(max_iters=max_iters, val_interval=2000)
 param_scheduler = [
-    dict(type='MultiStepLR', by_epoch=False, begin=0, end=max_iters,
-         milestones=[14000, 18000], gamma=0.1)
+    dict(
+        type='MultiStepLR',
+        by_epoch=False,
+        begin=0,
+        end=max_iters,
+        milestones=[14000, 18000],
+        gamma=0.1)
 ]
-default_hooks = dict(checkpoint=dict(interval=2000),
-                     visualization=dict(type='DetVisualizationHook'))
+default_hooks = dict(
+    checkpoint=dict(interval=2000),
+    visualization=dict(type='DetVisualizationHook'))

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from blitznet_mm.apis import BlitzNetInferencer
-from blitznet_mm.testing.builders import config_path, mask_agreement, matched_detections
+from blitznet_mm.testing.builders import (config_path, mask_agreement,
+                                          matched_detections)
 
 CFG = config_path('blitznet300_coco_mini.py')
 
@@ -42,8 +43,8 @@ def test_predictions_carry_the_label_map(exported, trained, weights):
     (``trained``'s test_step on the same images): every one of the top 100
     detections found at IoU >= 0.99 with the same class and score (1e-4),
     as many detections, label maps 99.9% equal."""
-    inferencer = BlitzNetInferencer(CFG, exported[weights], device='cpu',
-                                    show_progress=False)
+    inferencer = BlitzNetInferencer(
+        CFG, exported[weights], device='cpu', show_progress=False)
     refs = {r.img_path: r for r in trained[2][:2]}
     images = list(refs)
     out = inferencer(images, no_save_vis=True)
@@ -68,12 +69,12 @@ def test_predictions_carry_the_label_map(exported, trained, weights):
 @pytest.mark.slow
 def test_saved_json_points_to_a_lossless_label_png(exported, coco_mini,
                                                    tmp_path):
-    inferencer = BlitzNetInferencer(CFG, exported['xml'], device='cpu',
-                                    show_progress=False)
+    inferencer = BlitzNetInferencer(
+        CFG, exported['xml'], device='cpu', show_progress=False)
     image = _images(coco_mini, 1)[0]
     arrays = inferencer(image, no_save_vis=True)['predictions'][0]
-    inferencer(image, out_dir=str(tmp_path), no_save_vis=True,
-               no_save_pred=False)
+    inferencer(
+        image, out_dir=str(tmp_path), no_save_vis=True, no_save_pred=False)
     stem = osp.splitext(osp.basename(image))[0]
     with open(tmp_path / 'preds' / f'{stem}.json') as f:
         saved = json.load(f)

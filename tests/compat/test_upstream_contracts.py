@@ -21,9 +21,10 @@ UPSTREAM = {
     'mmdet.datasets:XMLDataset._parse_instance_info':
     ['raw_ann_info', 'minus_one'],
     'mmdet.models.dense_heads.base_dense_head:'
-    'BaseDenseHead._predict_by_feat_single':
-    ['cls_score_list', 'bbox_pred_list', 'score_factor_list', 'mlvl_priors',
-     'img_meta', 'cfg', 'rescale', 'with_nms'],
+    'BaseDenseHead._predict_by_feat_single': [
+        'cls_score_list', 'bbox_pred_list', 'score_factor_list', 'mlvl_priors',
+        'img_meta', 'cfg', 'rescale', 'with_nms'
+    ],
 }
 
 
@@ -65,28 +66,31 @@ def test_every_private_override_is_recorded():
     ``upstream.MIRRORED`` (so the next release is checked for it too)."""
     import blitznet_mm.apis  # noqa: F401  (not imported by the package)
     recorded = {upstream.resolve(p) for p in upstream.MIRRORED}
-    missing = [f'{b.__module__}.{b.__name__}.{a}'
-               for b, a in _private_overrides()
-               if vars(b)[a] not in recorded]
+    missing = [
+        f'{b.__module__}.{b.__name__}.{a}' for b, a in _private_overrides()
+        if vars(b)[a] not in recorded
+    ]
     assert not missing, missing
 
 
-def test_a_changed_upstream_method_stops_the_import_with_its_name(
-        monkeypatch):
+def test_a_changed_upstream_method_stops_the_import_with_its_name(monkeypatch):
     changed = dict(upstream.MIRRORED)
     changed['mmdet.visualization:DetLocalVisualizer._draw_sem_seg'] = (
         'image', 'sem_seg')
     monkeypatch.setattr(upstream, 'MIRRORED', changed)
-    with pytest.raises(ImportError, match=r'DetLocalVisualizer\._draw_sem_'
-                       r"seg: expected \('image', 'sem_seg'\), found"):
+    with pytest.raises(
+            ImportError,
+            match=r'DetLocalVisualizer\._draw_sem_'
+            r"seg: expected \('image', 'sem_seg'\), found"):
         upstream.check_mirrored()
 
 
 def test_version_guard_names_package_and_range(monkeypatch):
     import mmdet
     monkeypatch.setattr(mmdet, '__version__', '3.4.1')
-    with pytest.raises(ImportError, match=r'3\.3\.0 <= mmdet < 3\.4\.0, '
-                       'found 3.4.1'):
+    with pytest.raises(
+            ImportError, match=r'3\.3\.0 <= mmdet < 3\.4\.0, '
+            'found 3.4.1'):
         upstream.check_versions()
     monkeypatch.undo()
     upstream.check_versions()
@@ -98,9 +102,12 @@ def test_the_anchor_generator_does_not_override_with_another_signature():
     from blitznet_mm.models.heads.anchor_generator import \
         BlitzNetAnchorGenerator
     assert 'gen_base_anchors' not in vars(BlitzNetAnchorGenerator)
-    src = open(osp.join(REPO, 'blitznet_mm', 'models', 'heads',
-                        'anchor_generator.py')).read()
-    calls = [n.func.attr for n in ast.walk(ast.parse(src))
-             if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)]
+    src = open(
+        osp.join(REPO, 'blitznet_mm', 'models', 'heads',
+                 'anchor_generator.py')).read()
+    calls = [
+        n.func.attr for n in ast.walk(ast.parse(src))
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+    ]
     assert 'gen_base_anchors' not in calls
     assert blitznet_mm  # imported: the guard ran

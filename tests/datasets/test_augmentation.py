@@ -11,8 +11,12 @@ N = 2000
 
 @pytest.fixture(scope='module')
 def samples(coco_mini):
-    ds = coco_mini_dataset(coco_mini, pipeline=[
-        dict(type='LoadImageFromFile'), dict(type='LoadBlitzNetAnnotations')])
+    ds = coco_mini_dataset(
+        coco_mini,
+        pipeline=[
+            dict(type='LoadImageFromFile'),
+            dict(type='LoadBlitzNetAnnotations')
+        ])
     return [ds[i] for i in range(len(ds))]
 
 
@@ -24,15 +28,18 @@ def test_crop_aspect_is_uniform_and_area_follows_tf_sampler():
     from blitznet_mm.datasets import sample_coverage_crop
     rng = np.random.RandomState(0)
     side = 400
-    crops = np.array([sample_coverage_crop(side, side, np.zeros((0, 4)), 0.,
-                                           rng=rng)[0] for _ in range(N)])
+    crops = np.array([
+        sample_coverage_crop(side, side, np.zeros((0, 4)), 0., rng=rng)[0]
+        for _ in range(N)
+    ])
     w = crops[:, 2] - crops[:, 0]
     h = crops[:, 3] - crops[:, 1]
     aspect, area = w / h, w * h / side**2
     assert stats.kstest(aspect, stats.uniform(0.5, 1.5).cdf).pvalue > 1e-3
     assert area.min() >= 0.3 - 1e-9 and area.max() <= 1.0
     assert (crops[:, :2] >= 0).all() and (crops[:, 2:] <= side).all()
-    # E[area] = E_a[ a * E[h^2 | a] ], h ~ U(sqrt(.3/a), min(sqrt(1/a), 1, 1/a))
+    # E[area] = E_a[ a * E[h^2 | a] ],
+    # h ~ U(sqrt(.3/a), min(sqrt(1/a), 1, 1/a))
     a = np.linspace(0.5, 2, 20001)
     lo, hi = np.sqrt(0.3 / a), np.minimum(np.minimum(np.sqrt(1 / a), 1), 1 / a)
     expected = np.mean(a * (hi**3 - lo**3) / (3 * (hi - lo)))
@@ -68,8 +75,11 @@ def test_crop_coverage_rule_one_box_suffices(samples):
 def test_crop_of_masks_only_image_treats_image_as_the_box(samples):
     from blitznet_mm.datasets import sample_coverage_crop
     rng = np.random.RandomState(2)
-    areas = [np.prod(sample_coverage_crop(100, 100, np.zeros((0, 4)), .9,
-                                          rng=rng)[0][2:]) for _ in range(300)]
+    areas = [
+        np.prod(
+            sample_coverage_crop(100, 100, np.zeros((0, 4)), .9,
+                                 rng=rng)[0][2:]) for _ in range(300)
+    ]
     # coverage 0.9 of the whole image: crops of >= 90% of it
     assert min(areas) >= 0.9 * 100 * 100
 
@@ -115,9 +125,8 @@ def test_hue_shift_range_is_the_originals(samples):
     """+-0.07 of a turn = +-25.2 degrees, uniform (mmdet: +-18 on OpenCV's
     0-180 scale = +-36 degrees)."""
     from blitznet_mm.datasets import BlitzNetPhotoMetricDistortion
-    t = BlitzNetPhotoMetricDistortion(brightness_delta=0,
-                                      saturation_range=(1, 1),
-                                      contrast_range=(1, 1))
+    t = BlitzNetPhotoMetricDistortion(
+        brightness_delta=0, saturation_range=(1, 1), contrast_range=(1, 1))
     img = _small_real_image(samples)
     h0 = _hsv(img.astype(np.float32))
     ok = (h0[..., 1] > 0.3) & (h0[..., 2] > 0.2) & (h0[..., 2] < 0.95)
@@ -139,13 +148,15 @@ def test_contrast_keeps_the_channel_means(samples):
     img = samples[1]['img'].astype(np.float32) / 255.
     for f in (0.5, 0.8, 1.3, 1.5):
         out = adjust_contrast(img, f)
-        np.testing.assert_allclose(out.mean(axis=(0, 1), dtype=np.float64),
-                                   img.mean(axis=(0, 1), dtype=np.float64),
-                                   atol=1e-6)
+        np.testing.assert_allclose(
+            out.mean(axis=(0, 1), dtype=np.float64),
+            img.mean(axis=(0, 1), dtype=np.float64),
+            atol=1e-6)
         # per channel, not a grey-level blend: each channel's spread scales
-        np.testing.assert_allclose(out.std(axis=(0, 1), dtype=np.float64),
-                                   f * img.std(axis=(0, 1), dtype=np.float64),
-                                   rtol=1e-4)
+        np.testing.assert_allclose(
+            out.std(axis=(0, 1), dtype=np.float64),
+            f * img.std(axis=(0, 1), dtype=np.float64),
+            rtol=1e-4)
 
 
 def test_all_four_ops_in_four_orders_no_channel_swap_clipped(samples):
@@ -159,19 +170,21 @@ def test_all_four_ops_in_four_orders_no_channel_swap_clipped(samples):
         out = r['img']
         assert out.dtype == np.float32 and out.min() >= 0 and out.max() <= 255
         orders.append(r['photometric']['order'])
-        params.append([r['photometric'][k] for k in
-                       ('brightness', 'saturation', 'hue', 'contrast')])
+        params.append([
+            r['photometric'][k]
+            for k in ('brightness', 'saturation', 'hue', 'contrast')
+        ])
     counts = np.bincount(orders, minlength=4)
     assert stats.chisquare(counts).pvalue > 1e-3
     p = np.array(params)
-    for col, (lo, hi) in enumerate(((-.125, .125), (.5, 1.5), (-.07, .07),
-                                    (.5, 1.5))):
-        assert stats.kstest(p[:, col], stats.uniform(lo, hi - lo).cdf
-                            ).pvalue > 1e-3
+    bounds = ((-.125, .125), (.5, 1.5), (-.07, .07), (.5, 1.5))
+    for col, (lo, hi) in enumerate(bounds):
+        assert stats.kstest(p[:, col],
+                            stats.uniform(lo, hi - lo).cdf).pvalue > 1e-3
     # brightness alone shifts the three channels equally: channels are never
     # swapped (mmdet's PhotoMetricDistortion swaps them with p = 0.5)
-    t = BlitzNetPhotoMetricDistortion(saturation_range=(1, 1), hue_delta=0,
-                                      contrast_range=(1, 1))
+    t = BlitzNetPhotoMetricDistortion(
+        saturation_range=(1, 1), hue_delta=0, contrast_range=(1, 1))
     mid = (img.astype(np.float32) * 0.5 + 64)
     for _ in range(200):
         out = t(dict(img=mid.copy()))['img']
@@ -185,8 +198,7 @@ def test_zoom_out_mask_border_and_masks_less_images(samples, seg_border,
                                                     border):
     from blitznet_mm.datasets import ZoomOut
     np.random.seed(6)
-    t = ZoomOut(mean=(103.06, 115.90, 123.15), prob=1.0,
-                seg_border=seg_border)
+    t = ZoomOut(mean=(103.06, 115.90, 123.15), prob=1.0, seg_border=seg_border)
     r = samples[2]
     h, w = r['gt_seg_map'].shape
     for _ in range(20):
@@ -201,12 +213,15 @@ def test_zoom_out_mask_border_and_masks_less_images(samples, seg_border,
         outside[dy:dy + h, dx:dx + w] = False
         assert outside.any() and (seg[outside] == border).all()
     # an image without a mask never gains background pixels
-    no_mask = dict(r, gt_bboxes=r['gt_bboxes'].clone(),
-                   gt_seg_map=np.full((h, w), 255, np.uint8))
+    no_mask = dict(
+        r,
+        gt_bboxes=r['gt_bboxes'].clone(),
+        gt_seg_map=np.full((h, w), 255, np.uint8))
     assert (t(no_mask)['gt_seg_map'] == 255).all()
 
 
 # --- the fast transforms against the arithmetic they replace (issue 6) ---
+
 
 def _reference_ops():
     """The distortion's ops as first written (numpy on [0, 1], contrast in
@@ -219,19 +234,24 @@ def _reference_ops():
         return cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)
 
     def sat(x, f):
-        return hsv_op(x, lambda h: h.__setitem__(
-            (Ellipsis, 1), np.clip(h[..., 1] * f, 0, 1)))
+        return hsv_op(
+            x, lambda h: h.__setitem__(
+                (Ellipsis, 1), np.clip(h[..., 1] * f, 0, 1)))
 
     def hue(x, d):
-        return hsv_op(x, lambda h: h.__setitem__(
-            (Ellipsis, 0), np.mod(h[..., 0] + 360. * d, 360.)))
+        return hsv_op(
+            x, lambda h: h.__setitem__(
+                (Ellipsis, 0), np.mod(h[..., 0] + 360. * d, 360.)))
 
     def contrast(x, f):
         m = x.mean(axis=(0, 1), keepdims=True, dtype=np.float64)
         return ((x - m) * f + m).astype(np.float32)
 
-    return dict(brightness=lambda x, d: x + np.float32(d), saturation=sat,
-                hue=hue, contrast=contrast)
+    return dict(
+        brightness=lambda x, d: x + np.float32(d),
+        saturation=sat,
+        hue=hue,
+        contrast=contrast)
 
 
 def _reference_photometric(img, order, params):
@@ -253,14 +273,13 @@ def test_photometric_equals_reference_arithmetic(samples):
     # values off [0, 1] too, as a chain of ops makes them
     x = samples[3]['img'].astype(np.float32) / 255. * 1.3 - .1
     for name, values in (('brightness', (-.125, .1)),
-                         ('saturation', (0., .5, 1.5)),
-                         ('hue', (-.5, -.07, 0., .07, .5))):
+                         ('saturation', (0., .5, 1.5)), ('hue', (-.5, -.07, 0.,
+                                                                 .07, .5))):
         for v in values:
-            np.testing.assert_array_equal(OPS[name](x, v),
-                                          ref_ops[name](x, v))
+            np.testing.assert_array_equal(OPS[name](x, v), ref_ops[name](x, v))
     for f in (.5, 1.5):
-        np.testing.assert_allclose(OPS['contrast'](x, f),
-                                   ref_ops['contrast'](x, f), atol=1e-6)
+        np.testing.assert_allclose(
+            OPS['contrast'](x, f), ref_ops['contrast'](x, f), atol=1e-6)
     t = BlitzNetPhotoMetricDistortion()
     np.random.seed(7)
     seen = set()
@@ -272,8 +291,10 @@ def test_photometric_equals_reference_arithmetic(samples):
             assert out['img'].dtype == np.float32
             np.testing.assert_array_equal(img, r['img'])  # input untouched
             np.testing.assert_allclose(
-                out['img'], _reference_photometric(r['img'], d['order'], d),
-                rtol=0, atol=1e-3)
+                out['img'],
+                _reference_photometric(r['img'], d['order'], d),
+                rtol=0,
+                atol=1e-3)
             seen.add(d['order'])
     assert seen == {0, 1, 2, 3}
 
@@ -283,11 +304,16 @@ def test_zoom_out_equals_mmdet_expand(samples, dtype):
     """The one-pass canvas: the same draws, pixels, mask and boxes as
     mmdet's Expand (uint8: the mean truncated as np.full casts it)."""
     from mmdet.datasets.transforms import Expand
+
     from blitznet_mm.datasets import ZoomOut
     mean = (103.06, 115.90, 123.15)
     z = ZoomOut(mean=mean, prob=0.5)
-    e = Expand(mean=mean, to_rgb=False, ratio_range=(1.05, 4), prob=0.5,
-               seg_ignore_label=0)
+    e = Expand(
+        mean=mean,
+        to_rgb=False,
+        ratio_range=(1.05, 4),
+        prob=0.5,
+        seg_ignore_label=0)
     zoomed = 0
     for i in range(2 * len(samples)):
         r = samples[i % len(samples)]
@@ -295,8 +321,9 @@ def test_zoom_out_equals_mmdet_expand(samples, dtype):
         outs = []
         for t in (e, z):
             np.random.seed(i)
-            outs.append((t(dict(r, img=img, gt_bboxes=r['gt_bboxes'].clone())),
-                         np.random.rand()))
+            outs.append(
+                (t(dict(r, img=img,
+                        gt_bboxes=r['gt_bboxes'].clone())), np.random.rand()))
         (a, next_a), (b, next_b) = outs
         assert next_a == next_b  # the same random draws
         assert b['img'].dtype == a['img'].dtype == dtype
@@ -313,8 +340,10 @@ def test_semantic_map_from_rles_equals_per_instance_painting(coco_mini):
     gives the map of decoding and painting each mask (polygons and the
     crowd RLE of data/samples, plus overlapping instances of equal area)."""
     from mmdet.datasets.transforms import LoadAnnotations
-    from blitznet_mm.datasets.transforms.loading import (
-        instance_rle, instances_to_semantic, rles_to_semantic)
+
+    from blitznet_mm.datasets.transforms.loading import (instance_rle,
+                                                         instances_to_semantic,
+                                                         rles_to_semantic)
     ds = coco_mini_dataset(coco_mini, pipeline=[])
     poly2mask = LoadAnnotations()._poly2mask
     kinds = set()
@@ -328,8 +357,8 @@ def test_semantic_map_from_rles_equals_per_instance_painting(coco_mini):
         new = rles_to_semantic([instance_rle(x['mask'], h, w) for x in insts],
                                labels, h, w)
         assert new.flags.c_contiguous and new.dtype == np.uint8
-        np.testing.assert_array_equal(new, instances_to_semantic(
-            masks, labels, h, w))
+        np.testing.assert_array_equal(
+            new, instances_to_semantic(masks, labels, h, w))
     assert kinds == {'list', 'dict'}
     import pycocotools.mask as mask_utils
     m = np.zeros((40, 30, 4), np.uint8, order='F')
@@ -337,8 +366,8 @@ def test_semantic_map_from_rles_equals_per_instance_painting(coco_mini):
     rles = mask_utils.encode(m)
     np.testing.assert_array_equal(
         rles_to_semantic(rles, [3, 4, 5, 6], 40, 30),
-        instances_to_semantic([m[..., k] for k in range(4)], [3, 4, 5, 6],
-                              40, 30))
+        instances_to_semantic([m[..., k] for k in range(4)], [3, 4, 5, 6], 40,
+                              30))
 
 
 def test_training_pipeline_equals_reference_pipeline(coco_mini):
@@ -348,18 +377,21 @@ def test_training_pipeline_equals_reference_pipeline(coco_mini):
     images within 1e-3 grey levels."""
     from mmcv.transforms import BaseTransform
     from mmdet.datasets.transforms import Expand
-    from mmengine.config import Config
     from mmdet.registry import TRANSFORMS
-    from blitznet_mm.testing.builders import config_path
+    from mmengine.config import Config
+
     from blitznet_mm.datasets import BlitzNetPhotoMetricDistortion
+    from blitznet_mm.testing.builders import config_path
 
     class RefPhoto(BlitzNetPhotoMetricDistortion):
+
         def transform(self, results):
             order, p = self.draw()
             results['img'] = _reference_photometric(results['img'], order, p)
             return results
 
     class Plain(BaseTransform):
+
         def __init__(self, crop):
             self.crop = crop
 
@@ -377,9 +409,12 @@ def test_training_pipeline_equals_reference_pipeline(coco_mini):
         if c['type'] == 'BlitzNetPhotoMetricDistortion':
             t = RefPhoto()
         elif c['type'] == 'ZoomOut':
-            t = Expand(mean=c['mean'], to_rgb=False,
-                       ratio_range=c['ratio_range'], prob=c['prob'],
-                       seg_ignore_label=0)
+            t = Expand(
+                mean=c['mean'],
+                to_rgb=False,
+                ratio_range=c['ratio_range'],
+                prob=c['prob'],
+                seg_ignore_label=0)
         elif c['type'] == 'CoverageRandomCrop':
             t = Plain(t)
         ref.append(t)
@@ -395,8 +430,8 @@ def test_training_pipeline_equals_reference_pipeline(coco_mini):
         assert (a is None) == (b is None)
         if a is None:
             continue
-        np.testing.assert_allclose(b['inputs'].numpy(), a['inputs'].numpy(),
-                                   rtol=0, atol=1e-3)
+        np.testing.assert_allclose(
+            b['inputs'].numpy(), a['inputs'].numpy(), rtol=0, atol=1e-3)
         sa, sb = a['data_samples'], b['data_samples']
         np.testing.assert_array_equal(sb.gt_sem_seg.sem_seg.numpy(),
                                       sa.gt_sem_seg.sem_seg.numpy())

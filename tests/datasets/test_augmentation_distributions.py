@@ -29,15 +29,15 @@ N = 2000
 MEAN_BGR = (103.06, 115.90, 123.15)  # paper Sec. 4.1, BGR
 # the authors' four orders (utils_tf.photometric_distortions)
 AUTHORS_ORDERS = (('brightness', 'saturation', 'hue', 'contrast'),
-                  ('saturation', 'brightness', 'contrast', 'hue'),
-                  ('contrast', 'hue', 'brightness', 'saturation'),
+                  ('saturation', 'brightness', 'contrast',
+                   'hue'), ('contrast', 'hue', 'brightness', 'saturation'),
                   ('hue', 'saturation', 'contrast', 'brightness'))
 
 
 @pytest.fixture(scope='module')
 def images(coco_mini):
-    ds = coco_mini_dataset(coco_mini, pipeline=[
-        dict(type='LoadImageFromFile')])
+    ds = coco_mini_dataset(
+        coco_mini, pipeline=[dict(type='LoadImageFromFile')])
     return [ds[i]['img'] for i in range(4)]
 
 
@@ -51,21 +51,21 @@ def _shipped(type_name):
 
 
 def _build(cfg):
-    import blitznet_mm  # noqa: F401
     from mmdet.registry import TRANSFORMS
     from mmdet.utils import register_all_modules
+
+    import blitznet_mm  # noqa: F401
     register_all_modules()
     return TRANSFORMS.build(cfg)
 
 
 def _photometric(**identity):
-    return _build(dict(_shipped('BlitzNetPhotoMetricDistortion'),
-                       **identity))
+    return _build(dict(_shipped('BlitzNetPhotoMetricDistortion'), **identity))
 
 
 def _small(img, size=32):
-    return cv2.resize(img, (size, size),
-                      interpolation=cv2.INTER_AREA).astype(np.float32)
+    return cv2.resize(
+        img, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32)
 
 
 def _ks(x, lo, hi):
@@ -78,8 +78,8 @@ def test_brightness_adds_one_uniform_shift_of_32_grey_levels(images):
     constant per image (all pixels, all channels), ~ U(-31.875, 31.875)
     (0.125 of the range). Alternatives: +-0.125 * 128 or a gain fail the
     KS test / the constancy."""
-    t = _photometric(saturation_range=(1, 1), hue_delta=0,
-                     contrast_range=(1, 1))
+    t = _photometric(
+        saturation_range=(1, 1), hue_delta=0, contrast_range=(1, 1))
     img = _small(images[0]) * (176 / 255) + 40
     np.random.seed(10)
     shifts = []
@@ -97,17 +97,16 @@ def test_contrast_scales_each_channel_about_its_mean(images):
     128 + 0.3 (x - 128) (no clipping at 1.5x). Per draw: channel means kept
     (TF adjust_contrast, not a gain), each channel's std scaled by the same
     factor ~ U(0.5, 1.5)."""
-    t = _photometric(brightness_delta=0, saturation_range=(1, 1),
-                     hue_delta=0)
+    t = _photometric(brightness_delta=0, saturation_range=(1, 1), hue_delta=0)
     img = 128 + 0.3 * (_small(images[1]) - 128)
-    mean, std = img.mean((0, 1), dtype=np.float64), img.std(
-        (0, 1), dtype=np.float64)
+    mean, std = img.mean((0, 1), dtype=np.float64), img.std((0, 1),
+                                                            dtype=np.float64)
     np.random.seed(11)
     factors = []
     for _ in range(N):
         out = t(dict(img=img.copy()))['img']
-        np.testing.assert_allclose(out.mean((0, 1), dtype=np.float64), mean,
-                                   atol=1e-3)
+        np.testing.assert_allclose(
+            out.mean((0, 1), dtype=np.float64), mean, atol=1e-3)
         f = out.std((0, 1), dtype=np.float64) / std
         np.testing.assert_allclose(f, f[0], rtol=1e-4)
         factors.append(f[0])
@@ -131,8 +130,8 @@ def test_saturation_scales_hsv_s_and_keeps_hue_and_value(images):
     np.random.seed(12)
     ratios = []
     for _ in range(N):
-        out = cv2.cvtColor(t(dict(img=img.copy()))['img'] / 255.,
-                           cv2.COLOR_BGR2HSV)
+        out = cv2.cvtColor(
+            t(dict(img=img.copy()))['img'] / 255., cv2.COLOR_BGR2HSV)
         r = out[..., 1][col] / h0[..., 1][col]
         assert np.ptp(r) < 1e-2
         np.testing.assert_allclose(out[..., 2], h0[..., 2], atol=1e-4)
@@ -147,6 +146,7 @@ def test_saturation_scales_hsv_s_and_keeps_hue_and_value(images):
 def _reference(img, order, p):
     """The authors' composition on [0, 1] (TF adjust_* semantics), in float64
     apart from OpenCV's float32 HSV, then a clip."""
+
     def hsv(x, fn):
         h = cv2.cvtColor(x.astype(np.float32), cv2.COLOR_BGR2HSV)
         fn(h)
@@ -158,10 +158,12 @@ def _reference(img, order, p):
     def hue(h):
         h[..., 0] = np.mod(h[..., 0] + 360 * p['hue'], 360)
 
-    ops = dict(brightness=lambda x: x + p['brightness'],
-               saturation=lambda x: hsv(x, sat), hue=lambda x: hsv(x, hue),
-               contrast=lambda x: (x - x.mean((0, 1))) * p['contrast'] +
-               x.mean((0, 1)))
+    ops = dict(
+        brightness=lambda x: x + p['brightness'],
+        saturation=lambda x: hsv(x, sat),
+        hue=lambda x: hsv(x, hue),
+        contrast=lambda x: (x - x.mean((0, 1))) * p['contrast'] + x.mean(
+            (0, 1)))
     x = img.astype(np.float64) / 255.
     for name in AUTHORS_ORDERS[order]:
         x = ops[name](x)
@@ -192,8 +194,10 @@ def test_four_orders_identified_by_the_image_are_uniform(images):
     ambiguous = 0
     for _ in range(N):
         r = t(dict(img=img.copy()))
-        dist = np.array([np.abs(r['img'] - _reference(img, k, r[
-            'photometric'])).max() for k in range(4)])
+        dist = np.array([
+            np.abs(r['img'] - _reference(img, k, r['photometric'])).max()
+            for k in range(4)
+        ])
         assert dist.min() < 0.05, dist
         match = tuple(int(k) for k in np.flatnonzero(dist < 0.05))
         if match in counts:
@@ -201,17 +205,21 @@ def test_four_orders_identified_by_the_image_are_uniform(images):
         else:  # near-identity draws (e.g. contrast ~ 1) fit several
             ambiguous += 1
     assert ambiguous < N // 50
-    group = [counts[(1, )], counts[(2, )],
-             counts[(0, )] + counts[(3, )] + counts[(0, 3)]]
+    group = [
+        counts[(1, )], counts[(2, )],
+        counts[(0, )] + counts[(3, )] + counts[(0, 3)]
+    ]
     total = sum(group)
-    assert stats.chisquare(group, np.array([.25, .25, .5]) * total
-                           ).pvalue > 1e-3, counts
+    assert stats.chisquare(group,
+                           np.array([.25, .25, .5]) *
+                           total).pvalue > 1e-3, counts
     split = counts[(0, )] + counts[(3, )]
     assert split > total // 5, counts
     assert stats.binomtest(counts[(0, )], split, 0.5).pvalue > 1e-3, counts
 
 
 # --- zoom-out ---------------------------------------------------------------
+
 
 def test_zoom_out_rate_ratio_offset_and_canvas_colour(images):
     """The shipped ZoomOut on a real 75 x 100 float32 image (the dtype the

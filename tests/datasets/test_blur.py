@@ -13,8 +13,7 @@ import pytest
 
 from blitznet_mm.datasets.blur_synthesis import (DEFOCUS, MOTION, blur,
                                                  compose, motion_kernel,
-                                                 random_region,
-                                                 sample_regions)
+                                                 random_region, sample_regions)
 from blitznet_mm.testing.builders import REPO
 
 TOOL = osp.join(REPO, 'tools', 'dataset_converters', 'make_blur_dataset.py')
@@ -30,7 +29,7 @@ def _sharpness(img, axis=None):
     g = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY).astype(np.float64)
     if axis is None:
         return cv2.Laplacian(g, cv2.CV_64F).var()
-    return (np.diff(g, axis=axis) ** 2).mean()
+    return (np.diff(g, axis=axis)**2).mean()
 
 
 @pytest.mark.parametrize('length', [5, 9, 20])
@@ -73,8 +72,8 @@ def test_compose_blurs_only_inside_and_later_regions_win(image):
     assert (label[outside] == 0).all()
     assert (label[b] == DEFOCUS).all() and (label[a & ~b] == MOTION).all()
     np.testing.assert_array_equal(
-        out[b], blur(compose(image, [(a, MOTION, 11, 30.)])[0], DEFOCUS,
-                      4.)[b])
+        out[b],
+        blur(compose(image, [(a, MOTION, 11, 30.)])[0], DEFOCUS, 4.)[b])
 
 
 def test_region_draws_over_many_samples():
@@ -108,16 +107,23 @@ def test_tool_writes_a_held_out_deterministic_set(tmp_path, coco_mini):
     outs = []
     for run in ('a', 'b'):
         out = tmp_path / run
-        proc = subprocess.run(
-            [sys.executable, TOOL, osp.join(coco_mini, 'train2017'),
-             str(out), '--ann', ann, '--per-image', '1'],
-            capture_output=True, text=True, cwd=REPO)
+        proc = subprocess.run([
+            sys.executable, TOOL,
+            osp.join(coco_mini, 'train2017'),
+            str(out), '--ann', ann, '--per-image', '1'
+        ],
+                              capture_output=True,
+                              text=True,
+                              cwd=REPO)
         assert proc.returncode == 0, proc.stderr
         outs.append(out)
     meta = json.load(open(outs[0] / 'samples.json'))
     n = len(os.listdir(osp.join(coco_mini, 'train2017')))
-    splits = {s: {r['source'] for r in meta['samples'] if r['split'] == s}
-              for s in ('train', 'val')}
+    splits = {
+        s: {r['source']
+            for r in meta['samples'] if r['split'] == s}
+        for s in ('train', 'val')
+    }
     assert not splits['train'] & splits['val']
     assert len(splits['val']) == round(n * 0.25)
     for split in ('train', 'val'):
@@ -128,8 +134,9 @@ def test_tool_writes_a_held_out_deterministic_set(tmp_path, coco_mini):
             assert a == (outs[1] / 'ann_dir' / split / name).read_bytes()
     from PIL import Image
     for rec in meta['samples']:
-        m = np.array(Image.open(outs[0] / 'ann_dir' / rec['split'] /
-                                (rec['sample'] + '.png')))
+        m = np.array(
+            Image.open(outs[0] / 'ann_dir' / rec['split'] /
+                       (rec['sample'] + '.png')))
         assert set(np.unique(m)) <= {0, MOTION, DEFOCUS}
         kinds = {r['kind'] for r in rec['regions']}
         assert (m == MOTION).any() == ('motion' in kinds) or \
@@ -145,18 +152,25 @@ def _folder(tmp_path, mask):
     mmcv.imwrite(np.zeros((8, 8, 3), np.uint8), str(tmp_path / 'img/x.jpg'))
     if mask is not None:
         cv2.imwrite(str(tmp_path / 'ann/x.png'), mask)
-    return dict(type='BlitzNetSegDataset', data_root=str(tmp_path),
-                metainfo=dict(classes=('motion', 'defocus')),
-                data_prefix=dict(img_path='img', seg_map_path='ann'),
-                pipeline=[dict(type='LoadImageFromFile'),
-                          dict(type='LoadBlitzNetAnnotations',
-                               with_bbox=False, with_label=False)])
+    return dict(
+        type='BlitzNetSegDataset',
+        data_root=str(tmp_path),
+        metainfo=dict(classes=('motion', 'defocus')),
+        data_prefix=dict(img_path='img', seg_map_path='ann'),
+        pipeline=[
+            dict(type='LoadImageFromFile'),
+            dict(
+                type='LoadBlitzNetAnnotations',
+                with_bbox=False,
+                with_label=False)
+        ])
 
 
 def _build(cfg):
-    import blitznet_mm  # noqa: F401
     from mmdet.registry import DATASETS
     from mmengine.registry import DefaultScope
+
+    import blitznet_mm  # noqa: F401
     with DefaultScope.overwrite_default_scope('mmdet'):
         return DATASETS.build(cfg)
 

@@ -14,8 +14,8 @@ def test_coverage_is_intersection_over_box_area_by_hand():
     boxes = np.array([[25., 25., 75., 75.], [10., 10., 20., 20.],
                       [60., 60., 70., 70.], [50., 0., 60., 10.],
                       [5., 5., 5., 10.]])
-    np.testing.assert_allclose(box_coverage(crops, boxes),
-                               [[0.25, 1., 0., 0., 0.]], atol=1e-12)
+    np.testing.assert_allclose(
+        box_coverage(crops, boxes), [[0.25, 1., 0., 0., 0.]], atol=1e-12)
 
 
 def test_one_box_suffices_and_coverage_one_falls_back():

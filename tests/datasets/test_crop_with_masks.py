@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from blitznet_mm.testing.builders import REPO, coco_mini_dataset
-from blitznet_mm.testing.mask_alignment import (LOAD, UNKNOWN, box_agreement,
-                                                interior, painted, read_paint)
+from blitznet_mm.testing.mask_alignment import LOAD, UNKNOWN, box_agreement
 from blitznet_mm.testing.mask_alignment import build_transform as _build
+from blitznet_mm.testing.mask_alignment import interior, painted, read_paint
 
 MEAN = dict(mean=[0, 0, 0], std=[1, 1, 1], to_rgb=False)  # pads black
 
@@ -39,11 +39,15 @@ def exact(out: dict) -> bool:
 
 @pytest.mark.parametrize('cfg', [
     dict(type='Resize', scale=(1333, 800), keep_ratio=True),
-    dict(type='RandomResize', scale=(1280, 1280), ratio_range=(0.5, 2.0),
-         keep_ratio=True),
+    dict(
+        type='RandomResize',
+        scale=(1280, 1280),
+        ratio_range=(0.5, 2.0),
+        keep_ratio=True),
     dict(type='RandomFlip', prob=1.0),
     dict(type='Pad', size=(800, 800), pad_val=dict(img=(0, 0, 0))),
-    dict(type='RandomCrop', crop_size=(300, 300))])
+    dict(type='RandomCrop', crop_size=(300, 300))
+])
 def test_mmdet_transforms_that_carry_masks(raw, cfg):
     t = _build(cfg)
     for i in range(4):
@@ -78,8 +82,11 @@ def test_mmdet_transforms_that_drop_or_misalign_masks(raw):
     np.random.seed(0)
     out = _build(dict(type='MixUp', img_scale=(640, 640)))(r)
     assert (out['gt_seg_map'] == raw[0]['gt_seg_map']).all()  # unmixed
-    crop = dict(type='RandomCenterCropPad', crop_size=(511, 511),
-                test_pad_mode=None, **MEAN)
+    crop = dict(
+        type='RandomCenterCropPad',
+        crop_size=(511, 511),
+        test_pad_mode=None,
+        **MEAN)
     r = dict(copy.deepcopy(raw[0]), img=raw[0]['img'].astype(np.float32))
     with pytest.raises(NotImplementedError, match='only supports bbox'):
         _build(crop)(r)
@@ -89,8 +96,8 @@ def test_mmdet_transforms_that_drop_or_misalign_masks(raw):
     assert out['gt_seg_map'].shape != out['img'].shape[:2]
     # a masks-only image never survives RTMDet's RandomCrop
     np.random.seed(0)
-    assert _build(dict(type='RandomCrop', crop_size=(300, 300)))(
-        boxless(raw[0])) is None
+    assert _build(dict(type='RandomCrop',
+                       crop_size=(300, 300)))(boxless(raw[0])) is None
 
 
 def test_random_crop_keeps_masks_only_images(raw):
@@ -114,9 +121,13 @@ def test_random_crop_keeps_masks_only_images(raw):
 
 @pytest.mark.parametrize('with_boxes', [True, False])
 def test_center_crop_pad_moves_the_mask_with_the_image(raw, with_boxes):
-    t = _build(dict(type='RandomCenterCropPadWithMasks', crop_size=(511, 511),
-                    ratios=(0.6, 0.8, 1.0, 1.3), test_pad_mode=None,
-                    **MEAN))
+    t = _build(
+        dict(
+            type='RandomCenterCropPadWithMasks',
+            crop_size=(511, 511),
+            ratios=(0.6, 0.8, 1.0, 1.3),
+            test_pad_mode=None,
+            **MEAN))
     for i in range(6):
         np.random.seed(i)
         r = painted(raw[i] if with_boxes else boxless(raw[i]))
@@ -132,9 +143,15 @@ def test_center_crop_pad_moves_the_mask_with_the_image(raw, with_boxes):
 
 
 def test_center_crop_pad_test_mode_places_the_mask_at_the_border(raw):
-    t = _build(dict(type='RandomCenterCropPadWithMasks', crop_size=None,
-                    ratios=None, border=None, test_mode=True,
-                    test_pad_mode=['logical_or', 127], **MEAN))
+    t = _build(
+        dict(
+            type='RandomCenterCropPadWithMasks',
+            crop_size=None,
+            ratios=None,
+            border=None,
+            test_mode=True,
+            test_pad_mode=['logical_or', 127],
+            **MEAN))
     r = painted(raw[0])
     r['img'] = r['img'].astype(np.float32)
     h, w = r['gt_seg_map'].shape
@@ -144,21 +161,24 @@ def test_center_crop_pad_test_mode_places_the_mask_at_the_border(raw):
     assert (out['gt_seg_map'][y0:y1, x0:x1] == raw[0]['gt_seg_map']).all()
 
 
-JOINT = ['rtmdet_tiny_seg_coco.py', 'cornernet_blitznet300_coco.py',
-         'retinanet_r50_fpn_seg_coco.py', 'fcos_r50_fpn_seg_coco.py']
+JOINT = [
+    'rtmdet_tiny_seg_coco.py', 'cornernet_blitznet300_coco.py',
+    'retinanet_r50_fpn_seg_coco.py', 'fcos_r50_fpn_seg_coco.py'
+]
 
 
 @pytest.mark.parametrize('name', JOINT)
-def test_joint_training_pipelines_keep_masks_and_boxes_aligned(coco_mini,
-                                                               name):
+def test_joint_training_pipelines_keep_masks_and_boxes_aligned(
+        coco_mini, name):
     """Each joint config's own training pipeline (up to PackDetInputs) on
     the real images: every kept box holds pixels of its class (or, where
     MixUp overlaid two objects, unknown ones), and - except after
     CornerNet's crop, which drops boxes whose centre leaves the crop but
     keeps their visible pixels - every object pixel lies in a box of its
     class."""
-    import blitznet_mm  # noqa: F401
     from mmengine.config import Config
+
+    import blitznet_mm  # noqa: F401
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'joint', name))
     pipeline = [t for t in cfg.train_pipeline if t['type'] != 'PackDetInputs']
     ds = coco_mini_dataset(coco_mini, pipeline=pipeline)
@@ -168,9 +188,12 @@ def test_joint_training_pipelines_keep_masks_and_boxes_aligned(coco_mini,
         r = ds[i]
         seg = r['gt_seg_map']
         assert seg.shape == r['img'].shape[:2]
-        inside, covered = box_agreement(seg, r['gt_bboxes'].numpy(),
-                                        r['gt_bboxes_labels'], slack=3,
-                                        unknown_ok=True)
+        inside, covered = box_agreement(
+            seg,
+            r['gt_bboxes'].numpy(),
+            r['gt_bboxes_labels'],
+            slack=3,
+            unknown_ok=True)
         inside_all.append(inside)
         covered_all.append(covered * len(r['gt_bboxes']))
         boxes += len(r['gt_bboxes'])

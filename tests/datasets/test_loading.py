@@ -31,8 +31,12 @@ def _inside_boxes(seg, boxes, labels, cls, slack=2):
 
 
 def test_semantic_mask_from_instances_matches_boxes(coco_mini):
-    ds = coco_mini_dataset(coco_mini, pipeline=[
-        dict(type='LoadImageFromFile'), dict(type='LoadBlitzNetAnnotations')])
+    ds = coco_mini_dataset(
+        coco_mini,
+        pipeline=[
+            dict(type='LoadImageFromFile'),
+            dict(type='LoadBlitzNetAnnotations')
+        ])
     for i in range(0, len(ds), 8):
         r = ds[i]
         seg, img = r['gt_seg_map'], r['img']
@@ -51,11 +55,13 @@ def test_augmentation_keeps_masks_and_boxes_aligned(coco_mini):
     pixels of its class; no box is under 2 pixels after the resize."""
     # without the crop and the tiny-box filter (which drops boxes but keeps
     # their mask pixels, as the authors' code) every mask pixel is boxed
-    no_crop = [t for t in AUG_PIPELINE
-               if t['type'] not in ('CoverageRandomCrop', 'FilterAnnotations')]
+    no_crop = [
+        t for t in AUG_PIPELINE
+        if t['type'] not in ('CoverageRandomCrop', 'FilterAnnotations')
+    ]
     np.random.seed(0)
-    for pipeline, check_mask_in_boxes in ((no_crop, True),
-                                          (AUG_PIPELINE, False)):
+    for pipeline, check_mask_in_boxes in ((no_crop, True), (AUG_PIPELINE,
+                                                            False)):
         ds = coco_mini_dataset(coco_mini, pipeline=pipeline)
         covered, boxes_seen = 0, 0
         for i in range(len(ds)):
@@ -75,38 +81,54 @@ def test_augmentation_keeps_masks_and_boxes_aligned(coco_mini):
 
 
 def test_boxes_only_image_gets_all_ignore_mask(coco_mini):
-    ds = coco_mini_dataset(coco_mini, with_sem_seg=False, pipeline=[
-        dict(type='LoadImageFromFile'), dict(type='LoadBlitzNetAnnotations')])
+    ds = coco_mini_dataset(
+        coco_mini,
+        with_sem_seg=False,
+        pipeline=[
+            dict(type='LoadImageFromFile'),
+            dict(type='LoadBlitzNetAnnotations')
+        ])
     r = ds[0]
     assert (r['gt_seg_map'] == 255).all()  # never 0 (issue #31)
     assert len(r['gt_bboxes']) > 0
 
 
-def test_missing_or_wrong_size_mask_file_is_a_clear_error(tmp_path,
-                                                          coco_mini):
+def test_missing_or_wrong_size_mask_file_is_a_clear_error(tmp_path, coco_mini):
     import mmcv
+
     from blitznet_mm.datasets import LoadBlitzNetAnnotations
     img_path = f'{coco_mini}/train2017/000000000790.jpg'
     img = mmcv.imread(img_path)
     t = LoadBlitzNetAnnotations(with_bbox=False, with_label=False)
     missing = str(tmp_path / 'nope.png')
     with pytest.raises(FileNotFoundError, match='nope.png'):
-        t(dict(img=img, img_path=img_path, ori_shape=img.shape[:2],
-               seg_map_path=missing))
+        t(
+            dict(
+                img=img,
+                img_path=img_path,
+                ori_shape=img.shape[:2],
+                seg_map_path=missing))
     small = tmp_path / 'small.png'
     mmcv.imwrite(np.zeros((10, 12), np.uint8), str(small))
     with pytest.raises(ValueError, match='small.png is 12x10'):
-        t(dict(img=img, img_path=img_path, ori_shape=img.shape[:2],
-               seg_map_path=str(small)))
+        t(
+            dict(
+                img=img,
+                img_path=img_path,
+                ori_shape=img.shape[:2],
+                seg_map_path=str(small)))
 
 
 def test_test_pipeline_keeps_mask_at_original_size(coco_mini):
     """Loaded after Resize, the ground truth stays at the original size so
     that mIoU is scored at the original resolution (paper Sec. 4.2)."""
-    ds = coco_mini_dataset(coco_mini, pipeline=[
-        dict(type='LoadImageFromFile'),
-        dict(type='Resize', scale=(300, 300), keep_ratio=False),
-        dict(type='LoadBlitzNetAnnotations')])
+    ds = coco_mini_dataset(
+        coco_mini,
+        pipeline=[
+            dict(type='LoadImageFromFile'),
+            dict(type='Resize', scale=(300, 300), keep_ratio=False),
+            dict(type='LoadBlitzNetAnnotations')
+        ])
     r = ds[0]
     assert r['img'].shape[:2] == (300, 300)
     assert r['gt_seg_map'].shape == tuple(r['ori_shape'])

@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 from blitznet_mm.testing.builders import coco_mini_dataset
-from blitznet_mm.testing.mask_alignment import (LOAD, UNKNOWN, box_agreement,
-                                                interior, painted, read_paint)
+from blitznet_mm.testing.mask_alignment import LOAD, UNKNOWN, box_agreement
 from blitznet_mm.testing.mask_alignment import build_transform as _build
+from blitznet_mm.testing.mask_alignment import interior, painted, read_paint
+
 
 def assert_boxes_follow(boxes, geo, dst_hw, got):
     """mmdet's MixUp box steps with the replayed ``geo``: rescale, clip,
@@ -69,10 +70,12 @@ def test_mosaic_moves_masks_with_images_and_boxes(raw, kind):
     checked = []
     for seed in range(3):
         if kind == 'Mosaic':
+
             def feed(seed=seed):
                 r = copy.deepcopy(raw[seed])
-                r['mix_results'] = [raw[(seed + k) % len(raw)]
-                                    for k in (3, 7, 11)]
+                r['mix_results'] = [
+                    raw[(seed + k) % len(raw)] for k in (3, 7, 11)
+                ]
                 yield r
         else:
             cfg.update(max_cached_images=10, random_pop=False)
@@ -80,6 +83,7 @@ def test_mosaic_moves_masks_with_images_and_boxes(raw, kind):
             def feed(seed=seed):  # the cache fills, then mosaics
                 for k in range(8):
                     yield raw[(seed * 5 + k) % len(raw)]
+
         out, out_p = _run_pair(cfg, feed, seed)
         seg = out['gt_seg_map']
         assert seg.shape == out['img'].shape[:2] == (1280, 1280)
@@ -103,8 +107,11 @@ def test_mixup_places_the_mixed_in_mask_as_mmdet_places_its_image(raw, kind):
     is half the mixed-in image: its labels read back must be the warped
     mask we mixed in (NOT_COVERED where it does not reach)."""
     from blitznet_mm.datasets.transforms.mix_with_masks import NOT_COVERED
-    cfg = dict(type=kind + 'WithMasks', img_scale=(640, 640),
-               ratio_range=(0.5, 1.6), pad_val=0)
+    cfg = dict(
+        type=kind + 'WithMasks',
+        img_scale=(640, 640),
+        ratio_range=(0.5, 1.6),
+        pad_val=0)
     if kind == 'CachedMixUp':
         cfg.update(max_cached_images=4, random_pop=False, prob=1.0)
     checked, seed = 0, 0
@@ -143,8 +150,8 @@ def test_mixup_places_the_mixed_in_mask_as_mmdet_places_its_image(raw, kind):
 
 @pytest.mark.parametrize('kind', ['MixUp', 'CachedMixUp'])
 def test_mixup_masks_agree_with_both_images_boxes(raw, kind):
-    cfg = dict(type=kind + 'WithMasks', img_scale=(640, 640),
-               ratio_range=(0.8, 1.6))
+    cfg = dict(
+        type=kind + 'WithMasks', img_scale=(640, 640), ratio_range=(0.8, 1.6))
     if kind == 'CachedMixUp':
         cfg.update(max_cached_images=4, random_pop=False)
     t = _build(cfg)

@@ -28,12 +28,14 @@ def bdd(coco_mini, tmp_path_factory):
 def test_converter_writes_the_boxes_as_coco(bdd):
     root, written, stats = bdd
     for split, items in written.items():
-        with open(osp.join(root, 'labels', 'det_20',
-                           f'det_{split}_coco.json')) as f:
+        with open(
+                osp.join(root, 'labels', 'det_20',
+                         f'det_{split}_coco.json')) as f:
             coco = json.load(f)
         assert [c['name'] for c in coco['categories']] == [
             'pedestrian', 'rider', 'car', 'truck', 'bus', 'train',
-            'motorcycle', 'bicycle', 'traffic light', 'traffic sign']
+            'motorcycle', 'bicycle', 'traffic light', 'traffic sign'
+        ]
         names = {c['id']: c['name'] for c in coco['categories']}
         images = {i['id']: i for i in coco['images']}
         got = {}
@@ -49,17 +51,19 @@ def test_converter_writes_the_boxes_as_coco(bdd):
             h, w = item['drivable'].shape
             img = next(i for i in coco['images'] if i['file_name'] == name)
             assert (img['height'], img['width']) == (h, w)
-        others = sum(len(v['frame']['labels']) - len(v['boxes'])
-                     for v in items.values())
+        others = sum(
+            len(v['frame']['labels']) - len(v['boxes'])
+            for v in items.values())
         assert stats[split]['skipped'] == others
         assert stats[split]['lane masks'] == len(items)
     assert stats['train']['boxes'] > 0
 
 
 def _dataset(root, split='val'):
-    import blitznet_mm  # noqa: F401
     from mmdet.registry import DATASETS
     from mmdet.utils import register_all_modules
+
+    import blitznet_mm  # noqa: F401
     register_all_modules()
     cfg = load_cfg('blitznet300_bdd100k.py')
     ds = cfg.val_dataloader.dataset if split == 'val' else \
@@ -70,8 +74,8 @@ def _dataset(root, split='val'):
 def test_drivable_and_lane_masks_load_pixel_exact(bdd):
     root, written, _ = bdd
     ds = _dataset(root)
-    assert ds.metainfo['seg_classes'] == (
-        'direct', 'alternative', 'background')
+    assert ds.metainfo['seg_classes'] == ('direct', 'alternative',
+                                          'background')
     assert ds.metainfo['seg_tasks']['lane']['multi_label']
     lanes = 0
     for i in range(len(ds)):
@@ -81,8 +85,9 @@ def test_drivable_and_lane_masks_load_pixel_exact(bdd):
                               item['drivable'])
         v = item['lane'].astype(np.int64)
         lane = v != 255  # BDD100K: 255 = no lane marking
-        want = np.stack([lane, lane & (v // 16 % 2 == 1),
-                         lane & (v // 32 % 2 == 1)]).astype(np.uint8)
+        want = np.stack(
+            [lane, lane & (v // 16 % 2 == 1),
+             lane & (v // 32 % 2 == 1)]).astype(np.uint8)
         assert np.array_equal(s.gt_lane.sem_seg.numpy(), want)
         lanes += int(want[0].sum())
     assert lanes > 0
@@ -106,9 +111,10 @@ def test_the_config_has_a_head_per_task_and_scores_each(bdd):
     assert model.task_heads.lane.cls_seg.out_channels == 3
     assert type(model.task_heads.lane).__name__ == 'BlitzNetMultiLabelSegHead'
     ds = _dataset(root)
-    evaluator = Evaluator([dict(m, ann_file=osp.join(
-        root, 'labels/det_20/det_val_coco.json')) if 'ann_file' in m else m
-        for m in cfg.val_evaluator])
+    evaluator = Evaluator([
+        dict(m, ann_file=osp.join(root, 'labels/det_20/det_val_coco.json'))
+        if 'ann_file' in m else m for m in cfg.val_evaluator
+    ])
     evaluator.dataset_meta = ds.metainfo
     with torch.no_grad():
         for i in range(len(ds)):
@@ -132,6 +138,9 @@ def test_importing_the_package_registers_the_multi_task_modules():
             "             (TRANSFORMS, 'LoadTaskMasks'),\n"
             "             (TRANSFORMS, 'PackBlitzNetInputs')):\n"
             '    assert r.get(n) is not None, n\n')
-    res = subprocess.run([sys.executable, '-c', code], cwd=REPO,
-                         capture_output=True, text=True, timeout=300)
+    res = subprocess.run([sys.executable, '-c', code],
+                         cwd=REPO,
+                         capture_output=True,
+                         text=True,
+                         timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]

@@ -29,35 +29,43 @@ def pngs(coco_mini, tmp_path_factory):
 
 
 def _dataset(coco_mini, root, pipeline, tasks=None, **kw):
-    import blitznet_mm  # noqa: F401
     from mmdet.registry import DATASETS
     from mmdet.utils import register_all_modules
+
+    import blitznet_mm  # noqa: F401
     register_all_modules()
-    tasks = tasks or dict(fg=dict(classes=('object', )),
-                          kinds=dict(classes=KINDS, multi_label=True))
+    tasks = tasks or dict(
+        fg=dict(classes=('object', )),
+        kinds=dict(classes=KINDS, multi_label=True))
     prefix = dict(img='train2017/')
     prefix.update({n: osp.join(root, kw.pop(f'{n}_dir', n)) for n in tasks})
-    return DATASETS.build(dict(
-        type='BlitzNetMultiTaskCocoDataset', data_root=coco_mini,
-        ann_file=ANN, data_prefix=prefix, seg_tasks=tasks,
-        pipeline=pipeline, **kw))
+    return DATASETS.build(
+        dict(
+            type='BlitzNetMultiTaskCocoDataset',
+            data_root=coco_mini,
+            ann_file=ANN,
+            data_prefix=prefix,
+            seg_tasks=tasks,
+            pipeline=pipeline,
+            **kw))
 
 
-TEST_PIPE = [dict(type='LoadImageFromFile'),
-             dict(type='Resize', scale=(300, 300), keep_ratio=False),
-             dict(type='LoadBlitzNetAnnotations'),
-             dict(type='LoadTaskMasks'),
-             dict(type='PackBlitzNetInputs')]
+TEST_PIPE = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(300, 300), keep_ratio=False),
+    dict(type='LoadBlitzNetAnnotations'),
+    dict(type='LoadTaskMasks'),
+    dict(type='PackBlitzNetInputs')
+]
 
 
 def test_task_masks_load_pixel_exact(coco_mini, pngs):
     root, fg, kinds, no_fg = pngs
     ds = _dataset(coco_mini, root, TEST_PIPE)
     assert ds.metainfo['seg_tasks'] == dict(
-        fg=dict(seg_classes=('object', ), seg_background=True,
-                multi_label=False),
-        kinds=dict(seg_classes=KINDS, seg_background=False,
-                   multi_label=True))
+        fg=dict(
+            seg_classes=('object', ), seg_background=True, multi_label=False),
+        kinds=dict(seg_classes=KINDS, seg_background=False, multi_label=True))
     for i in range(4):
         s = ds[i]['data_samples']
         name = osp.basename(s.img_path)
@@ -79,14 +87,16 @@ def test_training_transforms_move_every_task_alike(coco_mini, pngs):
     """ZoomOut (always), coverage crop, flip (always), resize: the packed
     ``gt_fg`` equals ``gt_sem_seg > 0`` pixel for pixel, as loaded."""
     root, _, _, no_fg = pngs
-    pipe = [dict(type='LoadImageFromFile'),
-            dict(type='LoadBlitzNetAnnotations'),
-            dict(type='LoadTaskMasks'),
-            dict(type='ZoomOut', mean=MEAN, prob=1.0),
-            dict(type='CoverageRandomCrop'),
-            dict(type='RandomFlip', prob=1.0),
-            dict(type='Resize', scale=(300, 300), keep_ratio=False),
-            dict(type='PackBlitzNetInputs')]
+    pipe = [
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadBlitzNetAnnotations'),
+        dict(type='LoadTaskMasks'),
+        dict(type='ZoomOut', mean=MEAN, prob=1.0),
+        dict(type='CoverageRandomCrop'),
+        dict(type='RandomFlip', prob=1.0),
+        dict(type='Resize', scale=(300, 300), keep_ratio=False),
+        dict(type='PackBlitzNetInputs')
+    ]
     ds = _dataset(coco_mini, root, pipe)
     np.random.seed(0)
     checked = 0
@@ -106,13 +116,18 @@ def test_a_task_without_background_makes_the_canvas_ignored(coco_mini, pngs):
     """The fg PNGs read as a set without background (0 = 'nothing' is a
     class): ZoomOut's canvas must not be painted 0 in any task."""
     root = pngs[0]
-    pipe = [dict(type='LoadImageFromFile'),
-            dict(type='LoadBlitzNetAnnotations'),
-            dict(type='LoadTaskMasks'),
-            dict(type='ZoomOut', mean=MEAN, prob=1.0),
-            dict(type='PackBlitzNetInputs')]
-    ds = _dataset(coco_mini, root, pipe, tasks=dict(
-        fg=dict(classes=('nothing', 'object'), background=False)))
+    pipe = [
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadBlitzNetAnnotations'),
+        dict(type='LoadTaskMasks'),
+        dict(type='ZoomOut', mean=MEAN, prob=1.0),
+        dict(type='PackBlitzNetInputs')
+    ]
+    ds = _dataset(
+        coco_mini,
+        root,
+        pipe,
+        tasks=dict(fg=dict(classes=('nothing', 'object'), background=False)))
     np.random.seed(1)
     s = ds[0]['data_samples']
     h, w = s.ori_shape
@@ -125,32 +140,41 @@ def test_a_task_without_background_makes_the_canvas_ignored(coco_mini, pngs):
 
 def test_bad_task_masks_are_refused_by_name(coco_mini, pngs, tmp_path):
     root = pngs[0]
-    with pytest.raises(ValueError, match=r"no image has a mask of seg task "
-                       r"'fg'"):
+    with pytest.raises(
+            ValueError, match=r"no image has a mask of seg task "
+            r"'fg'"):
         _dataset(coco_mini, root, TEST_PIPE, fg_dir='typo')
     with pytest.raises(ValueError, match=r"needs data_prefix\['fg'\]"):
-        import blitznet_mm  # noqa: F401
         from mmdet.registry import DATASETS
-        DATASETS.build(dict(
-            type='BlitzNetMultiTaskCocoDataset', data_root=coco_mini,
-            ann_file=ANN, data_prefix=dict(img='train2017/'),
-            seg_tasks=dict(fg=dict(classes=('object', ))),
-            pipeline=TEST_PIPE))
+
+        import blitznet_mm  # noqa: F401
+        DATASETS.build(
+            dict(
+                type='BlitzNetMultiTaskCocoDataset',
+                data_root=coco_mini,
+                ann_file=ANN,
+                data_prefix=dict(img='train2017/'),
+                seg_tasks=dict(fg=dict(classes=('object', ))),
+                pipeline=TEST_PIPE))
     # a label above the set, a bit above the classes, a wrong size
     from blitznet_mm.datasets.transforms.task_masks import read_task_mask
     bad = tmp_path / 'bad.png'
     Image.fromarray(np.full((4, 5), 2, np.uint8)).save(bad)
     task = dict(name='fg', path=str(bad), num_classes=1, background=True)
-    with pytest.raises(ValueError, match=r'bad\.png \(task fg\) holds labels '
-                       r'\[2\] but its labels are 0\.\.1'):
+    with pytest.raises(
+            ValueError,
+            match=r'bad\.png \(task fg\) holds labels '
+            r'\[2\] but its labels are 0\.\.1'):
         read_task_mask(task, 4, 5, 'img.jpg')
-    with pytest.raises(ValueError, match=r'bad\.png \(task fg\) is 5x4 but '
-                       r'its image img\.jpg is 6x4'):
+    with pytest.raises(
+            ValueError,
+            match=r'bad\.png \(task fg\) is 5x4 but '
+            r'its image img\.jpg is 6x4'):
         read_task_mask(task, 4, 6, 'img.jpg')
     Image.fromarray(np.full((4, 5), 8, np.uint8)).save(bad)
     with pytest.raises(ValueError, match=r'values \[8\] set bits above the 3'):
-        read_task_mask(dict(task, num_classes=3, multi_label=True), 4, 5,
-                       'img.jpg')
+        read_task_mask(
+            dict(task, num_classes=3, multi_label=True), 4, 5, 'img.jpg')
     with pytest.raises(FileNotFoundError, match='task fg of image img.jpg'):
-        read_task_mask(dict(task, path=str(tmp_path / 'none.png')), 4, 5,
-                       'img.jpg')
+        read_task_mask(
+            dict(task, path=str(tmp_path / 'none.png')), 4, 5, 'img.jpg')

@@ -17,9 +17,10 @@ ANN = 'annotations/instances_train2017.json'
 
 
 def _build(cfg):
-    import blitznet_mm  # noqa: F401
     from mmdet.registry import DATASETS
     from mmdet.utils import register_all_modules
+
+    import blitznet_mm  # noqa: F401
     register_all_modules()
     return DATASETS.build(cfg)
 
@@ -48,23 +49,27 @@ def coco(coco_mini):
 def supercat_set(coco_mini, coco, tmp_path_factory):
     """Detection of the 80 categories, segmentation of COCO's 12
     supercategories (no background): PNGs written from the instances."""
-    supercats = tuple(sorted({c['supercategory']
-                              for c in coco.cats.values()}))
+    supercats = tuple(sorted({c['supercategory'] for c in coco.cats.values()}))
     assert len(supercats) == 12
     out = tmp_path_factory.mktemp('supercat')
-    write_coco_stuff_pngs(osp.join(coco_mini, ANN), str(out / 'masks'),
-                          lambda c: supercats.index(c['supercategory']),
-                          suffix='.png')
+    write_coco_stuff_pngs(
+        osp.join(coco_mini, ANN),
+        str(out / 'masks'),
+        lambda c: supercats.index(c['supercategory']),
+        suffix='.png')
     return supercats, str(out / 'masks')
 
 
-def test_supercategory_masks_are_the_instances(coco_mini, coco,
-                                               supercat_set):
+def test_supercategory_masks_are_the_instances(coco_mini, coco, supercat_set):
     supercats, masks = supercat_set
-    ds = _build(dict(
-        type='BlitzNetCocoDataset', data_root=coco_mini, ann_file=ANN,
-        data_prefix=dict(img='train2017/', seg=masks), pipeline=LOAD,
-        metainfo=dict(seg_classes=supercats, seg_background=False)))
+    ds = _build(
+        dict(
+            type='BlitzNetCocoDataset',
+            data_root=coco_mini,
+            ann_file=ANN,
+            data_prefix=dict(img='train2017/', seg=masks),
+            pipeline=LOAD,
+            metainfo=dict(seg_classes=supercats, seg_background=False)))
     assert len(ds.metainfo['classes']) == 80
     seen = set()
     for i in range(len(ds)):
@@ -76,12 +81,17 @@ def test_supercategory_masks_are_the_instances(coco_mini, coco,
         seen |= set(np.unique(ref).tolist())
     assert supercats.index('person') in seen and 255 in seen and len(seen) > 5
     # masks from instances would be the detection rule: refused
-    with pytest.raises(ValueError, match=r"own \(12 classes, no background"
-                       r"\).*data_prefix\['seg'\]"):
-        _build(dict(type='BlitzNetCocoDataset', data_root=coco_mini,
-                    ann_file=ANN, data_prefix=dict(img='train2017/'),
-                    metainfo=dict(seg_classes=supercats,
-                                  seg_background=False)))
+    with pytest.raises(
+            ValueError,
+            match=r"own \(12 classes, no background"
+            r"\).*data_prefix\['seg'\]"):
+        _build(
+            dict(
+                type='BlitzNetCocoDataset',
+                data_root=coco_mini,
+                ann_file=ANN,
+                data_prefix=dict(img='train2017/'),
+                metainfo=dict(seg_classes=supercats, seg_background=False)))
 
 
 def test_coco_stuff_reader_gives_the_png_values(coco_mini, coco, tmp_path):
@@ -89,13 +99,18 @@ def test_coco_stuff_reader_gives_the_png_values(coco_mini, coco, tmp_path):
     names = COCOStuffDataset.METAINFO['classes']
     sky = names.index('sky-other')
     pngs = write_coco_stuff_pngs(
-        osp.join(coco_mini, ANN), str(tmp_path / 'stuff' / 'train2017'),
-        lambda c: names.index(c['name']), stuff_label=sky)
-    ds = _build(dict(
-        type='BlitzNetCocoStuffDataset', data_root=coco_mini, ann_file=ANN,
-        data_prefix=dict(img='train2017/',
-                         seg=str(tmp_path / 'stuff' / 'train2017')),
-        pipeline=LOAD))
+        osp.join(coco_mini, ANN),
+        str(tmp_path / 'stuff' / 'train2017'),
+        lambda c: names.index(c['name']),
+        stuff_label=sky)
+    ds = _build(
+        dict(
+            type='BlitzNetCocoStuffDataset',
+            data_root=coco_mini,
+            ann_file=ANN,
+            data_prefix=dict(
+                img='train2017/', seg=str(tmp_path / 'stuff' / 'train2017')),
+            pipeline=LOAD))
     assert ds.metainfo['seg_classes'] == names and len(names) == 171
     assert ds.metainfo['seg_background'] is False
     for i in range(len(ds)):
@@ -115,21 +130,24 @@ def test_coco_stuff_reader_gives_the_png_values(coco_mini, coco, tmp_path):
     bad = np.array(Image.open(png))
     bad[0, 0] = 171
     Image.fromarray(bad).save(png)
-    with pytest.raises(ValueError, match=osp.basename(png) +
-                       r' holds labels \[171\].*0\.\.170'):
+    with pytest.raises(
+            ValueError,
+            match=osp.basename(png) + r' holds labels \[171\].*0\.\.170'):
         ds[len(ds) - 1]
 
 
 def _panoptic(coco_mini, root, stuff_class='wall-other-merged'):
     from mmdet.datasets import CocoPanopticDataset
     stuff = CocoPanopticDataset.METAINFO['stuff_classes']
-    pan = write_coco_panoptic(osp.join(coco_mini, ANN),
-                              str(root / 'panoptic.json'),
-                              str(root / 'png'), stuff, stuff_class)
-    cfg = dict(type='BlitzNetCocoPanopticDataset', data_root=coco_mini,
-               ann_file=str(root / 'panoptic.json'),
-               data_prefix=dict(img='train2017/', seg=str(root / 'png')),
-               pipeline=LOAD)
+    pan = write_coco_panoptic(
+        osp.join(coco_mini, ANN), str(root / 'panoptic.json'),
+        str(root / 'png'), stuff, stuff_class)
+    cfg = dict(
+        type='BlitzNetCocoPanopticDataset',
+        data_root=coco_mini,
+        ann_file=str(root / 'panoptic.json'),
+        data_prefix=dict(img='train2017/', seg=str(root / 'png')),
+        pipeline=LOAD)
     return pan, cfg
 
 
@@ -158,10 +176,10 @@ def test_panoptic_loader_is_pixel_exact(coco_mini, tmp_path):
         np.testing.assert_array_equal(r['gt_seg_map'], ref)
         labels_seen |= set(np.unique(ref).tolist())
         boxes = [(s['bbox'], s['iscrowd'], det_label[s['category_id']])
-                 for s in ann['segments_info'] if s['category_id'] in
-                 det_label]
-        want = np.array([[x, y, x + w, y + h] for (x, y, w, h), _, _ in
-                         boxes], np.float32).reshape(-1, 4)
+                 for s in ann['segments_info']
+                 if s['category_id'] in det_label]
+        want = np.array([[x, y, x + w, y + h] for (x, y, w, h), _, _ in boxes],
+                        np.float32).reshape(-1, 4)
         np.testing.assert_allclose(r['gt_bboxes'].numpy(), want)
         np.testing.assert_array_equal(r['gt_bboxes_labels'],
                                       [lab for _, _, lab in boxes])
@@ -185,34 +203,45 @@ def test_panoptic_errors_name_the_file(coco_mini, tmp_path):
     Image.fromarray(bad).save(png)
     ds = _build(cfg)
     index = [d['img_id'] for d in ds.load_data_list()].index(ann['image_id'])
-    with pytest.raises(ValueError, match=ann['file_name'] + r' holds '
-                       r'segment ids \[460551\]'):
+    with pytest.raises(
+            ValueError,
+            match=ann['file_name'] + r' holds '
+            r'segment ids \[460551\]'):
         ds[index]
     Image.fromarray(ok[:-1]).save(png)
-    with pytest.raises(ValueError, match=ann['file_name'] + r' is \d+x\d+ '
-                       'but its image'):
+    with pytest.raises(
+            ValueError, match=ann['file_name'] + r' is \d+x\d+ '
+            'but its image'):
         ds[index]
     broken = dict(pan)
-    broken['annotations'] = [dict(ann, segments_info=[dict(
-        ann['segments_info'][0], category_id=9999)])]
+    broken['annotations'] = [
+        dict(
+            ann,
+            segments_info=[dict(ann['segments_info'][0], category_id=9999)])
+    ]
     with open(tmp_path / 'broken.json', 'w') as f:
         json.dump(broken, f)
-    with pytest.raises(ValueError, match=r'broken\.json: segment .* has '
-                       'category 9999'):
+    with pytest.raises(
+            ValueError, match=r'broken\.json: segment .* has '
+            'category 9999'):
         _build(dict(cfg, ann_file=str(tmp_path / 'broken.json')))
-    with pytest.raises(ValueError, match=r'panoptic\.json: metainfo '
-                       r'seg_classes \(2\) differ'):
+    with pytest.raises(
+            ValueError,
+            match=r'panoptic\.json: metainfo '
+            r'seg_classes \(2\) differ'):
         _build(dict(cfg, metainfo=dict(seg_classes=('a', 'b'))))
 
 
 def test_zoom_out_border_follows_the_set(coco_mini):
     from mmdet.registry import TRANSFORMS
-    zoom = TRANSFORMS.build(dict(type='ZoomOut', mean=(0, 0, 0), prob=1.0,
-                                 ratio_range=(2, 2)))
+    zoom = TRANSFORMS.build(
+        dict(type='ZoomOut', mean=(0, 0, 0), prob=1.0, ratio_range=(2, 2)))
     seg = np.full((10, 10), 3, np.uint8)
     for background, border in ((True, 0), (False, 255)):
-        out = zoom.transform(dict(img=np.zeros((10, 10, 3), np.uint8),
-                                  gt_seg_map=seg.copy(),
-                                  seg_background=background))['gt_seg_map']
+        out = zoom.transform(
+            dict(
+                img=np.zeros((10, 10, 3), np.uint8),
+                gt_seg_map=seg.copy(),
+                seg_background=background))['gt_seg_map']
         assert out.shape == (20, 20)
         assert set(np.unique(out).tolist()) == {3, border}

@@ -25,13 +25,16 @@ def voc_root(tmp_path_factory, coco_mini):
 def _voc(root, **kw):
     from mmdet.registry import DATASETS
     from mmdet.utils import register_all_modules
+
     import blitznet_mm  # noqa: F401
     register_all_modules()
-    cfg = dict(type='BlitzNetVOCDataset', data_root=root,
-               ann_file='VOC2012/ImageSets/Main/trainval.txt',
-               data_prefix=dict(sub_data_root='VOC2012/',
-                                seg='VOC2012/SegmentationClass/'),
-               pipeline=PIPE)
+    cfg = dict(
+        type='BlitzNetVOCDataset',
+        data_root=root,
+        ann_file='VOC2012/ImageSets/Main/trainval.txt',
+        data_prefix=dict(
+            sub_data_root='VOC2012/', seg='VOC2012/SegmentationClass/'),
+        pipeline=PIPE)
     cfg.update(kw)
     return DATASETS.build(cfg)
 
@@ -59,16 +62,16 @@ def test_voc_layout_boxes_and_palette_masks(voc_root):
             inside = np.zeros(len(xs), bool)
             for (x1, y1, x2, y2), lab in zip(boxes, labels):
                 if lab == c:
-                    inside |= ((xs >= x1 - 1) & (xs <= x2 + 1) &
-                               (ys >= y1 - 1) & (ys <= y2 + 1))
+                    inside |= ((xs >= x1 - 1) & (xs <= x2 + 1) & (ys >= y1 - 1)
+                               & (ys <= y2 + 1))
             assert inside.all()
 
 
 def test_mixed_set_boxes_only_masks_only_and_both(voc_root, coco_mini):
     root, info = voc_root
     voc = _voc(root)  # some images with masks, some boxes-only
-    coco_boxes = coco_mini_dataset(coco_mini, with_sem_seg=False,
-                                   pipeline=PIPE, indices=5)
+    coco_boxes = coco_mini_dataset(
+        coco_mini, with_sem_seg=False, pipeline=PIPE, indices=5)
     coco_both = coco_mini_dataset(coco_mini, pipeline=PIPE, indices=5)
     mixed = ConcatDataset([voc, coco_boxes, coco_both],
                           ignore_keys=['classes', 'palette', 'dataset_type'])
@@ -108,16 +111,20 @@ def test_bad_boxes_and_unknown_classes_are_skipped_and_counted(voc_root):
     bad = ('<object><name>{}</name><difficult>0</difficult><bndbox><xmin>{}'
            '</xmin><ymin>{}</ymin><xmax>{}</xmax><ymax>{}</ymax></bndbox>'
            '</object>')
-    extra = (bad.format('dog', 50, 50, 40, 60) +        # x2 < x1
-             bad.format('dog', 30, 30, 30, 30) +        # zero area
-             bad.format('dog', 5000, 5000, 5100, 5100) +  # outside
-             bad.format('unicorn', 1, 1, 20, 20))       # unknown class
+    extra = (
+        bad.format('dog', 50, 50, 40, 60) +  # x2 < x1
+        bad.format('dog', 30, 30, 30, 30) +  # zero area
+        bad.format('dog', 5000, 5000, 5100, 5100) +  # outside
+        bad.format('unicorn', 1, 1, 20, 20))  # unknown class
     with open(xml, 'w') as f:
         f.write(text.replace('</annotation>', extra + '</annotation>'))
     try:
         ds = _voc(root)
         assert dict(ds.skipped.counts) == {
-            'empty_box': 2, 'outside_image': 1, 'unknown_class': 1}
+            'empty_box': 2,
+            'outside_image': 1,
+            'unknown_class': 1
+        }
         r = ds[1]
         assert len(r['gt_bboxes']) == len(info['objects'][img_id])
     finally:
@@ -125,15 +132,15 @@ def test_bad_boxes_and_unknown_classes_are_skipped_and_counted(voc_root):
             f.write(text)
 
 
-def test_malformed_and_missing_annotation_files(voc_root, tmp_path,
-                                                coco_mini):
+def test_malformed_and_missing_annotation_files(voc_root, tmp_path, coco_mini):
     root, info = voc_root
     xml = osp.join(root, 'VOC2012', 'Annotations', info['ids'][0] + '.xml')
     text = open(xml).read()
     with open(xml, 'w') as f:
         f.write(text[:len(text) // 2])
     try:
-        with pytest.raises(ValueError, match=f"{info['ids'][0]}.xml: malformed"):
+        with pytest.raises(
+                ValueError, match=f"{info['ids'][0]}.xml: malformed"):
             _voc(root)
     finally:
         with open(xml, 'w') as f:
@@ -160,8 +167,7 @@ def test_missing_and_corrupt_image_name_the_file(tmp_path, coco_mini):
         LoadImageFromFile()(dict(img_path=str(tmp_path / 'missing.jpg')))
 
 
-def test_coco_unknown_category_and_bad_boxes_are_counted(tmp_path,
-                                                         coco_mini):
+def test_coco_unknown_category_and_bad_boxes_are_counted(tmp_path, coco_mini):
     with open(osp.join(coco_mini, 'annotations',
                        'instances_train2017.json')) as f:
         coco = json.load(f)
@@ -170,23 +176,33 @@ def test_coco_unknown_category_and_bad_boxes_are_counted(tmp_path,
     coco['annotations'] += [
         dict(base, id=10**9, category_id=999, bbox=[1, 1, 10, 10]),
         dict(base, id=10**9 + 1, category_id=1, bbox=[1, 1, 0, 10]),
-        dict(base, id=10**9 + 2, category_id=1,
-             bbox=[img['width'] + 5, 1, 10, 10])]
+        dict(
+            base,
+            id=10**9 + 2,
+            category_id=1,
+            bbox=[img['width'] + 5, 1, 10, 10])
+    ]
     ann = tmp_path / 'ann.json'
     ann.write_text(json.dumps(coco))
     ds = coco_mini_dataset(coco_mini, ann_file=str(ann), pipeline=PIPE)
     assert dict(ds.skipped.counts) == {
-        'unknown_class': 1, 'empty_box': 1, 'outside_image': 1}
+        'unknown_class': 1,
+        'empty_box': 1,
+        'outside_image': 1
+    }
 
 
 def test_voc_to_coco_converter_feeds_coco_metric(voc_root, tmp_path):
     root, info = voc_root
     out = tmp_path / 'voc.json'
-    res = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools', 'dataset_converters',
-                                  'voc_to_coco.py'), root, 'VOC2012',
-         'ImageSets/Main/trainval.txt', str(out)],
-        capture_output=True, text=True)
+    res = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools', 'dataset_converters', 'voc_to_coco.py'), root,
+        'VOC2012', 'ImageSets/Main/trainval.txt',
+        str(out)
+    ],
+                         capture_output=True,
+                         text=True)
     assert res.returncode == 0, res.stderr[-2000:]
     coco = json.loads(out.read_text())
     assert len(coco['images']) == len(info['ids'])
@@ -205,13 +221,20 @@ def test_sbd_converter_writes_palette_pngs(tmp_path):
     label = np.zeros((6, 8), np.uint8)
     label[1:3, 2:5] = 15
     label[4:, :2] = 7
-    savemat(tmp_path / 'a.mat', {'GTcls': {'Segmentation': label,
-                                           'Boundaries': np.zeros(1)}})
+    savemat(tmp_path / 'a.mat',
+            {'GTcls': {
+                'Segmentation': label,
+                'Boundaries': np.zeros(1)
+            }})
     assert np.array_equal(sbd_mat_to_label(str(tmp_path / 'a.mat')), label)
-    res = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools', 'dataset_converters',
-                                  'sbd_to_png.py'), str(tmp_path),
-         str(tmp_path / 'png')], capture_output=True, text=True)
+    res = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools', 'dataset_converters', 'sbd_to_png.py'),
+        str(tmp_path),
+        str(tmp_path / 'png')
+    ],
+                         capture_output=True,
+                         text=True)
     assert res.returncode == 0, res.stderr[-2000:]
     png = Image.open(tmp_path / 'png' / 'a.png')
     assert png.mode == 'P' and np.array_equal(np.array(png), label)
@@ -225,10 +248,13 @@ def test_voc12_masks_official_first_then_sbd(tmp_path, coco_mini):
     root = str(tmp_path / 'VOCdevkit')
     splits = build_vocdevkit(coco_mini, root)
     train = splits['2012']['Segmentation/train_aug.txt']
-    ds = _voc(root, ann_file='VOC2012/ImageSets/Segmentation/train_aug.txt',
-              data_prefix=dict(sub_data_root='VOC2012/',
-                               seg='VOC2012/SegmentationClass/',
-                               seg_aug='VOC2012/SegmentationClassAug/'))
+    ds = _voc(
+        root,
+        ann_file='VOC2012/ImageSets/Segmentation/train_aug.txt',
+        data_prefix=dict(
+            sub_data_root='VOC2012/',
+            seg='VOC2012/SegmentationClass/',
+            seg_aug='VOC2012/SegmentationClassAug/'))
     assert ds.num_missing_masks == 0
     sources = []
     for i, img_id in enumerate(train):
@@ -245,8 +271,9 @@ def test_images_without_mask_are_counted_and_warned_once(voc_root):
     root, info = voc_root
     logger = MMLogger.get_current_instance()
     messages = []
-    handler = type('H', (__import__('logging').Handler, ), dict(
-        emit=lambda self, rec: messages.append(rec.getMessage())))()
+    handler = type(
+        'H', (__import__('logging').Handler, ),
+        dict(emit=lambda self, rec: messages.append(rec.getMessage())))()
     logger.addHandler(handler)
     try:
         ds = _voc(root)
@@ -263,15 +290,15 @@ def test_images_without_mask_are_counted_and_warned_once(voc_root):
         _voc(root, seg_required=True)
 
 
-def test_difficult_objects_are_trained_on_and_ignored_in_evaluation(
-        voc_root):
+def test_difficult_objects_are_trained_on_and_ignored_in_evaluation(voc_root):
     root, info = voc_root
     img_id = info['ids'][0]
     xml = osp.join(root, 'VOC2012', 'Annotations', img_id + '.xml')
     text = open(xml).read()
     with open(xml, 'w') as f:
-        f.write(text.replace('<difficult>0</difficult>',
-                             '<difficult>1</difficult>', 1))
+        f.write(
+            text.replace('<difficult>0</difficult>',
+                         '<difficult>1</difficult>', 1))
     pack = PIPE + [dict(type='PackDetInputs')]
     n = len(info['objects'][img_id])
     try:

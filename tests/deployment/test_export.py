@@ -14,11 +14,11 @@ import torch
 from mmengine.dataset import pseudo_collate
 
 from blitznet_mm.apis import init_model
-from blitznet_mm.deployment import (BackendSession, ExportGraph,
-                                    export_onnx, read_metadata)
+from blitznet_mm.deployment import (BackendSession, ExportGraph, export_onnx,
+                                    read_metadata)
 from blitznet_mm.deployment.export import onnx_export_unavailable
-from blitznet_mm.testing.builders import (REPO, build_model, config_path, mask_agreement,
-                      matched_detections)
+from blitznet_mm.testing.builders import (REPO, build_model, config_path,
+                                          mask_agreement, matched_detections)
 from blitznet_mm.testing.runs import data_options as _data_options
 
 CFG = config_path('blitznet300_coco_mini.py')
@@ -35,8 +35,10 @@ def _skip_without_exporter(request):
 
 def test_export_on_old_torch_names_the_torch_it_needs(monkeypatch):
     monkeypatch.setattr(torch, '__version__', '2.1.2+cu121')
-    with pytest.raises(RuntimeError, match=r'ONNX export needs torch >= 2\.5 '
-                       r'.*this is torch 2\.1\.2\+cu121'):
+    with pytest.raises(
+            RuntimeError,
+            match=r'ONNX export needs torch >= 2\.5 '
+            r'.*this is torch 2\.1\.2\+cu121'):
         export_onnx(None, 'unused.onnx', {})
 
 
@@ -46,7 +48,8 @@ def _predict(model, samples):
 
 
 def test_export_log_names_files_and_sizes(exported):
-    assert re.search(r'blitznet300_coco_mini\.xml: \d+\.\d MiB', exported['log'])
+    assert re.search(r'blitznet300_coco_mini\.xml: \d+\.\d MiB',
+                     exported['log'])
     assert 'exported openvino for 300x300 inputs, batch dynamic' in \
         exported['log']
     meta = read_metadata(exported['xml'])
@@ -69,8 +72,8 @@ def test_fp32_backend_matches_pytorch(trained, exported, backend):
         assert len(r.pred_instances) > 0
         matched, idx, scores = matched_detections(r, o, 0.99)
         assert matched.all(), f'{(~matched).sum()} of {len(matched)} lost'
-        torch.testing.assert_close(o.pred_instances.scores[idx], scores,
-                                   atol=1e-4, rtol=0)
+        torch.testing.assert_close(
+            o.pred_instances.scores[idx], scores, atol=1e-4, rtol=0)
         assert mask_agreement(r, o) >= 0.999
         assert o.pred_sem_seg.sem_seg.shape == r.pred_sem_seg.sem_seg.shape
 
@@ -79,8 +82,8 @@ def test_fp32_backend_matches_pytorch(trained, exported, backend):
 def test_openvino_bf16_keeps_top100_and_masks(trained, exported):
     """The criterion of the bf16 PyTorch fast path (test_fast_inference)."""
     _, samples, ref = trained
-    outs = _predict(init_model(CFG, exported['xml'], precision='bf16'),
-                    samples)
+    outs = _predict(
+        init_model(CFG, exported['xml'], precision='bf16'), samples)
     rates = []
     for r, o in zip(ref, outs):
         assert mask_agreement(r, o) >= 0.99
@@ -92,21 +95,29 @@ def test_openvino_bf16_keeps_top100_and_masks(trained, exported):
 
 def _test_tool(model_file, tmp_path, *extra):
     tmp_path.mkdir()
-    res = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools', 'test.py'), CFG, model_file,
-         '--work-dir', str(tmp_path), *extra, '--cfg-options',
-         *_data_options(osp.join(REPO, 'data', 'samples')),
-         'test_dataloader.dataset.indices=4'],
-        cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    res = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools', 'test.py'), CFG, model_file, '--work-dir',
+        str(tmp_path), *extra, '--cfg-options',
+        *_data_options(osp.join(REPO, 'data', 'samples')),
+        'test_dataloader.dataset.indices=4'
+    ],
+                         cwd=tmp_path,
+                         capture_output=True,
+                         text=True,
+                         timeout=900)
     log = res.stdout + res.stderr
     assert res.returncode == 0, log[-3000:]
-    return {k: float(v) for k, v in re.findall(
-        r'(coco/bbox_mAP|coco/bbox_mAP_50|sem_seg/mIoU): (-?[\d.]+)', log)}
+    return {
+        k: float(v)
+        for k, v in re.findall(
+            r'(coco/bbox_mAP|coco/bbox_mAP_50|sem_seg/mIoU): (-?[\d.]+)', log)
+    }
 
 
 @pytest.mark.slow
-def test_tools_test_scores_exported_models_as_the_checkpoint(exported,
-                                                             tmp_path):
+def test_tools_test_scores_exported_models_as_the_checkpoint(
+        exported, tmp_path):
     """tools/test.py CONFIG MODEL.onnx / .xml: the same COCO AP and mIoU as
     the checkpoint, to 3 decimals."""
     ref = _test_tool(exported['pth'], tmp_path / 'pth')
@@ -121,7 +132,8 @@ def test_batch_is_dynamic_and_outputs_are_the_graphs(exported, trained):
     """Batch 3 through both runtimes: the graph's own outputs, as PyTorch
     computes them (scores to 1e-4, boxes to 0.05 px, logits to 1e-2)."""
     graph = ExportGraph(trained[0], (300, 300))
-    x = torch.randn(3, 3, 300, 300, generator=torch.Generator().manual_seed(0)) * 50
+    x = torch.randn(
+        3, 3, 300, 300, generator=torch.Generator().manual_seed(0)) * 50
     with torch.no_grad():
         ref = graph(x)
     for backend in ('onnx', 'xml'):
@@ -133,22 +145,25 @@ def test_batch_is_dynamic_and_outputs_are_the_graphs(exported, trained):
 
 @pytest.mark.slow
 @needs_export
-@pytest.mark.parametrize('name,outputs', [
-    ('blitznet300_voc12_det.py', ['scores', 'boxes']),
-    ('blitznet300_voc12_seg.py', ['seg_logits'])])
-def test_detection_only_and_segmentation_only_export(name, outputs,
-                                                     tmp_path, coco_mini):
+@pytest.mark.parametrize('name,outputs',
+                         [('blitznet300_voc12_det.py', ['scores', 'boxes']),
+                          ('blitznet300_voc12_seg.py', ['seg_logits'])])
+def test_detection_only_and_segmentation_only_export(name, outputs, tmp_path,
+                                                     coco_mini):
     """ONNX Runtime's outputs on a real image equal PyTorch's (scores to
     1e-4, boxes to 0.05 px, logits to 1e-2, as the joint model's)."""
     from blitznet_mm.testing.builders import coco_mini_dataset
     model = build_model(name).eval()
     graph = ExportGraph(model, (300, 300))
-    path = export_onnx(graph, str(tmp_path / 'm.onnx'),
-                       dict(classes=[str(i) for i in range(20)]), batch=1)
+    path = export_onnx(
+        graph,
+        str(tmp_path / 'm.onnx'),
+        dict(classes=[str(i) for i in range(20)]),
+        batch=1)
     meta = read_metadata(path)
     assert meta['output_names'] == outputs and meta['batch'] == 1
-    x = model.data_preprocessor(pseudo_collate(
-        [coco_mini_dataset(coco_mini)[0]]), False)['inputs']
+    x = model.data_preprocessor(
+        pseudo_collate([coco_mini_dataset(coco_mini)[0]]), False)['inputs']
     with torch.no_grad():
         ref = graph(x)
     outs = BackendSession(path)(x.numpy())
@@ -162,15 +177,20 @@ def test_detection_only_and_segmentation_only_export(name, outputs,
 
 def test_clear_errors(exported, tmp_path):
     model = init_model(CFG, exported['onnx'])
-    with pytest.raises(ValueError, match=r'exported for \[300, 300\] inputs, '
-                       r'got \[320, 320\]'):
+    with pytest.raises(
+            ValueError,
+            match=r'exported for \[300, 300\] inputs, '
+            r'got \[320, 320\]'):
         model._forward(torch.zeros(1, 3, 320, 320))
-    with pytest.raises(ValueError, match='ONNX Runtime runs this model in '
-                       'fp32 only'):
+    with pytest.raises(
+            ValueError, match='ONNX Runtime runs this model in '
+            'fp32 only'):
         BackendSession(exported['onnx'], precision='bf16')
     cfg_voc = config_path('blitznet300_voc.py')  # 20 classes
-    with pytest.raises(ValueError, match='exported with 80 classes, the '
-                       'config says model.num_classes=20'):
+    with pytest.raises(
+            ValueError,
+            match='exported with 80 classes, the '
+            'config says model.num_classes=20'):
         init_model(cfg_voc, exported['onnx'])
     bare = tmp_path / 'bare.onnx'
     import onnx
@@ -191,10 +211,15 @@ def test_export_refuses_aspect_preserving_test_resize(tmp_path):
         "    dict(type='LoadImageFromFile'),\n"
         "    dict(type='Resize', scale=(300, 300), keep_ratio=True),\n"
         "    dict(type='PackDetInputs')]))\n")
-    res = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools', 'deployment', 'export.py'),
-         str(cfg), 'unused.pth', '--backend', 'onnxruntime', '--out-dir',
-         str(tmp_path)], capture_output=True, text=True, timeout=300)
+    res = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools', 'deployment', 'export.py'),
+        str(cfg), 'unused.pth', '--backend', 'onnxruntime', '--out-dir',
+        str(tmp_path)
+    ],
+                         capture_output=True,
+                         text=True,
+                         timeout=300)
     assert res.returncode != 0
     assert 'keep_ratio.py: export needs a fixed S x S input' in res.stderr
 
@@ -203,10 +228,15 @@ def test_export_refuses_aspect_preserving_test_resize(tmp_path):
 def test_image_demo_draws_with_an_exported_model(exported, tmp_path):
     folder = osp.join(REPO, 'data', 'samples', 'train2017')
     image = osp.join(folder, sorted(os.listdir(folder))[0])
-    res = subprocess.run(
-        [sys.executable, osp.join(REPO, 'demo', 'image_demo.py'), image, CFG,
-         exported['xml'], '--out-dir', str(tmp_path), '--score-thr', '0.1'],
-        capture_output=True, text=True, timeout=600)
+    res = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'demo', 'image_demo.py'), image, CFG, exported['xml'],
+        '--out-dir',
+        str(tmp_path), '--score-thr', '0.1'
+    ],
+                         capture_output=True,
+                         text=True,
+                         timeout=600)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
     with open(tmp_path / 'results.json') as f:
         result = json.load(f)['results'][0]

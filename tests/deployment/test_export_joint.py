@@ -29,15 +29,16 @@ def joint_model(name: str, **updates):
     return model.eval()
 
 
-@pytest.mark.parametrize('name,head', [
-    ('retinanet_r50_fpn_seg_coco.py', 'RetinaHead'),
-    ('fcos_r50_fpn_seg_coco.py', 'FCOSHead'),
-    ('rtmdet_tiny_seg_coco.py', 'RTMDetSepBNHead'),
-    ('cornernet_blitznet300_coco.py', 'CornerHead')])
+@pytest.mark.parametrize('name,head',
+                         [('retinanet_r50_fpn_seg_coco.py', 'RetinaHead'),
+                          ('fcos_r50_fpn_seg_coco.py', 'FCOSHead'),
+                          ('rtmdet_tiny_seg_coco.py', 'RTMDetSepBNHead'),
+                          ('cornernet_blitznet300_coco.py', 'CornerHead')])
 def test_joint_detection_heads_are_refused_by_name(name, head):
     model = joint_model(name)
-    with pytest.raises(NotImplementedError,
-                       match=rf'^{head} cannot be exported: .*predict_dense'):
+    with pytest.raises(
+            NotImplementedError,
+            match=rf'^{head} cannot be exported: .*predict_dense'):
         ExportGraph(model, (320, 320))
 
 
@@ -47,15 +48,16 @@ def test_segmentation_branch_of_a_joint_model_exports(coco_mini, tmp_path):
     """RTMDet-tiny's trunk and neck with BlitzNet's branch, the detection
     head left out: ONNX Runtime's logits equal PyTorch's and the label
     maps of a real image agree."""
-    from blitznet_mm.models.detectors.dense_head_adapter import \
-        seg_label_maps
-    model = joint_model('rtmdet_tiny_seg_coco.py', bbox_head=None,
-                        num_classes=80)
+    from blitznet_mm.models.detectors.dense_head_adapter import seg_label_maps
+    model = joint_model(
+        'rtmdet_tiny_seg_coco.py', bbox_head=None, num_classes=80)
     graph = ExportGraph(model, (320, 320))
     assert graph.output_names == ('seg_logits', )
-    path = export_onnx(graph, str(tmp_path / 'seg.onnx'),
-                       dict(classes=tuple(f'c{i}' for i in range(80))),
-                       batch=1)
+    path = export_onnx(
+        graph,
+        str(tmp_path / 'seg.onnx'),
+        dict(classes=tuple(f'c{i}' for i in range(80))),
+        batch=1)
     ds = coco_mini_dataset(coco_mini, size=320)
     data = model.data_preprocessor(pseudo_collate([ds[0]]), False)
     x = data['inputs']

@@ -56,8 +56,10 @@ def test_int8_ir_quantizes_the_convolutions_not_the_decoding(exported, int8):
                 w = w.input(0).get_source_output().get_node()
             assert w.get_output_element_type(0) == ov.Type.i8, op
     tail = set(unquantized_tail(ov.Core().read_model(exported['xml'])))
-    assert {'Softmax', 'Exp'} <= {o.get_type_name() for o in ops
-                                  if o.get_friendly_name() in tail}
+    assert {'Softmax', 'Exp'} <= {
+        o.get_type_name()
+        for o in ops if o.get_friendly_name() in tail
+    }
     for op in ops:  # softmax, box decoding: no quantizer on their inputs
         if op.get_friendly_name() in tail:
             assert all(i.get_source_output().get_node().get_type_name() !=
@@ -65,13 +67,13 @@ def test_int8_ir_quantizes_the_convolutions_not_the_decoding(exported, int8):
     meta = read_metadata(int8)
     assert meta['precision'] == 'int8'
     assert meta['calibration']['images'] == 8
-    assert meta['output_names'] == read_metadata(exported['xml'])[
-        'output_names']
+    assert meta['output_names'] == read_metadata(
+        exported['xml'])['output_names']
 
 
 @pytest.mark.slow
-def test_int8_predictions_agree_with_fp32_on_real_images(trained, exported,
-                                                         int8):
+def test_int8_predictions_agree_with_fp32_on_real_images(
+        trained, exported, int8):
     """On the 4 real images, against the fp32 IR: every fp32 detection
     scoring >= half the image's top score found by INT8 with the same class
     at IoU >= 0.5 (the VOC match, what AP50 counts), >= 95% of the top 100
@@ -102,34 +104,47 @@ def test_int8_predictions_agree_with_fp32_on_real_images(trained, exported,
 def test_bad_calib_folder_stops_naming_it(tmp_path):
     empty = tmp_path / 'empty'
     empty.mkdir()
-    with pytest.raises(ValueError, match=f'--calib {empty}: no image files.*'
-                       'is empty'):
+    with pytest.raises(
+            ValueError, match=f'--calib {empty}: no image files.*'
+            'is empty'):
         calibration_images(str(empty))
     texts = tmp_path / 'texts'
     texts.mkdir()
     (texts / 'notes.txt').write_text('not an image')
-    with pytest.raises(ValueError, match=f'--calib {texts}: no image files.*'
-                       'holds 1 other entries: notes.txt'):
+    with pytest.raises(
+            ValueError,
+            match=f'--calib {texts}: no image files.*'
+            'holds 1 other entries: notes.txt'):
         calibration_images(str(texts))
     fake = tmp_path / 'fake'
     fake.mkdir()
     (fake / 'broken.jpg').write_text('not a jpeg')
-    with pytest.raises(ValueError, match=f'{fake / "broken.jpg"} is not a '
-                       'readable image'):
+    with pytest.raises(
+            ValueError, match=f'{fake / "broken.jpg"} is not a '
+            'readable image'):
         calibration_inputs(Config.fromfile(CFG), str(fake))
     # the tool stops before loading the checkpoint, with the folder named
-    res = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools', 'deployment', 'export.py'),
-         CFG, 'unused.pth', '--backend', 'openvino', '--precision', 'int8',
-         '--calib', str(texts), '--out-dir', str(tmp_path)],
-        capture_output=True, text=True, timeout=300)
+    res = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools', 'deployment', 'export.py'), CFG, 'unused.pth',
+        '--backend', 'openvino', '--precision', 'int8', '--calib',
+        str(texts), '--out-dir',
+        str(tmp_path)
+    ],
+                         capture_output=True,
+                         text=True,
+                         timeout=300)
     assert res.returncode != 0
     assert f'export: --calib {texts}: no image files' in res.stderr
-    res = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools', 'deployment', 'export.py'),
-         CFG, 'unused.pth', '--backend', 'onnxruntime', '--precision',
-         'int8', '--out-dir', str(tmp_path)],
-        capture_output=True, text=True, timeout=300)
+    res = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools', 'deployment', 'export.py'), CFG, 'unused.pth',
+        '--backend', 'onnxruntime', '--precision', 'int8', '--out-dir',
+        str(tmp_path)
+    ],
+                         capture_output=True,
+                         text=True,
+                         timeout=300)
     assert '--precision int8 needs --backend openvino' in res.stderr
 
 
@@ -137,15 +152,23 @@ def test_bad_calib_folder_stops_naming_it(tmp_path):
 def test_tools_test_runs_the_int8_ir(int8, tmp_path):
     """tools/test.py CONFIG MODEL_int8.xml scores it as any exported model
     (its parity with fp32 is the test above)."""
-    res = subprocess.run(
-        [sys.executable, osp.join(REPO, 'tools', 'test.py'), CFG, int8,
-         '--work-dir', str(tmp_path), '--cfg-options',
-         *data_options(osp.join(REPO, 'data', 'samples')),
-         'test_dataloader.dataset.indices=4'],
-        cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    res = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools', 'test.py'), CFG, int8, '--work-dir',
+        str(tmp_path), '--cfg-options',
+        *data_options(osp.join(REPO, 'data', 'samples')),
+        'test_dataloader.dataset.indices=4'
+    ],
+                         cwd=tmp_path,
+                         capture_output=True,
+                         text=True,
+                         timeout=900)
     log = res.stdout + res.stderr
     assert res.returncode == 0, log[-3000:]
-    got = {k: float(v) for k, v in re.findall(
-        r'(coco/bbox_mAP|coco/bbox_mAP_50|sem_seg/mIoU): (-?[\d.]+)', log)}
+    got = {
+        k: float(v)
+        for k, v in re.findall(
+            r'(coco/bbox_mAP|coco/bbox_mAP_50|sem_seg/mIoU): (-?[\d.]+)', log)
+    }
     assert set(got) == {'coco/bbox_mAP', 'coco/bbox_mAP_50', 'sem_seg/mIoU'}
     assert got['coco/bbox_mAP_50'] > 0 and got['sem_seg/mIoU'] > 0

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from blitznet_mm.deployment import (BackendSession, ExportGraph,
-                                    export_onnx, export_openvino, runtime)
-from blitznet_mm.testing.builders import build_model, load_cfg
+from blitznet_mm.deployment import (BackendSession, ExportGraph, export_onnx,
+                                    export_openvino, runtime)
 from blitznet_mm.deployment.export import onnx_export_unavailable
+from blitznet_mm.testing.builders import build_model, load_cfg
 
-pytestmark = pytest.mark.skipif(bool(onnx_export_unavailable()),
-                                reason=str(onnx_export_unavailable()))
+pytestmark = pytest.mark.skipif(
+    bool(onnx_export_unavailable()), reason=str(onnx_export_unavailable()))
 
 SIZE = 160  # the graph is fully convolutional: a small input exports alike
 
@@ -26,8 +26,8 @@ def files(tmp_path_factory):
     torch.manual_seed(0)
     model = build_model('blitznet300_coco.py').eval()
     out = tmp_path_factory.mktemp('runtime_device')
-    onnx = export_onnx(ExportGraph(model, (SIZE, SIZE)),
-                       str(out / 'm.onnx'), {})
+    onnx = export_onnx(
+        ExportGraph(model, (SIZE, SIZE)), str(out / 'm.onnx'), {})
     return dict(onnx=onnx, xml=export_openvino(onnx, str(out / 'm.xml')))
 
 
@@ -43,8 +43,10 @@ def _inputs(n=2):
 
 
 def _runtime_warnings(caught):
-    return [w for w in caught if issubclass(w.category, RuntimeWarning)
-            and 'CPU' in str(w.message)]
+    return [
+        w for w in caught
+        if issubclass(w.category, RuntimeWarning) and 'CPU' in str(w.message)
+    ]
 
 
 @pytest.mark.slow
@@ -60,8 +62,10 @@ def test_cuda_request_runs_on_cpu_warns_once_same_outputs(
     ref = BackendSession(files[backend])(x)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
-        sessions = [BackendSession(files[backend], device='cuda'),
-                    BackendSession(files[backend], device='cuda:0')]
+        sessions = [
+            BackendSession(files[backend], device='cuda'),
+            BackendSession(files[backend], device='cuda:0')
+        ]
         outs = [s(x) for s in sessions for _ in range(2)]
     msgs = _runtime_warnings(caught)
     assert len(msgs) == 1, [str(w.message) for w in msgs]
@@ -93,8 +97,8 @@ def test_backend_model_follows_a_cuda_batch_once(files, fresh_warnings):
         warnings.simplefilter('always')
         first = follow.session_for(torch.device('cuda'))
         assert follow.session_for(torch.device('cuda')) is first
-        fixed = MODELS.build(backend_model_cfg(cfg.model, files['onnx'],
-                                               device='cuda'))
+        fixed = MODELS.build(
+            backend_model_cfg(cfg.model, files['onnx'], device='cuda'))
     assert len(_runtime_warnings(caught)) == 1
     assert first.device == 'cpu' and fixed.session.device == 'cpu'
     for model in (follow, fixed):

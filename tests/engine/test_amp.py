@@ -11,8 +11,8 @@ from blitznet_mm.testing.builders import build_model, coco_mini_dataset
 
 
 def test_configure_amp_picks_the_wrapper():
-    assert configure_amp({}, 'bf16', cuda=False) == dict(
-        type='BF16OptimWrapper')
+    assert configure_amp({}, 'bf16',
+                         cuda=False) == dict(type='BF16OptimWrapper')
     assert configure_amp({}, 'fp16', cuda=True) == dict(
         type='AmpOptimWrapper', loss_scale='dynamic', dtype='float16')
     with pytest.raises(ValueError, match='needs a CUDA GPU'):
@@ -26,9 +26,11 @@ def test_bf16_amp_trains_20_iterations_on_real_images(coco_mini):
     from mmdet.registry import OPTIM_WRAPPERS
     torch.manual_seed(0)
     model = build_model().train()
-    optim = OPTIM_WRAPPERS.build(configure_amp(
-        dict(optimizer=torch.optim.Adam(model.parameters(), lr=1e-3)),
-        'bf16', cuda=False))
+    optim = OPTIM_WRAPPERS.build(
+        configure_amp(
+            dict(optimizer=torch.optim.Adam(model.parameters(), lr=1e-3)),
+            'bf16',
+            cuda=False))
     dtypes = set()
     model.neck.register_forward_hook(
         lambda m, i, out: dtypes.update(t.dtype for t in out))
@@ -60,8 +62,8 @@ def _cpu_fp16_autocast() -> bool:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not _cpu_fp16_autocast(),
-                    reason='this torch has no fp16 CPU autocast')
+@pytest.mark.skipif(
+    not _cpu_fp16_autocast(), reason='this torch has no fp16 CPU autocast')
 def test_fp16_autocast_losses_within_1e_2_of_fp32(coco_mini):
     """CPU fp16 autocast is stricter than CUDA's (sums and softmax stay fp16
     there); the heads and losses on the network's features of real images.
@@ -78,8 +80,10 @@ def test_fp16_autocast_losses_within_1e_2_of_fp32(coco_mini):
     def losses():
         out = model.bbox_head.loss(feats, samples)
         out.update(model.seg_head.loss(feats, samples))
-        return {k: torch.stack(v).sum() if isinstance(v, list) else v
-                for k, v in out.items()}
+        return {
+            k: torch.stack(v).sum() if isinstance(v, list) else v
+            for k, v in out.items()
+        }
 
     ref = losses()
     with torch.autocast('cpu', dtype=torch.float16), torch.no_grad():

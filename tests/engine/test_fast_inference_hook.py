@@ -7,8 +7,8 @@ import os.path as osp
 import pytest
 import torch
 
-from blitznet_mm.utils import default_dtype
 from blitznet_mm.testing.builders import load_cfg
+from blitznet_mm.utils import default_dtype
 
 
 def _runner(coco_mini, work_dir, hook):
@@ -38,7 +38,8 @@ def test_neck_runs_in_the_requested_dtype_inside_runner_test(
                      dict(type='FastInferenceHook', **hook_cfg))
     seen = []
     runner.model.neck.register_forward_hook(
-        lambda m, i, out: seen.append({t.dtype for t in out}))
+        lambda m, i, out: seen.append({t.dtype
+                                       for t in out}))
     metrics = runner.test()
     assert seen == [{expected}]
     assert 'coco/bbox_mAP' in metrics and 'sem_seg/mIoU' in metrics

@@ -19,17 +19,18 @@ def model():
 
 def test_non_finite_loss_names_iteration_and_term(model):
     MessageHub.get_current_instance().update_info('iter', 41)
-    losses = dict(loss_cls=torch.tensor(1.5),
-                  loss_bbox=torch.tensor(float('nan')),
-                  loss_seg=torch.tensor(float('inf')))
+    losses = dict(
+        loss_cls=torch.tensor(1.5),
+        loss_bbox=torch.tensor(float('nan')),
+        loss_seg=torch.tensor(float('inf')))
     with pytest.raises(FloatingPointError) as err:
         model.parse_losses(losses)
     msg = str(err.value)
     assert 'iteration 42' in msg
     assert 'loss_bbox=nan' in msg and 'loss_seg=inf' in msg
     assert 'loss_cls' not in msg
-    loss, log = model.parse_losses(dict(loss_cls=torch.tensor(1.5),
-                                        loss_bbox=torch.tensor(0.5)))
+    loss, log = model.parse_losses(
+        dict(loss_cls=torch.tensor(1.5), loss_bbox=torch.tensor(0.5)))
     assert float(loss) == 2.0 and float(log['loss']) == 2.0
 
 
@@ -59,16 +60,21 @@ def _replica_worker(rank, world, port, diverge, out_dir):
     import logging
 
     import torch.distributed as dist
-    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}',
-                            rank=rank, world_size=world)
+    dist.init_process_group(
+        'gloo',
+        init_method=f'tcp://127.0.0.1:{port}',
+        rank=rank,
+        world_size=world)
     torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
     if diverge and rank == 1:
         with torch.no_grad():
             net[0].weight[0, 0, 0, 0] += 1e-6  # one value, barely
     messages = []
 
     class Logger:
+
         def info(self, msg):
             messages.append(('info', msg))
 
@@ -101,8 +107,7 @@ def test_replica_hook_detects_diverged_replicas(tmp_path, diverge):
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         port = s.getsockname()[1]
-    mp.spawn(_replica_worker, args=(2, port, diverge, str(tmp_path)),
-             nprocs=2)
+    mp.spawn(_replica_worker, args=(2, port, diverge, str(tmp_path)), nprocs=2)
     for rank in (0, 1):
         r = json.loads((tmp_path / f'rank{rank}.json').read_text())
         if not diverge:
@@ -111,7 +116,8 @@ def test_replica_hook_detects_diverged_replicas(tmp_path, diverge):
             continue
         assert r['warn'] is False
         kind, msg = r['messages'][0]
-        assert kind == 'warning' and "'0.weight'" in msg and 'iteration 7' in msg
+        assert kind == 'warning' and "'0.weight'" in msg
+        assert 'iteration 7' in msg
         assert r['raised'] and "'0.weight'" in r['raised']
 
 
@@ -124,10 +130,13 @@ def test_class_count_check_names_dataset_and_counts(coco_mini):
     loader = type('Loader', (), dict(dataset=ds))()
     model = torch.nn.Module()
     model.num_classes = 20
-    runner = type('Runner', (), dict(model=model, train_dataloader=loader,
-                                     test_dataloader=loader))()
-    with pytest.raises(ValueError, match=r'instances_train2017.json\) has '
-                       r'80 classes but the model has num_classes=20'):
+    runner = type(
+        'Runner', (),
+        dict(model=model, train_dataloader=loader, test_dataloader=loader))()
+    with pytest.raises(
+            ValueError,
+            match=r'instances_train2017.json\) has '
+            r'80 classes but the model has num_classes=20'):
         ClassCountCheckHook().before_train(runner)
     model.num_classes = 80
     ClassCountCheckHook().before_test(runner)  # agrees: no error

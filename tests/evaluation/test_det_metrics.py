@@ -10,8 +10,11 @@ from mmengine.evaluator import Evaluator
 from blitznet_mm.datasets import coco_subset
 from blitznet_mm.testing.builders import coco_mini_dataset
 
-PIPE = [dict(type='LoadImageFromFile'), dict(type='LoadBlitzNetAnnotations'),
-        dict(type='PackDetInputs')]
+PIPE = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadBlitzNetAnnotations'),
+    dict(type='PackDetInputs')
+]
 
 
 def _perfect(sample, drop_last=False):
@@ -21,24 +24,32 @@ def _perfect(sample, drop_last=False):
     boxes, labels = gt.bboxes.tensor[keep], gt.labels[keep]
     if drop_last:
         boxes, labels = boxes[:-1], labels[:-1]
-    return dict(img_id=sample.img_id, ori_shape=sample.ori_shape,
-                pred_instances=dict(bboxes=boxes, labels=labels,
-                                    scores=torch.ones(len(boxes))),
-                gt_instances=dict(bboxes=gt.bboxes.tensor, labels=gt.labels),
-                ignored_instances=dict(bboxes=torch.zeros(0, 4),
-                                       labels=torch.zeros(0).long()),
-                pred_sem_seg=dict(sem_seg=sample.gt_sem_seg.sem_seg),
-                gt_sem_seg=dict(sem_seg=sample.gt_sem_seg.sem_seg))
+    return dict(
+        img_id=sample.img_id,
+        ori_shape=sample.ori_shape,
+        pred_instances=dict(
+            bboxes=boxes, labels=labels, scores=torch.ones(len(boxes))),
+        gt_instances=dict(bboxes=gt.bboxes.tensor, labels=gt.labels),
+        ignored_instances=dict(
+            bboxes=torch.zeros(0, 4), labels=torch.zeros(0).long()),
+        pred_sem_seg=dict(sem_seg=sample.gt_sem_seg.sem_seg),
+        gt_sem_seg=dict(sem_seg=sample.gt_sem_seg.sem_seg))
 
 
 def test_coco_ap_and_miou_of_perfect_predictions(coco_mini, tmp_path):
     ds = coco_mini_dataset(coco_mini, pipeline=PIPE, indices=6)
     ids = {ds.get_data_info(i)['img_id'] for i in range(len(ds))}
-    coco_subset(osp.join(coco_mini, 'annotations', 'instances_train2017.json'),
-                str(tmp_path / 's.json'), image_ids=ids)
+    coco_subset(
+        osp.join(coco_mini, 'annotations', 'instances_train2017.json'),
+        str(tmp_path / 's.json'),
+        image_ids=ids)
     ev = Evaluator([
-        dict(type='CocoMetric', metric='bbox', ann_file=str(tmp_path / 's.json')),
-        dict(type='BlitzNetSegMetric')])
+        dict(
+            type='CocoMetric',
+            metric='bbox',
+            ann_file=str(tmp_path / 's.json')),
+        dict(type='BlitzNetSegMetric')
+    ])
     ev.dataset_meta = ds.metainfo
     samples = [ds[i]['data_samples'] for i in range(len(ds))]
     ev.process([_perfect(s) for s in samples])

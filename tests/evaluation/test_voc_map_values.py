@@ -39,7 +39,8 @@ DOG, CAT = 11, 7  # VOC class indices; label maps use index + 1
 OBJECTS = {
     'a': [('dog', (11, 11, 60, 60), 0), ('dog', (101, 101, 150, 150), 1),
           ('cat', (201, 21, 260, 80), 0)],
-    'b': [('dog', (31, 31, 90, 90), 0)]}
+    'b': [('dog', (31, 31, 90, 90), 0)]
+}
 
 
 def _xml(img_id, w, h, objects):
@@ -72,12 +73,13 @@ def _label_map(h, w, img_id, pred=False):
 @pytest.fixture(scope='module')
 def voc_root(tmp_path_factory, coco_mini):
     from PIL import Image
+
     from blitznet_mm.datasets.voc import save_palette_png
     root = tmp_path_factory.mktemp('vocdevkit')
     folder = osp.join(coco_mini, 'train2017')
     files = sorted(os.listdir(folder))[:2]
-    for year, split in (('2007', 'Main/test.txt'),
-                        ('2012', 'Segmentation/val.txt')):
+    for year, split in (('2007', 'Main/test.txt'), ('2012',
+                                                    'Segmentation/val.txt')):
         voc = root / f'VOC{year}'
         for d in ('JPEGImages', 'Annotations', 'SegmentationClass',
                   'ImageSets/Main', 'ImageSets/Segmentation'):
@@ -88,17 +90,19 @@ def voc_root(tmp_path_factory, coco_mini):
             os.symlink(src, voc / 'JPEGImages' / f'{img_id}.jpg')
             (voc / 'Annotations' / f'{img_id}.xml').write_text(
                 _xml(img_id, w, h, OBJECTS[img_id]))
-            save_palette_png(_label_map(h, w, img_id),
-                             str(voc / 'SegmentationClass' / f'{img_id}.png'))
+            save_palette_png(
+                _label_map(h, w, img_id),
+                str(voc / 'SegmentationClass' / f'{img_id}.png'))
         (voc / 'ImageSets' / split).write_text('a\nb\n')
     return str(root)
 
 
 def _samples_and_evaluator(voc_root, config):
-    import blitznet_mm  # noqa: F401
     from mmdet.registry import DATASETS
     from mmdet.utils import register_all_modules
     from mmengine.config import Config
+
+    import blitznet_mm  # noqa: F401
     register_all_modules()
     cfg = Config.fromfile(config_path(config))
     ds_cfg = cfg.test_dataloader.dataset
@@ -120,20 +124,22 @@ def _predict(samples):
     difficult = a.ignored_instances.bboxes.tensor[0]
     dog_b = b.gt_instances.bboxes.tensor[0]
     nowhere = torch.tensor([300., 300., 340., 340.])
-    dets = {'a': [(dog_a, DOG, .9), (difficult, DOG, .8), (cat, CAT, .5),
-                  (cat, CAT, .4)],
-            'b': [(nowhere, DOG, .7), (dog_b, DOG, .6),
-                  (nowhere, CAT, .95)]}
+    dets = {
+        'a': [(dog_a, DOG, .9), (difficult, DOG, .8), (cat, CAT, .5),
+              (cat, CAT, .4)],
+        'b': [(nowhere, DOG, .7), (dog_b, DOG, .6), (nowhere, CAT, .95)]
+    }
     for img_id, s in by_id.items():
         p = InstanceData()
-        p.bboxes = torch.stack([torch.as_tensor(d[0]) for d in dets[img_id]
-                                ]).float()
+        p.bboxes = torch.stack([torch.as_tensor(d[0])
+                                for d in dets[img_id]]).float()
         p.labels = torch.tensor([d[1] for d in dets[img_id]])
         p.scores = torch.tensor([d[2] for d in dets[img_id]])
         s.pred_instances = p
         h, w = s.ori_shape
-        s.pred_sem_seg = PixelData(sem_seg=torch.from_numpy(
-            _label_map(h, w, img_id, pred=True)).long()[None])
+        s.pred_sem_seg = PixelData(
+            sem_seg=torch.from_numpy(_label_map(h, w, img_id,
+                                                pred=True)).long()[None])
     return samples
 
 
@@ -143,11 +149,18 @@ def _exact_map(ev, eval_mode):
     from mmdet.evaluation.functional import eval_map
     metric = ev.metrics[0]
     gts, preds = zip(*metric.results)
-    mean_ap, per_class = eval_map(list(preds), list(gts), iou_thr=0.5,
-                                  dataset='voc', eval_mode=eval_mode,
-                                  use_legacy_coordinate=True, logger='silent')
-    return mean_ap, {i: r['ap'] for i, r in enumerate(per_class)
-                     if r['num_gts'] > 0}
+    mean_ap, per_class = eval_map(
+        list(preds),
+        list(gts),
+        iou_thr=0.5,
+        dataset='voc',
+        eval_mode=eval_mode,
+        use_legacy_coordinate=True,
+        logger='silent')
+    return mean_ap, {
+        i: r['ap']
+        for i, r in enumerate(per_class) if r['num_gts'] > 0
+    }
 
 
 def test_voc07_config_scores_11_point_map_by_hand(voc_root):
@@ -155,12 +168,14 @@ def test_voc07_config_scores_11_point_map_by_hand(voc_root):
     assert ev.metrics[0].eval_mode == '11points'
     ev.process(_predict(samples))
     mean_ap, per_class = _exact_map(ev, '11points')
-    assert per_class == {DOG: pytest.approx(28 / 33, abs=1e-6),
-                         CAT: pytest.approx(0.5, abs=1e-6)}
+    assert per_class == {
+        DOG: pytest.approx(28 / 33, abs=1e-6),
+        CAT: pytest.approx(0.5, abs=1e-6)
+    }
     assert mean_ap == pytest.approx((28 / 33 + 0.5) / 2, abs=1e-6)
     res = ev.evaluate(len(samples))
-    assert res['pascal_voc/mAP'] == pytest.approx((28 / 33 + 0.5) / 2,
-                                           abs=1e-6)
+    assert res['pascal_voc/mAP'] == pytest.approx(
+        (28 / 33 + 0.5) / 2, abs=1e-6)
 
 
 def test_voc12_config_scores_area_map_and_miou_by_hand(voc_root):
@@ -175,8 +190,10 @@ def test_voc12_config_scores_area_map_and_miou_by_hand(voc_root):
     assert ev.metrics[0].eval_mode == 'area'
     ev.process(_predict(samples))
     mean_ap, per_class = _exact_map(ev, 'area')
-    assert per_class == {DOG: pytest.approx(5 / 6, abs=1e-6),
-                         CAT: pytest.approx(0.5, abs=1e-6)}
+    assert per_class == {
+        DOG: pytest.approx(5 / 6, abs=1e-6),
+        CAT: pytest.approx(0.5, abs=1e-6)
+    }
     assert mean_ap == pytest.approx(2 / 3, abs=1e-6)
     pixels = sum((s.ori_shape[0] - 5) * s.ori_shape[1] for s in samples)
     n_bg = pixels - 2500 - 2500 - 3600 - 3600

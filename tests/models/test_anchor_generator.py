@@ -52,10 +52,16 @@ def test_anchor_geometry_300_level0():
     w = first[:, 2] - first[:, 0]
     h = first[:, 3] - first[:, 1]
     s, s_next = 0.04 * 300, 0.10 * 300
-    expect_w = [s, s * math.sqrt(2), s / math.sqrt(2), s * math.sqrt(3),
-                s / math.sqrt(3), math.sqrt(s * s_next)]
-    expect_h = [s, s / math.sqrt(2), s * math.sqrt(2), s / math.sqrt(3),
-                s * math.sqrt(3), math.sqrt(s * s_next)]
+    expect_w = [
+        s, s * math.sqrt(2), s / math.sqrt(2), s * math.sqrt(3),
+        s / math.sqrt(3),
+        math.sqrt(s * s_next)
+    ]
+    expect_h = [
+        s, s / math.sqrt(2), s * math.sqrt(2), s / math.sqrt(3),
+        s * math.sqrt(3),
+        math.sqrt(s * s_next)
+    ]
     assert torch.allclose(w, torch.tensor(expect_w), atol=1e-4)
     assert torch.allclose(h, torch.tensor(expect_h), atol=1e-4)
     # level 1, location (i=3, j=5): centre ((5+.5)/38, (3+.5)/38) * 300
@@ -64,13 +70,15 @@ def test_anchor_geometry_300_level0():
     assert torch.allclose((loc[1] + loc[3]) / 2, torch.tensor(3.5 * 300 / 38))
 
 
-@pytest.mark.parametrize('scales,extra', [
-    # the authors' code extrapolates one scale step past the last level:
-    # s_{K+1} = s_K + (s_K - s_{K-1}); extra square sqrt(s_K s_{K+1})
-    ((.04, .10, .27, .44, .61, .78, .95), 1.0315),  # 300 s4, 512 s8
-    ((.10, .20, .3875, .575, .7625, .95), 1.0395),  # 300 s8
-    ((.02, .08, .225, .37, .515, .66, .805, .95), 1.0199),  # 512 s4
-])
+@pytest.mark.parametrize(
+    'scales,extra',
+    [
+        # the authors' code extrapolates one scale step past the last level:
+        # s_{K+1} = s_K + (s_K - s_{K-1}); extra square sqrt(s_K s_{K+1})
+        ((.04, .10, .27, .44, .61, .78, .95), 1.0315),  # 300 s4, 512 s8
+        ((.10, .20, .3875, .575, .7625, .95), 1.0395),  # 300 s8
+        ((.02, .08, .225, .37, .515, .66, .805, .95), 1.0199),  # 512 s4
+    ])
 def test_last_level_extra_square_extrapolates_the_scale_step(scales, extra):
     from blitznet_mm.models.heads import BlitzNetAnchorGenerator
     gen = BlitzNetAnchorGenerator(scales, input_size=300)
@@ -91,11 +99,13 @@ def test_anchors_follow_the_input_size_and_map_sizes():
     with pytest.raises(RuntimeError, match='input size'):
         gen.grid_priors([(75, 75)] * 7, device='cpu')
     gen.set_input_size(300)
-    a300 = torch.cat(gen.grid_priors(
-        [(m, m) for m in (75, 38, 19, 10, 5, 3, 1)], device='cpu')) / 300
+    a300 = torch.cat(
+        gen.grid_priors([(m, m) for m in (75, 38, 19, 10, 5, 3, 1)],
+                        device='cpu')) / 300
     gen.set_input_size((512, 512))
-    a512 = torch.cat(gen.grid_priors(
-        [(m, m) for m in (75, 38, 19, 10, 5, 3, 1)], device='cpu')) / 512
+    a512 = torch.cat(
+        gen.grid_priors([(m, m) for m in (75, 38, 19, 10, 5, 3, 1)],
+                        device='cpu')) / 512
     assert torch.allclose(a300, a512, atol=1e-5)
     with pytest.raises(ValueError, match='7 anchor scales'):
         gen.grid_priors([(38, 38)] * 6, device='cpu')

@@ -24,10 +24,15 @@ def _levels(seed=0, channels=16):
 
 
 def _head(**kw):
-    head = BiSeNetSegHead(num_classes=4, in_channels=(16, ) * 7,
-                          spatial_channels=(8, 8, 16), context_channels=16,
-                          fusion_channels=32, channels=32, dropout_ratio=0.,
-                          **kw)
+    head = BiSeNetSegHead(
+        num_classes=4,
+        in_channels=(16, ) * 7,
+        spatial_channels=(8, 8, 16),
+        context_channels=16,
+        fusion_channels=32,
+        channels=32,
+        dropout_ratio=0.,
+        **kw)
     return quiet_init_weights(head).eval()
 
 
@@ -39,10 +44,12 @@ def test_uses_mmsegs_modules_and_bisenets_spatial_path():
     assert isinstance(head.arm32, AttentionRefinementModule)
     assert isinstance(head.ffm, FeatureFusionModule)
     convs = list(head.spatial_path)
-    assert [(c.conv.kernel_size, c.conv.stride) for c in convs] == [
-        ((3, 3), (2, 2)), ((3, 3), (1, 1)), ((3, 3), (1, 1))]
-    assert all(type(c.bn).__name__ == 'BatchNorm2d' and c.with_activation
-               for c in convs)
+    assert [(c.conv.kernel_size, c.conv.stride)
+            for c in convs] == [((3, 3), (2, 2)), ((3, 3), (1, 1)),
+                                ((3, 3), (1, 1))]
+    assert all(
+        type(c.bn).__name__ == 'BatchNorm2d' and c.with_activation
+        for c in convs)
     # the classifier starts small (mmseg's std 0.01), biases 0
     assert head.cls_seg.weight.std().item() == pytest.approx(0.01, rel=0.2)
 
@@ -52,8 +59,8 @@ def test_logits_at_one_eighth_with_background_class():
         out = _head()(_levels())
     # 75 -> (75 + 2 - 3) // 2 + 1 = 38: BiSeNet's 1/8 of a 300 px input
     assert out.shape == (2, 5, 38, 38)
-    no_bg = BiSeNetSegHead(num_classes=4, background=False,
-                           in_channels=(16, ) * 7)
+    no_bg = BiSeNetSegHead(
+        num_classes=4, background=False, in_channels=(16, ) * 7)
     assert no_bg.cls_seg.out_channels == 4
 
 
@@ -98,11 +105,12 @@ def test_missing_mask_is_ignored_and_loss_is_pixel_ce_at_one_eighth():
     assert all(gr[0].abs().sum() > 0 for gr in grads)
 
 
-@pytest.mark.parametrize('kw,msg', [
-    (dict(spatial_level=7), 'must index the 7 neck levels'),
-    (dict(context_levels=(3, 2)), 'must be \\(finer, coarser\\)'),
-    (dict(spatial_strides=(2, 1)), 'differ in length'),
-    (dict(loss_at='pixels'), "loss_at must be 'logits' or 'input'")])
+@pytest.mark.parametrize(
+    'kw,msg',
+    [(dict(spatial_level=7), 'must index the 7 neck levels'),
+     (dict(context_levels=(3, 2)), 'must be \\(finer, coarser\\)'),
+     (dict(spatial_strides=(2, 1)), 'differ in length'),
+     (dict(loss_at='pixels'), "loss_at must be 'logits' or 'input'")])
 def test_clear_errors(kw, msg):
     with pytest.raises(ValueError, match=msg):
         BiSeNetSegHead(num_classes=4, in_channels=(16, ) * 7, **kw)

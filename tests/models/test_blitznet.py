@@ -105,13 +105,12 @@ def test_single_task_variants_are_config_changes(mixed_batch, drop):
     model = build_model(**{drop: None}).train()
     data = _data(model, mixed_batch)
     losses = model(**data, mode='loss')
-    expect = {'loss_seg'} if drop == 'bbox_head' else {'loss_cls',
-                                                        'loss_bbox'}
+    expect = {'loss_seg'} if drop == 'bbox_head' else {'loss_cls', 'loss_bbox'}
     assert set(losses) == expect
     model.eval()
     with torch.no_grad():
-        ds = model(**_data(model, mixed_batch, training=False),
-                       mode='predict')[0]
+        ds = model(
+            **_data(model, mixed_batch, training=False), mode='predict')[0]
     assert ('pred_instances' in ds) == (drop == 'seg_head')
     assert ('pred_sem_seg' in ds) == (drop == 'bbox_head')
 

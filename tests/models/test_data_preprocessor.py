@@ -13,20 +13,28 @@ from blitznet_mm.testing.builders import coco_mini_dataset
 def _preprocessor(type_):
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
+
     import blitznet_mm  # noqa: F401
     register_all_modules()
-    return MODELS.build(dict(
-        type=type_, mean=[103.06, 115.90, 123.15], std=[1, 1, 1],
-        pad_size_divisor=32, pad_seg=True, seg_pad_value=255))
+    return MODELS.build(
+        dict(
+            type=type_,
+            mean=[103.06, 115.90, 123.15],
+            std=[1, 1, 1],
+            pad_size_divisor=32,
+            pad_seg=True,
+            seg_pad_value=255))
 
 
 @pytest.fixture(scope='module')
 def samples(coco_mini):
     # keep_ratio: the two images differ in size, so padding matters
-    pipeline = [dict(type='LoadImageFromFile'),
-                dict(type='LoadBlitzNetAnnotations'),
-                dict(type='Resize', scale=(300, 300), keep_ratio=True),
-                dict(type='PackDetInputs')]
+    pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadBlitzNetAnnotations'),
+        dict(type='Resize', scale=(300, 300), keep_ratio=True),
+        dict(type='PackDetInputs')
+    ]
     ds = coco_mini_dataset(coco_mini, pipeline=pipeline)
     out = [ds[0], ds[1]]
     assert out[0]['inputs'].shape != out[1]['inputs'].shape

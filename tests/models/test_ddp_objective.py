@@ -52,15 +52,14 @@ def _grads(model, step, samples, mode):
         if m is not None and hasattr(m, 'bbox_head'):
             m.bbox_head.train_cfg['hard_negative_mining'] = mode
     base = getattr(model, 'module', model)
-    data = base.data_preprocessor(pseudo_collate(copy.deepcopy(samples)),
-                                  True)
+    data = base.data_preprocessor(pseudo_collate(copy.deepcopy(samples)), True)
     for ds in data['data_samples']:
         if ds.metainfo.get('drop_mask'):
             del ds.gt_sem_seg
     losses = step(**data, mode='loss')
     sum(losses.values()).backward()
-    flat = torch.cat([p.grad.flatten() for p in base.parameters()
-                      if p.requires_grad])
+    flat = torch.cat(
+        [p.grad.flatten() for p in base.parameters() if p.requires_grad])
     return flat, {k: float(v) for k, v in losses.items()}
 
 
@@ -84,8 +83,11 @@ def _worker(rank, world, port, root, out):
 @pytest.fixture(scope='module')
 def ddp_grads(coco_mini, tmp_path_factory):
     out = str(tmp_path_factory.mktemp('ddp') / 'rank0.pt')
-    mp.start_processes(_worker, args=(2, _free_port(), coco_mini, out),
-                       nprocs=2, start_method='spawn')
+    mp.start_processes(
+        _worker,
+        args=(2, _free_port(), coco_mini, out),
+        nprocs=2,
+        start_method='spawn')
     return torch.load(out)
 
 

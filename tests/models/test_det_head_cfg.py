@@ -9,10 +9,12 @@ from blitznet_mm.testing.builders import build_model, load_cfg
 @pytest.mark.parametrize('key,value', [('smoothl1_beta', 0.5),
                                        ('debug', True)])
 def test_a_dead_train_cfg_key_is_refused_by_name(key, value):
-    train_cfg = dict(load_cfg('blitznet300_voc.py').model.train_cfg,
-                     **{key: value})
-    with pytest.raises(ValueError, match=rf"train_cfg keys \['{key}'\] are "
-                       'read by nothing'):
+    train_cfg = dict(
+        load_cfg('blitznet300_voc.py').model.train_cfg, **{key: value})
+    with pytest.raises(
+            ValueError,
+            match=rf"train_cfg keys \['{key}'\] are "
+            'read by nothing'):
         build_model('blitznet300_voc.py', train_cfg=train_cfg)
 
 

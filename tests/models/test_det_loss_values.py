@@ -23,18 +23,23 @@ from blitznet_mm.testing.builders import coco_mini_dataset, config_path
 
 
 def _head(num_classes, in_channels, scales, ratios, mining):
-    import blitznet_mm  # noqa: F401
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
     from mmengine.config import Config
+
+    import blitznet_mm  # noqa: F401
     register_all_modules()
     base = Config.fromfile(config_path('_base_/models/blitznet300.py')).model
     train_cfg = dict(base.train_cfg, hard_negative_mining=mining)
-    return MODELS.build(dict(
-        base.bbox_head, num_classes=num_classes, in_channels=in_channels,
-        anchor_generator=dict(type='BlitzNetAnchorGenerator', scales=scales,
-                              ratios=ratios),
-        train_cfg=train_cfg, test_cfg=base.test_cfg))
+    return MODELS.build(
+        dict(
+            base.bbox_head,
+            num_classes=num_classes,
+            in_channels=in_channels,
+            anchor_generator=dict(
+                type='BlitzNetAnchorGenerator', scales=scales, ratios=ratios),
+            train_cfg=train_cfg,
+            test_cfg=base.test_cfg))
 
 
 def _maps(per_anchor, m, a):
@@ -45,8 +50,12 @@ def _maps(per_anchor, m, a):
 
 
 def _metas(n, size):
-    return [dict(img_shape=(size, size), pad_shape=(size, size),
-                 batch_input_shape=(size, size)) for _ in range(n)]
+    return [
+        dict(
+            img_shape=(size, size),
+            pad_shape=(size, size),
+            batch_input_shape=(size, size)) for _ in range(n)
+    ]
 
 
 def _gt(boxes, labels):
@@ -81,15 +90,15 @@ def _gt(boxes, labels):
 #     ln .8 / .2).
 # image 2: no boxes (a masks-only image).
 BOXES = [([[25, 25, 50, 50], [50, 0, 95, 30]], [1, 2]),
-         ([[0, 50, 50, 75], [40, 40, 90, 80]], [3, 0]),
-         ([], [])]
-POSITIVES = [
-    {10: (1, (0., 0., 0., 0.)),
-     4: (2, (4., 1., math.log(1.8) / .2, math.log(1.2) / .2))},
-    {16: (3, (5., 0., math.log(2) / .2, 0.)),
-     18: (3, (-5., 0., math.log(2) / .2, 0.)),
-     21: (0, (.5, -.5, 0., math.log(.8) / .2))},
-    {}]
+         ([[0, 50, 50, 75], [40, 40, 90, 80]], [3, 0]), ([], [])]
+POSITIVES = [{
+    10: (1, (0., 0., 0., 0.)),
+    4: (2, (4., 1., math.log(1.8) / .2, math.log(1.2) / .2))
+}, {
+    16: (3, (5., 0., math.log(2) / .2, 0.)),
+    18: (3, (-5., 0., math.log(2) / .2, 0.)),
+    21: (0, (.5, -.5, 0., math.log(.8) / .2))
+}, {}]
 # logits: all 0 but class 0's, h = 0.1 a (image 0), 3 + 0.1 a (image 1),
 # 10 + 0.1 a (image 2): CE = ln(e^h + 4) - (h if the label is 0 else 0), and
 # a negative's CE grows with its index a and its image
@@ -135,8 +144,8 @@ def test_matching_and_deltas_worked_out_on_paper():
         assert labels[n].tolist() == expect.tolist(), n
         for a in range(32):
             if a in POSITIVES[n]:
-                np.testing.assert_allclose(targets[n][a].numpy(),
-                                           POSITIVES[n][a][1], atol=1e-5)
+                np.testing.assert_allclose(
+                    targets[n][a].numpy(), POSITIVES[n][a][1], atol=1e-5)
                 assert weights[n][a].tolist() == [1.] * 4
             else:
                 assert weights[n][a].tolist() == [0.] * 4
@@ -147,8 +156,8 @@ def test_losses_worked_out_on_paper(mining):
     head = _head(4, (8, ), (0.25, ), (), mining)
     cls, box, gts = _paper_inputs()
     losses = head.loss_by_feat(cls, box, gts, _metas(3, 100))
-    pos = sum(_ce(n, a, c) for n in range(3)
-              for a, (c, _) in POSITIVES[n].items())
+    pos = sum(
+        _ce(n, a, c) for n in range(3) for a, (c, _) in POSITIVES[n].items())
     if mining == 'image':
         # 3 x 2 hardest of image 0 (anchors 26..31), 3 x 3 of image 1
         # (23..31, none positive), none in image 2 (no positives)
@@ -159,12 +168,13 @@ def test_losses_worked_out_on_paper(mining):
         # positives 16, 18, 21; image 2 (h >= 10) lends none: it has no box
         chosen = [31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 20, 19, 17, 15, 14]
         neg = sum(_ce(1, a, 4) for a in chosen)
-    assert losses['loss_cls'].item() == pytest.approx((pos + neg) / 5,
-                                                      rel=1e-6)
+    assert losses['loss_cls'].item() == pytest.approx(
+        (pos + neg) / 5, rel=1e-6)
     # predictions (1, 1, 1, 1) against the positives' targets; negatives
     # would add 4 x 0.5 each
-    box_sum = sum(_smooth_l1(1. - t) for n in range(3)
-                  for _, ts in POSITIVES[n].values() for t in ts)
+    box_sum = sum(
+        _smooth_l1(1. - t) for n in range(3)
+        for _, ts in POSITIVES[n].values() for t in ts)
     assert losses['loss_bbox'].item() == pytest.approx(box_sum / 5, rel=1e-6)
 
 
@@ -186,8 +196,7 @@ def test_reference_agrees_with_the_paper_case():
     cls, box, tgts = _paper_inputs()
     got = head.loss_by_feat(cls, box, tgts, _metas(3, 100))
     assert got['loss_cls'].item() == pytest.approx(out['loss_cls'], rel=1e-6)
-    assert got['loss_bbox'].item() == pytest.approx(out['loss_bbox'],
-                                                    rel=1e-6)
+    assert got['loss_bbox'].item() == pytest.approx(out['loss_bbox'], rel=1e-6)
 
 
 # --- the real images --------------------------------------------------------
@@ -216,8 +225,8 @@ def _flat(maps, k):
     out = []
     for m in maps:
         n, _, h, w = m.shape
-        out.append(m.double().numpy().reshape(n, -1, k, h, w)
-                   .transpose(0, 3, 4, 1, 2).reshape(n, -1, k))
+        out.append(m.double().numpy().reshape(n, -1, k, h, w).transpose(
+            0, 3, 4, 1, 2).reshape(n, -1, k))
     return np.concatenate(out, 1)
 
 
@@ -227,12 +236,13 @@ def test_real_images_equal_the_float64_reference(real_batch, mining):
     head = _head(80, (8, ) * 7, SCALES, (2, 3), mining)
     anchors = ref.anchors(300, MAPS, SCALES)
     assert len(anchors) == 45390
-    got_anchors = torch.cat(head.get_anchors(
-        [(m, m) for m in MAPS], _metas(1, 300), 'cpu')[0][0])
+    got_anchors = torch.cat(
+        head.get_anchors([(m, m) for m in MAPS], _metas(1, 300), 'cpu')[0][0])
     np.testing.assert_allclose(got_anchors.numpy(), anchors, atol=1e-3)
     want = ref.ssd_losses(
-        _flat(cls, 81), _flat(box, 4), anchors,
-        [(g.bboxes.double().numpy(), g.labels.numpy()) for g in gts],
+        _flat(cls, 81),
+        _flat(box, 4),
+        anchors, [(g.bboxes.double().numpy(), g.labels.numpy()) for g in gts],
         per_image=mining == 'image')
     n_pos = sum(int((a >= 0).sum()) for a in want['assigned'])
     n_gt = sum(len(g) for g in gts)
@@ -240,13 +250,13 @@ def test_real_images_equal_the_float64_reference(real_batch, mining):
     assert n_pos > n_gt > 0
     anchor_list, valid = head.get_anchors([(m, m) for m in MAPS],
                                           _metas(3, 300), 'cpu')
-    labels = torch.cat(head.get_targets(anchor_list, valid, gts,
-                                        _metas(3, 300),
-                                        unmap_outputs=True)[0], 1)
+    labels = torch.cat(
+        head.get_targets(
+            anchor_list, valid, gts, _metas(3, 300), unmap_outputs=True)[0], 1)
     for n in range(3):
         np.testing.assert_array_equal(labels[n].numpy(), want['labels'][n])
     losses = head.loss_by_feat(cls, box, gts, _metas(3, 300))
-    assert losses['loss_cls'].item() == pytest.approx(want['loss_cls'],
-                                                      rel=1e-5)
-    assert losses['loss_bbox'].item() == pytest.approx(want['loss_bbox'],
-                                                       rel=1e-5)
+    assert losses['loss_cls'].item() == pytest.approx(
+        want['loss_cls'], rel=1e-5)
+    assert losses['loss_bbox'].item() == pytest.approx(
+        want['loss_bbox'], rel=1e-5)

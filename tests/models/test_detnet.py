@@ -12,9 +12,9 @@ def test_detnet59_strides_channels_and_blocks():
     net.eval()  # mmdet ResNet.train returns None
     with torch.no_grad():
         outs = net(torch.zeros(1, 3, 320, 320))
-    assert [tuple(o.shape[1:]) for o in outs] == [
-        (256, 80, 80), (512, 40, 40), (1024, 20, 20), (256, 20, 20),
-        (256, 20, 20)]
+    assert [tuple(o.shape[1:]) for o in outs] == [(256, 80, 80), (512, 40, 40),
+                                                  (1024, 20, 20),
+                                                  (256, 20, 20), (256, 20, 20)]
     for stage in net.extra_stages:
         first, *rest = stage
         assert first.shortcut is not None and all(
@@ -25,15 +25,17 @@ def test_detnet59_strides_channels_and_blocks():
             assert b.conv2.conv.out_channels == 256
     # 59 weighted layers: conv1 + 3 x (3 + 4 + 6) + 2 x 3 x 3 (+ fc in the
     # classifier, absent here)
-    convs = [m for n, m in net.named_modules()
-             if isinstance(m, torch.nn.Conv2d) and 'downsample' not in n
-             and 'shortcut' not in n]
+    convs = [
+        m for n, m in net.named_modules() if isinstance(m, torch.nn.Conv2d)
+        and 'downsample' not in n and 'shortcut' not in n
+    ]
     assert len(convs) == 1 + 3 * (3 + 4 + 6) + 2 * 3 * 3 == 58
 
 
 def test_extra_channels_is_a_config_key():
-    outs = DetNet(extra_channels=1024, out_indices=(4, ))(
-        torch.zeros(1, 3, 64, 64))
+    outs = DetNet(
+        extra_channels=1024, out_indices=(4, ))(
+            torch.zeros(1, 3, 64, 64))
     assert outs[0].shape[1] == 1024
     with pytest.raises(ValueError, match='DetNet has 5 outputs'):
         DetNet(out_indices=(5, ))
@@ -50,10 +52,12 @@ def test_resnet50_checkpoint_initialises_stages_1_to_4(tmp_path):
     torch.save(dict(state_dict=resnet.state_dict()), ckpt)
     net = DetNet()
     net.init_weights()
-    fresh = {k: v.clone() for k, v in net.state_dict().items()
-             if k.startswith('extra_stages')}
-    load_checkpoint(net, str(ckpt), map_location='cpu', strict=False,
-                    logger='silent')
+    fresh = {
+        k: v.clone()
+        for k, v in net.state_dict().items() if k.startswith('extra_stages')
+    }
+    load_checkpoint(
+        net, str(ckpt), map_location='cpu', strict=False, logger='silent')
     state, src = net.state_dict(), resnet.state_dict()
     loaded = [k for k in state if not k.startswith('extra_stages')]
     assert loaded and all(torch.equal(state[k], src[k]) for k in loaded)

@@ -36,8 +36,8 @@ def mixed_samples(coco_mini):
 
 
 def _preprocess(model, samples, training):
-    data = model.data_preprocessor(pseudo_collate(copy.deepcopy(samples)),
-                                   training)
+    data = model.data_preprocessor(
+        pseudo_collate(copy.deepcopy(samples)), training)
     for ds in data['data_samples']:
         if ds.metainfo.get('drop_mask'):
             del ds.gt_sem_seg
@@ -56,6 +56,7 @@ def meta_default_device(monkeypatch):
         def on_cpu(*a, __fn=fn, **k):
             with torch.device('cpu'):
                 return __fn(*a, **k)
+
         for mod in list(sys.modules.values()):
             if getattr(mod, name, None) is fn:
                 monkeypatch.setattr(mod, name, on_cpu)
@@ -135,14 +136,13 @@ def test_segmentation_path_on_fake_cuda_mixed_batch(mixed_samples):
                 ds.gt_sem_seg.sem_seg = _cuda(ds.gt_sem_seg.sem_seg)
         gt = gt_sem_seg_batch(samples, size)
         assert gt.device.type == 'cuda' and gt.shape == (3, *size)
-        x = tuple(torch.empty(3, *f.shape[1:], device='cuda')
-                  for f in feats)
+        x = tuple(torch.empty(3, *f.shape[1:], device='cuda') for f in feats)
         params = {'head.' + k: _cuda(v) for k, v in weights.items()}
         loss = torch.func.functional_call(
             _Call(model.seg_head, 'loss'), params, (x, samples))
         assert loss['loss_seg'].device.type == 'cuda'
-        logits = torch.func.functional_call(_Call(model.seg_head, 'forward'),
-                                            params, (x, ))
+        logits = torch.func.functional_call(
+            _Call(model.seg_head, 'forward'), params, (x, ))
     assert logits.device.type == 'cuda'
     # label_maps index tensors, which FakeTensorMode cannot do for CUDA on a
     # CPU-only build; the meta test above covers the predict path
@@ -150,6 +150,7 @@ def test_segmentation_path_on_fake_cuda_mixed_batch(mixed_samples):
 
 def test_missing_mask_follows_the_given_device():
     from mmdet.structures import DetDataSample
+
     from blitznet_mm.models.heads import gt_sem_seg_batch
     with torch.device('meta'):
         gt = gt_sem_seg_batch([DetDataSample()], (4, 5),

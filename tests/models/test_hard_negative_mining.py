@@ -68,7 +68,9 @@ def test_batch_mining_matches_the_reference_with_ties():
 def _mining_worker(rank, world, port, out):
     import os
     import time
+
     import torch.distributed as dist
+
     from blitznet_mm.models.heads import batch_hard_negative_mask
     os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
     dist.init_process_group('gloo', rank=rank, world_size=world)
@@ -78,8 +80,8 @@ def _mining_worker(rank, world, port, out):
             loss, pos, neg = _problem(seed, ties=seed % 2 == 0)
             part = slice(2 * rank, 2 * rank + 2)
             t = time.perf_counter()
-            masks.append(batch_hard_negative_mask(loss[part], pos[part],
-                                                  neg[part], 3))
+            masks.append(
+                batch_hard_negative_mask(loss[part], pos[part], neg[part], 3))
             times.append(time.perf_counter() - t)
         gathered = [None] * world
         dist.all_gather_object(gathered, (masks, times))
@@ -95,13 +97,14 @@ def test_batch_mining_over_two_processes_is_the_one_process_mining(tmp_path):
     process selects on the 4 (the global k-th largest loss, ties shared in
     process order)."""
     import socket
+
     import torch.multiprocessing as mp
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         port = s.getsockname()[1]
     out = str(tmp_path / 'masks.pt')
-    mp.start_processes(_mining_worker, args=(2, port, out), nprocs=2,
-                       start_method='spawn')
+    mp.start_processes(
+        _mining_worker, args=(2, port, out), nprocs=2, start_method='spawn')
     (m0, _), (m1, _) = torch.load(out)
     for seed in range(20):
         loss, pos, neg = _problem(seed, ties=seed % 2 == 0)

@@ -10,8 +10,7 @@ import torch
 from mmengine.structures import InstanceData
 
 from blitznet_mm.models.heads import (BlitzNetDetHead, IoUNetDetHead,
-                                      iou_guided_nms,
-                                      per_class_iou_guided_nms,
+                                      iou_guided_nms, per_class_iou_guided_nms,
                                       predicted_box_iou)
 from blitznet_mm.models.heads.iou_guided_nms import nms_type
 from blitznet_mm.testing.builders import build_model, quiet_init_weights
@@ -85,9 +84,9 @@ def test_per_class_shares_the_anchor_iou_and_thresholds_class_scores():
     # threshold, so B alone, 0.5. Standard NMS would keep A in class 0.
     boxes = _t([[0, 0, 10, 10], [1, 0, 11, 10]])
     scores = _t([[0.9, 0.005], [0.6, 0.5]])
-    b, s, l = per_class_iou_guided_nms(scores, _t([0.5, 0.8]),
-                                       lambda i: boxes[i])
-    assert l.tolist() == [0, 1]
+    b, s, lab = per_class_iou_guided_nms(scores, _t([0.5, 0.8]),
+                                         lambda i: boxes[i])
+    assert lab.tolist() == [0, 1]
     assert s.tolist() == pytest.approx([0.9, 0.5])
     assert torch.equal(b, boxes[[1, 1]])
 
@@ -125,9 +124,11 @@ def test_iou_target_of_hand_built_anchor_and_boxes():
     from mmdet.registry import TASK_UTILS
     from mmdet.utils import register_all_modules
     register_all_modules()
-    coder = TASK_UTILS.build(dict(type='DeltaXYWHBBoxCoder',
-                                  target_means=[0.] * 4,
-                                  target_stds=[0.1, 0.1, 0.2, 0.2]))
+    coder = TASK_UTILS.build(
+        dict(
+            type='DeltaXYWHBBoxCoder',
+            target_means=[0.] * 4,
+            target_stds=[0.1, 0.1, 0.2, 0.2]))
     anchors = _t([[0, 0, 10, 10], [0, 0, 10, 10]])
     gts = _t([[0, 0, 10, 20], [0, 0, 10, 10]])
     targets = coder.encode(anchors, gts)
@@ -140,40 +141,59 @@ def test_iou_target_of_hand_built_anchor_and_boxes():
 
 
 TRAIN_CFG = dict(
-    assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.5,
-                  min_pos_iou=0., ignore_iof_thr=-1,
-                  gt_max_assign_all=False),
-    sampler=dict(type='PseudoSampler'), allowed_border=-1, pos_weight=-1,
-    neg_pos_ratio=3, hard_negative_mining='image')
+    assigner=dict(
+        type='MaxIoUAssigner',
+        pos_iou_thr=0.5,
+        neg_iou_thr=0.5,
+        min_pos_iou=0.,
+        ignore_iof_thr=-1,
+        gt_max_assign_all=False),
+    sampler=dict(type='PseudoSampler'),
+    allowed_border=-1,
+    pos_weight=-1,
+    neg_pos_ratio=3,
+    hard_negative_mining='image')
 SIZE = 64
-META = dict(img_shape=(SIZE, SIZE), pad_shape=(SIZE, SIZE),
-            batch_input_shape=(SIZE, SIZE), scale_factor=(1., 1.))
+META = dict(
+    img_shape=(SIZE, SIZE),
+    pad_shape=(SIZE, SIZE),
+    batch_input_shape=(SIZE, SIZE),
+    scale_factor=(1., 1.))
 GT_BOX = [10., 12., 40., 44.]
 
 
 def _head(cls=IoUNetDetHead, nms='nms'):
     from mmdet.utils import register_all_modules
     register_all_modules()
-    test_cfg = dict(score_thr=0.01, nms_pre_per_class=400, max_per_class=50,
-                    max_per_img=200, nms=dict(type=nms, iou_threshold=0.45))
-    head = cls(num_classes=3, in_channels=(8, 8),
-               anchor_generator=dict(type='BlitzNetAnchorGenerator',
-                                     scales=(0.2, 0.5)),
-               train_cfg=TRAIN_CFG, test_cfg=test_cfg)
+    test_cfg = dict(
+        score_thr=0.01,
+        nms_pre_per_class=400,
+        max_per_class=50,
+        max_per_img=200,
+        nms=dict(type=nms, iou_threshold=0.45))
+    head = cls(
+        num_classes=3,
+        in_channels=(8, 8),
+        anchor_generator=dict(
+            type='BlitzNetAnchorGenerator', scales=(0.2, 0.5)),
+        train_cfg=TRAIN_CFG,
+        test_cfg=test_cfg)
     return quiet_init_weights(head)
 
 
 def _feats(seed=0):
     g = torch.Generator().manual_seed(seed)
-    return (torch.randn(2, 8, 8, 8, generator=g),
-            torch.randn(2, 8, 4, 4, generator=g))
+    return (torch.randn(2, 8, 8, 8,
+                        generator=g), torch.randn(2, 8, 4, 4, generator=g))
 
 
 def _gts():
     """Image 0: one box; image 1: none (a masks-only image)."""
-    return [InstanceData(bboxes=_t([GT_BOX]), labels=torch.tensor([1])),
-            InstanceData(bboxes=torch.zeros(0, 4),
-                         labels=torch.zeros(0, dtype=torch.long))]
+    return [
+        InstanceData(bboxes=_t([GT_BOX]), labels=torch.tensor([1])),
+        InstanceData(
+            bboxes=torch.zeros(0, 4), labels=torch.zeros(0, dtype=torch.long))
+    ]
 
 
 def test_forward_packs_box_deltas_then_ious():
@@ -205,8 +225,8 @@ def test_iou_loss_is_bce_on_the_positives_iou_per_positive():
     pos = (t >= 0.5)
     pos[t.argmax()] = True  # min_pos_iou=0: the gt's best anchor
     expected = (math.log1p(math.exp(b)) - t[pos] * b).mean()
-    assert losses['loss_iou'].item() == pytest.approx(expected.item(),
-                                                      rel=1e-5)
+    assert losses['loss_iou'].item() == pytest.approx(
+        expected.item(), rel=1e-5)
     assert set(losses) == {'loss_cls', 'loss_bbox', 'loss_iou'}
 
 
@@ -260,10 +280,11 @@ def test_standard_nms_is_unchanged_and_iou_guided_follows_algorithm1():
     a = 6
     probs = torch.cat([c[0].permute(1, 2, 0).reshape(-1, 4)
                        for c in cls]).softmax(-1)[:, :3]
-    ious = torch.cat([p[0, 4 * a:].permute(1, 2, 0).reshape(-1)
-                      for p in box_iou]).sigmoid()
-    deltas = torch.cat([p[0, :4 * a].permute(1, 2, 0).reshape(-1, 4)
-                        for p in box_iou])
+    ious = torch.cat([
+        p[0, 4 * a:].permute(1, 2, 0).reshape(-1) for p in box_iou
+    ]).sigmoid()
+    deltas = torch.cat(
+        [p[0, :4 * a].permute(1, 2, 0).reshape(-1, 4) for p in box_iou])
     priors = head.dense_priors((SIZE, SIZE), [(8, 8), (4, 4)])
     boxes = head.bbox_coder.decode(priors, deltas, max_shape=(SIZE, SIZE))
     expected = []
@@ -281,10 +302,8 @@ def test_standard_nms_is_unchanged_and_iou_guided_follows_algorithm1():
 
 
 @pytest.mark.slow
-def test_iou_config_exports_with_standard_nms_and_refuses_iou_guided(
-        tmp_path):
-    from blitznet_mm.deployment import (BackendSession, ExportGraph,
-                                        export_onnx)
+def test_iou_config_exports_with_standard_nms_and_refuses_iou_guided(tmp_path):
+    from blitznet_mm.deployment import BackendSession, ExportGraph, export_onnx
     model = build_model('blitznet300_iou_voc.py').eval()
     assert type(model.bbox_head).__name__ == 'IoUNetDetHead'
     assert nms_type(model.bbox_head.test_cfg) == 'iou_guided'
@@ -302,12 +321,15 @@ def test_iou_config_exports_with_standard_nms_and_refuses_iou_guided(
         scores, boxes, seg = graph(x)
         cls, box_iou = model.bbox_head(model.extract_feat(x))
     # the default head's graph: the box part of the packed maps
-    ref = BlitzNetDetHead.predict_dense(
-        model.bbox_head, cls, [p[:, :24] for p in box_iou], graph.priors,
-        (300, 300))
+    ref = BlitzNetDetHead.predict_dense(model.bbox_head, cls,
+                                        [p[:, :24] for p in box_iou],
+                                        graph.priors, (300, 300))
     assert torch.equal(scores, ref[0]) and torch.equal(boxes, ref[1])
-    path = export_onnx(graph, str(tmp_path / 'iou.onnx'),
-                       dict(classes=[str(i) for i in range(20)]), batch=1)
+    path = export_onnx(
+        graph,
+        str(tmp_path / 'iou.onnx'),
+        dict(classes=[str(i) for i in range(20)]),
+        batch=1)
     outs = BackendSession(path)(x.numpy())
     assert [o.shape for o in outs] == [(1, 45390, 20), (1, 45390, 4),
                                        (1, 21, 75, 75)]

@@ -17,9 +17,10 @@ def mixed_batch(coco_mini):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('name,head,size', [
-    ('blitznet300_aspp_voc.py', 'DepthwiseSeparableASPPHead', 75),
-    ('blitznet300_fcn_voc.py', 'FCNHead', 75)])
+@pytest.mark.parametrize(
+    'name,head,size',
+    [('blitznet300_aspp_voc.py', 'DepthwiseSeparableASPPHead', 75),
+     ('blitznet300_fcn_voc.py', 'FCNHead', 75)])
 def test_mmseg_head_trains_and_predicts(name, head, size, mixed_batch):
     torch.manual_seed(0)
     model = build_model(name, num_classes=80)
@@ -28,8 +29,8 @@ def test_mmseg_head_trains_and_predicts(name, head, size, mixed_batch):
     assert model.seg_head.head.num_classes == 81
     model.train()
     data = model.data_preprocessor(copy.deepcopy(mixed_batch), True)
-    x = tuple(f.detach().requires_grad_() for f in model.extract_feat(
-        data['inputs']))
+    x = tuple(f.detach().requires_grad_()
+              for f in model.extract_feat(data['inputs']))
     grads, head = {}, model.seg_head
     forward = head.forward
 
@@ -56,5 +57,10 @@ def test_mmseg_head_trains_and_predicts(name, head, size, mixed_batch):
 def test_mmseg_num_classes_must_not_disagree():
     with pytest.raises(ValueError, match='segments 21 classes'):
         from blitznet_mm.models.heads import MMSegDecodeHead
-        MMSegDecodeHead(dict(type='mmseg.FCNHead', in_channels=8, channels=8,
-                             num_classes=20), num_classes=20)
+        MMSegDecodeHead(
+            dict(
+                type='mmseg.FCNHead',
+                in_channels=8,
+                channels=8,
+                num_classes=20),
+            num_classes=20)

@@ -11,22 +11,25 @@ import torch
 import torch.nn.functional as F
 from mmengine.dataset import pseudo_collate
 
-from blitznet_mm.testing.task_masks import write_task_pngs
 from blitznet_mm.testing.builders import build_model
+from blitznet_mm.testing.task_masks import write_task_pngs
 
 ANN = 'annotations/instances_train2017.json'
 KINDS = ('person', 'vehicle', 'animal')
-TASKS = [dict(name='fg', num_classes=1),
-         dict(name='kinds', num_classes=3, multi_label=True)]
+TASKS = [
+    dict(name='fg', num_classes=1),
+    dict(name='kinds', num_classes=3, multi_label=True)
+]
 
 
 @pytest.fixture(scope='module')
 def task_data(coco_mini, tmp_path_factory):
     """The tasks' PNGs (the second image has no ``fg`` mask) and the
     dataset reading them with a deterministic 300x300 pipeline."""
-    import blitznet_mm  # noqa: F401
     from mmdet.registry import DATASETS
     from mmdet.utils import register_all_modules
+
+    import blitznet_mm  # noqa: F401
     register_all_modules()
     out = tmp_path_factory.mktemp('tasks')
     ann = osp.join(coco_mini, ANN)
@@ -36,25 +39,31 @@ def task_data(coco_mini, tmp_path_factory):
     no_fg = images[1]['file_name']  # the dataset keeps the json's order
     fg = write_task_pngs(ann, str(out / 'fg'), 'foreground', skip=[no_fg])
     kinds = write_task_pngs(ann, str(out / 'kinds'), 'multi_label', KINDS)
-    ds = DATASETS.build(dict(
-        type='BlitzNetMultiTaskCocoDataset', data_root=coco_mini,
-        ann_file=ANN,
-        data_prefix=dict(img='train2017/', fg=str(out / 'fg'),
-                         kinds=str(out / 'kinds')),
-        seg_tasks=dict(fg=dict(classes=('object', )),
-                       kinds=dict(classes=KINDS, multi_label=True)),
-        pipeline=[dict(type='LoadImageFromFile'),
-                  dict(type='LoadBlitzNetAnnotations'),
-                  dict(type='LoadTaskMasks'),
-                  dict(type='Resize', scale=(300, 300), keep_ratio=False),
-                  dict(type='PackBlitzNetInputs')]))
+    ds = DATASETS.build(
+        dict(
+            type='BlitzNetMultiTaskCocoDataset',
+            data_root=coco_mini,
+            ann_file=ANN,
+            data_prefix=dict(
+                img='train2017/', fg=str(out / 'fg'),
+                kinds=str(out / 'kinds')),
+            seg_tasks=dict(
+                fg=dict(classes=('object', )),
+                kinds=dict(classes=KINDS, multi_label=True)),
+            pipeline=[
+                dict(type='LoadImageFromFile'),
+                dict(type='LoadBlitzNetAnnotations'),
+                dict(type='LoadTaskMasks'),
+                dict(type='Resize', scale=(300, 300), keep_ratio=False),
+                dict(type='PackBlitzNetInputs')
+            ]))
     return ds, fg, kinds, no_fg
 
 
 def _model(**kw):
     torch.manual_seed(0)
-    return build_model('blitznet300_coco.py', seg_tasks=copy.deepcopy(TASKS),
-                       **kw)
+    return build_model(
+        'blitznet300_coco.py', seg_tasks=copy.deepcopy(TASKS), **kw)
 
 
 @pytest.fixture(scope='module')
@@ -74,17 +83,24 @@ def test_task_configs_are_checked():
     assert kinds_head['type'] == 'BlitzNetMultiLabelSegHead'
     assert kinds_head['loss_seg']['use_sigmoid']
     assert (fg.gt_key, fg.pred_key) == ('gt_fg', 'pred_fg')
-    for bad, msg in (
-            ([dict(name='sem_seg', num_classes=2)], 'identifier other'),
-            ([dict(name='a b', num_classes=2)], 'identifier'),
-            ([dict(name='a', num_classes=2)] * 2, 'named twice'),
-            ([dict(name='a')], 'set num_classes'),
-            ([dict(name='a', num_classes=2, multi_label=True,
-                   background=True)], 'no background'),
-            ([dict(name='a', num_classes=2, typo=1)], 'unknown keys'),
-            ([dict(name='a', num_classes=2,
-                   seg_head=dict(head, num_classes=3))],
-             r'num_classes=2 but its seg_head\.num_classes=3')):
+    for bad, msg in (([dict(name='sem_seg',
+                            num_classes=2)], 'identifier other'),
+                     ([dict(name='a b', num_classes=2)], 'identifier'),
+                     ([dict(name='a', num_classes=2)] * 2,
+                      'named twice'), ([dict(name='a')], 'set num_classes'), ([
+                          dict(
+                              name='a',
+                              num_classes=2,
+                              multi_label=True,
+                              background=True)
+                      ], 'no background'),
+                     ([dict(name='a', num_classes=2, typo=1)],
+                      'unknown keys'), ([
+                          dict(
+                              name='a',
+                              num_classes=2,
+                              seg_head=dict(head, num_classes=3))
+                      ], r'num_classes=2 but its seg_head\.num_classes=3')):
         with pytest.raises(ValueError, match=msg):
             parse_seg_tasks(bad, head)
     with pytest.raises(ValueError, match='no seg_head to copy'):
@@ -94,23 +110,32 @@ def test_task_configs_are_checked():
 def test_tasks_of_model_and_dataset_must_agree():
     from blitznet_mm.models.detectors.seg_tasks import (check_task_sets,
                                                         parse_seg_tasks)
-    tasks = [t for t, _ in parse_seg_tasks(
-        TASKS, dict(type='BlitzNetSegHead', in_channels=512))]
-    meta = dict(seg_tasks=dict(
-        fg=dict(seg_classes=('object', ), seg_background=True),
-        kinds=dict(seg_classes=KINDS, multi_label=True)))
+    tasks = [
+        t for t, _ in parse_seg_tasks(
+            TASKS, dict(type='BlitzNetSegHead', in_channels=512))
+    ]
+    meta = dict(
+        seg_tasks=dict(
+            fg=dict(seg_classes=('object', ), seg_background=True),
+            kinds=dict(seg_classes=KINDS, multi_label=True)))
     check_task_sets(tasks, meta, 'the train dataset D')
     check_task_sets(tasks, dict(classes=('a', )), 'D')  # no task masks
-    bad = dict(seg_tasks=dict(meta['seg_tasks'], fg=dict(
-        seg_classes=('object', 'stuff'), seg_background=True)))
-    with pytest.raises(ValueError, match=r"seg task 'fg': the train dataset D "
-                       r'has 2 classes \(background=True, multi_label=False\)'
-                       r' but model.seg_tasks states num_classes=1'):
+    bad = dict(
+        seg_tasks=dict(
+            meta['seg_tasks'],
+            fg=dict(seg_classes=('object', 'stuff'), seg_background=True)))
+    with pytest.raises(
+            ValueError,
+            match=r"seg task 'fg': the train dataset D "
+            r'has 2 classes \(background=True, multi_label=False\)'
+            r' but model.seg_tasks states num_classes=1'):
         check_task_sets(tasks, bad, 'the train dataset D')
-    with pytest.raises(ValueError, match=r"states the seg tasks \['fg'\] but "
-                       r"not 'kinds'"):
-        check_task_sets(tasks, dict(seg_tasks=dict(fg=meta['seg_tasks'][
-            'fg'])), 'the train dataset D')
+    with pytest.raises(
+            ValueError, match=r"states the seg tasks \['fg'\] but "
+            r"not 'kinds'"):
+        check_task_sets(tasks,
+                        dict(seg_tasks=dict(fg=meta['seg_tasks']['fg'])),
+                        'the train dataset D')
 
 
 @pytest.mark.slow
@@ -123,8 +148,8 @@ def test_each_task_has_its_head_and_single_task_is_unchanged(built):
     assert model.seg_head.cls_seg.out_channels == 81
     # the extra heads add parameters only under task_heads.<name>
     extra = set(model.state_dict()) - set(single.state_dict())
-    assert extra and all(k.startswith(('task_heads.fg.', 'task_heads.kinds.'))
-                         for k in extra)
+    assert extra and all(
+        k.startswith(('task_heads.fg.', 'task_heads.kinds.')) for k in extra)
     assert set(single.state_dict()) <= set(model.state_dict())
 
 
@@ -139,8 +164,7 @@ def test_two_tasks_train_on_real_images(task_data):
     assert all('gt_fg' in s['data_samples'] for s in samples)
     optim = OptimWrapper(torch.optim.Adam(model.parameters(), lr=1e-4))
     model.train()
-    logs = [model.train_step(pseudo_collate(samples), optim)
-            for _ in range(4)]
+    logs = [model.train_step(pseudo_collate(samples), optim) for _ in range(4)]
     for key in ('loss_seg', 'loss_seg_fg', 'loss_seg_kinds'):
         first, last = float(logs[0][key]), float(logs[-1][key])
         print(f'{key}: {first:.4f} -> {last:.4f}')
@@ -168,11 +192,11 @@ def test_masks_only_and_boxes_only_images_in_one_batch(task_data, built):
     only_a, only_b = _losses(model, [a]), _losses(model, [b])
     for key in ('loss_seg', 'loss_seg_fg', 'loss_seg_kinds'):
         assert float(both[key]) > 0
-        torch.testing.assert_close(both[key], only_a[key], rtol=1e-5,
-                                   atol=1e-6)
+        torch.testing.assert_close(
+            both[key], only_a[key], rtol=1e-5, atol=1e-6)
     for key in ('loss_cls', 'loss_bbox'):
-        torch.testing.assert_close(_total(both[key]), _total(only_b[key]),
-                                   rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(
+            _total(both[key]), _total(only_b[key]), rtol=1e-5, atol=1e-6)
 
 
 def _total(v):
@@ -240,9 +264,9 @@ def test_predictions_of_every_task(task_data, built):
     data = model.data_preprocessor(pseudo_collate([ds[0]]), False)
     with torch.no_grad():
         logits = model.task_heads.kinds(model.extract_feat(data['inputs']))
-    up = F.interpolate(logits, size=(h, w), mode='bilinear',
-                       align_corners=False)[0]
-    assert torch.equal(out.pred_kinds.sem_seg, (torch.sigmoid(up) > 0.5)
-                       .long())
+    up = F.interpolate(
+        logits, size=(h, w), mode='bilinear', align_corners=False)[0]
+    assert torch.equal(out.pred_kinds.sem_seg, (torch.sigmoid(up)
+                                                > 0.5).long())
     raw = model._forward(data['inputs'])
     assert len(raw) == 4 and raw[-1].shape[1] == 3 and raw[-2].shape[1] == 2

@@ -8,20 +8,31 @@ import torch
 
 from blitznet_mm.testing.builders import COCO_MINI
 
-META = dict(classes=('person', ), palette=[(220, 20, 60)], seg_tasks=dict(
-    fg=dict(seg_classes=('object', ), seg_background=True,
-            multi_label=False, seg_palette=[[0, 255, 0]]),
-    kinds=dict(seg_classes=('p', 'v'), seg_background=False,
-               multi_label=True, seg_palette=[[255, 0, 0], [0, 0, 255]])))
+META = dict(
+    classes=('person', ),
+    palette=[(220, 20, 60)],
+    seg_tasks=dict(
+        fg=dict(
+            seg_classes=('object', ),
+            seg_background=True,
+            multi_label=False,
+            seg_palette=[[0, 255, 0]]),
+        kinds=dict(
+            seg_classes=('p', 'v'),
+            seg_background=False,
+            multi_label=True,
+            seg_palette=[[255, 0, 0], [0, 0, 255]])))
 
 
 def test_each_task_is_drawn_in_its_row(tmp_path):
-    import blitznet_mm  # noqa: F401
     from mmdet.structures import DetDataSample
     from mmengine.structures import InstanceData, PixelData
+
+    import blitznet_mm  # noqa: F401
     from blitznet_mm.visualization import BlitzNetLocalVisualizer
-    img = mmcv.imread(osp.join(COCO_MINI, 'train2017', '000000078499.jpg'),
-                      channel_order='rgb')
+    img = mmcv.imread(
+        osp.join(COCO_MINI, 'train2017', '000000078499.jpg'),
+        channel_order='rgb')
     h, w = img.shape[:2]
     fg = torch.zeros(1, h, w, dtype=torch.long)
     fg[:, h // 2:] = 1
@@ -29,9 +40,10 @@ def test_each_task_is_drawn_in_its_row(tmp_path):
     kinds[0, :h // 3, :w // 3] = 1
     kinds[1, :h // 4, :w // 4] = 1  # overlaps class 0: class 1 shows
     ds = DetDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w)))
-    ds.pred_instances = InstanceData(bboxes=torch.zeros(0, 4),
-                                     labels=torch.zeros(0).long(),
-                                     scores=torch.zeros(0))
+    ds.pred_instances = InstanceData(
+        bboxes=torch.zeros(0, 4),
+        labels=torch.zeros(0).long(),
+        scores=torch.zeros(0))
     ds.pred_sem_seg = PixelData(sem_seg=torch.zeros(1, h, w).long())
     ds.pred_fg = PixelData(sem_seg=fg)
     ds.pred_kinds = PixelData(sem_seg=kinds)

@@ -14,17 +14,18 @@ from blitznet_mm.testing.builders import config_path
 
 def _test_cfg():
     from mmengine.config import Config
-    return Config.fromfile(config_path('_base_/models/blitznet300.py')
-                           ).model.test_cfg
+    return Config.fromfile(
+        config_path('_base_/models/blitznet300.py')).model.test_cfg
 
 
 def _run(scores, boxes, **kw):
     cfg = _test_cfg()
-    args = dict(score_thr=cfg.score_thr,
-                nms_pre_per_class=cfg.nms_pre_per_class,
-                iou_threshold=cfg.nms.iou_threshold,
-                max_per_class=cfg.max_per_class,
-                max_per_img=cfg.max_per_img)
+    args = dict(
+        score_thr=cfg.score_thr,
+        nms_pre_per_class=cfg.nms_pre_per_class,
+        iou_threshold=cfg.nms.iou_threshold,
+        max_per_class=cfg.max_per_class,
+        max_per_img=cfg.max_per_img)
     args.update(kw)
     return per_class_nms(torch.as_tensor(scores), lambda i: boxes[i], **args)
 
@@ -112,23 +113,32 @@ def test_head_softmax_decode_and_rescale_by_hand():
     background, scores 4.5e-5 < 0.01, dropped. With scale_factor (w, h) =
     (0.5, 0.25) the boxes in original pixels are the anchor / (0.5, 0.25).
     """
-    import blitznet_mm  # noqa: F401
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
     from mmengine.config import Config
+
+    import blitznet_mm  # noqa: F401
     register_all_modules()
     base = Config.fromfile(config_path('_base_/models/blitznet300.py')).model
-    head = MODELS.build(dict(
-        base.bbox_head, num_classes=2, in_channels=(8, ),
-        anchor_generator=dict(type='BlitzNetAnchorGenerator', scales=(0.5, ),
-                              ratios=()), test_cfg=base.test_cfg))
+    head = MODELS.build(
+        dict(
+            base.bbox_head,
+            num_classes=2,
+            in_channels=(8, ),
+            anchor_generator=dict(
+                type='BlitzNetAnchorGenerator', scales=(0.5, ), ratios=()),
+            test_cfg=base.test_cfg))
     logits = torch.tensor([math.log(6), 0., math.log(3), 0., 0., 10.])
-    meta = dict(img_shape=(100, 100), batch_input_shape=(100, 100),
-                pad_shape=(100, 100), ori_shape=(400, 200),
-                scale_factor=(0.5, 0.25))
+    meta = dict(
+        img_shape=(100, 100),
+        batch_input_shape=(100, 100),
+        pad_shape=(100, 100),
+        ori_shape=(400, 200),
+        scale_factor=(0.5, 0.25))
     out = head.predict_by_feat([logits.view(1, 6, 1, 1)],
                                [torch.zeros(1, 8, 1, 1)],
-                               batch_img_metas=[meta], rescale=True)[0]
+                               batch_img_metas=[meta],
+                               rescale=True)[0]
     assert out.labels.tolist() == [0, 1]
     assert out.scores.tolist() == pytest.approx([0.6, 0.1], rel=1e-6)
     expect = torch.tensor([[50., 100., 150., 300.]] * 2)
@@ -136,6 +146,7 @@ def test_head_softmax_decode_and_rescale_by_hand():
     # in input pixels without rescale
     out = head.predict_by_feat([logits.view(1, 6, 1, 1)],
                                [torch.zeros(1, 8, 1, 1)],
-                               batch_img_metas=[meta], rescale=False)[0]
-    assert torch.allclose(out.bboxes, torch.tensor([[25., 25., 75., 75.]] * 2),
-                          atol=1e-4)
+                               batch_img_metas=[meta],
+                               rescale=False)[0]
+    assert torch.allclose(
+        out.bboxes, torch.tensor([[25., 25., 75., 75.]] * 2), atol=1e-4)

@@ -7,7 +7,8 @@ import pytest
 import torch
 from mmengine.dataset import pseudo_collate
 
-from blitznet_mm.testing.builders import build_model, coco_mini_dataset, load_cfg
+from blitznet_mm.testing.builders import (build_model, coco_mini_dataset,
+                                          load_cfg)
 
 
 @pytest.fixture(scope='module')
@@ -32,8 +33,8 @@ def test_fresh_model_starts_near_a_uniform_prediction(batch):
     # with the original head init the same batch starts far above it
     from mmdet.registry import MODELS
     cfg = load_cfg('blitznet300_coco_mini.py')
-    cfg.model.bbox_head.init_cfg = dict(type='Xavier', layer='Conv2d',
-                                        distribution='uniform')
+    cfg.model.bbox_head.init_cfg = dict(
+        type='Xavier', layer='Conv2d', distribution='uniform')
     torch.manual_seed(0)
     old = MODELS.build(cfg.model)
     old.init_weights()
@@ -91,8 +92,8 @@ def test_seg_head_resizes_levels_nearest_by_default():
     fine = head.reduce[0](feats[0])
     ref = head.cls_seg(torch.cat([fine, rep], 1))
     assert torch.allclose(out, ref, atol=1e-6)
-    bil = BlitzNetSegHead(num_classes=2, in_channels=(8, 8), channels=4,
-                          resize_mode='bilinear')
+    bil = BlitzNetSegHead(
+        num_classes=2, in_channels=(8, 8), channels=4, resize_mode='bilinear')
     bil.load_state_dict(head.state_dict())
     assert not torch.allclose(bil(feats), out)
     with pytest.raises(ValueError, match='resize_mode'):
@@ -101,15 +102,19 @@ def test_seg_head_resizes_levels_nearest_by_default():
 
 def test_num_classes_stated_once_and_checked():
     from blitznet_mm.models.detectors.blitznet import agree_num_classes
-    det, seg, c = agree_num_classes(80, bbox_head=dict(type='A'),
-                                    seg_head=dict(type='B'))
+    det, seg, c = agree_num_classes(
+        80, bbox_head=dict(type='A'), seg_head=dict(type='B'))
     assert det['num_classes'] == seg['num_classes'] == c == 80
     with pytest.raises(ValueError, match='bbox_head.num_classes=20'):
-        agree_num_classes(80, bbox_head=dict(type='A', num_classes=20),
-                          seg_head=dict(type='B'))
+        agree_num_classes(
+            80,
+            bbox_head=dict(type='A', num_classes=20),
+            seg_head=dict(type='B'))
     with pytest.raises(ValueError, match='disagree'):
-        agree_num_classes(None, bbox_head=dict(type='A', num_classes=20),
-                          seg_head=dict(type='B', num_classes=21))
+        agree_num_classes(
+            None,
+            bbox_head=dict(type='A', num_classes=20),
+            seg_head=dict(type='B', num_classes=21))
     model = build_model('blitznet300_coco.py')
     assert model.bbox_head.num_classes == model.seg_head.num_classes == 80
     assert model.seg_head.cls_seg.out_channels == 81
@@ -146,8 +151,7 @@ def test_batch_mining_gives_no_negatives_to_masks_only_images(coco_mini):
     det_head.hard_negative_mask = spy
     try:
         with torch.no_grad():
-            head.loss(model.extract_feat(data['inputs']),
-                      data['data_samples'])
+            head.loss(model.extract_feat(data['inputs']), data['data_samples'])
     finally:
         det_head.hard_negative_mask = orig
     assert picked['mask'][0].any()

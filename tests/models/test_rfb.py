@@ -38,8 +38,16 @@ def test_rfb_scale_weights_the_branches_against_the_shortcut():
 def test_blitznet_rfb_config_places_blocks_on_levels():
     model = build_model('blitznet300_rfb_voc.py').eval()
     blocks = model.neck.blocks
-    assert {k: len(b.branches) for k, b in blocks.items()} == {
-        '0': 4, '1': 4, '2': 3, '3': 3, '4': 3}
+    assert {
+        k: len(b.branches)
+        for k, b in blocks.items()
+    } == {
+        '0': 4,
+        '1': 4,
+        '2': 3,
+        '3': 3,
+        '4': 3
+    }
     with torch.no_grad():
         feats = model.extract_feat(torch.zeros(1, 3, 300, 300))
     assert [f.shape[-1] for f in feats] == [75, 38, 19, 10, 5, 3, 1]
@@ -48,6 +56,8 @@ def test_blitznet_rfb_config_places_blocks_on_levels():
 
 def test_rfb_neck_refuses_unknown_levels():
     from blitznet_mm.models.necks import RFBNeck
-    with pytest.raises(ValueError, match=r'levels \[9\] are not among the '
-                       r"neck's 7 outputs"):
+    with pytest.raises(
+            ValueError,
+            match=r'levels \[9\] are not among the '
+            r"neck's 7 outputs"):
         RFBNeck(dict(type='BlitzNetNeck'), small_levels=(0, ), levels=(9, ))

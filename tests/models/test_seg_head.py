@@ -8,8 +8,9 @@ from blitznet_mm.models.heads.seg_head import upsample_argmax
 def test_class_chunked_upsampling_gives_the_same_labels():
     torch.manual_seed(0)
     logits = torch.randn(1, 21, 38, 38)
-    ref = F.interpolate(logits, size=(150, 200), mode='bilinear',
-                        align_corners=False)[0].argmax(0)
+    ref = F.interpolate(
+        logits, size=(150, 200), mode='bilinear',
+        align_corners=False)[0].argmax(0)
     whole = upsample_argmax(logits, (150, 200))
     chunked = upsample_argmax(logits, (150, 200), max_elements=150 * 200 * 4)
     one_by_one = upsample_argmax(logits, (150, 200), max_elements=1)

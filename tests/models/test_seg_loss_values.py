@@ -22,12 +22,17 @@ from blitznet_mm.testing.builders import coco_mini_dataset, load_cfg
 
 
 def _identity_head(k):
-    import blitznet_mm  # noqa: F401
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
+
+    import blitznet_mm  # noqa: F401
     register_all_modules()
-    head = MODELS.build(dict(type='BlitzNetSegHead', num_classes=k - 1,
-                             in_channels=(k, ), channels=k))
+    head = MODELS.build(
+        dict(
+            type='BlitzNetSegHead',
+            num_classes=k - 1,
+            in_channels=(k, ),
+            channels=k))
     with torch.no_grad():
         conv = head.reduce[0].conv
         conv.weight.zero_()
@@ -75,14 +80,15 @@ def test_loss_at_the_logits_stride_worked_out_on_paper():
 
 def test_real_masks_equal_the_float64_reference(coco_mini):
     """Three real 300 x 300 images (one boxes-only: all 255; one with an
-    ignored band) through the shipped data preprocessor, seeded logits at stride 4 (75 x 75): the CE
-    over the mask sampled at rows/columns 4i, 4j, non-ignored pixels only."""
+    ignored band) through the shipped data preprocessor, seeded logits at
+    stride 4 (75 x 75): the CE over the mask sampled at rows/columns 4i, 4j,
+    non-ignored pixels only."""
     with_mask = coco_mini_dataset(coco_mini, with_sem_seg=True)
     no_mask = coco_mini_dataset(coco_mini, with_sem_seg=False)
     batch = pseudo_collate([with_mask[0], no_mask[1], with_mask[2]])
     from mmdet.registry import MODELS
-    preprocessor = MODELS.build(load_cfg('blitznet300_coco.py').model
-                                .data_preprocessor)
+    preprocessor = MODELS.build(
+        load_cfg('blitznet300_coco.py').model.data_preprocessor)
     data = preprocessor(copy.deepcopy(batch), True)
     samples = data['data_samples']
     # COCO masks have no void: make a band of image 0 ignored, off the
@@ -98,5 +104,7 @@ def test_real_masks_equal_the_float64_reference(coco_mini):
     want = ref.seg_loss(x.numpy(), gt.astype(np.int64))
     assert loss == pytest.approx(want, rel=1e-5)
     # not the loss at the input's size, nor over every sampled pixel
-    assert abs(want - ref.seg_loss(
-        x.numpy(), np.where(gt == 255, 0, gt).astype(np.int64))) > 1e-3
+    assert abs(
+        want -
+        ref.seg_loss(x.numpy(),
+                     np.where(gt == 255, 0, gt).astype(np.int64))) > 1e-3

@@ -10,14 +10,17 @@ import torch
 from mmengine.dataset import Compose, pseudo_collate
 
 from blitznet_mm.models import BlitzNetTTAModel
-from blitznet_mm.utils import apply_tta, tta_pipeline
 from blitznet_mm.testing.builders import coco_mini_dataset, load_cfg
+from blitznet_mm.utils import apply_tta, tta_pipeline
 
 TEST_PIPELINE = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(300, 300), keep_ratio=False),
-    dict(type='PackDetInputs', meta_keys=(
-        'img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))]
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor'))
+]
 
 
 def _tta(model, **tta_cfg):
@@ -36,8 +39,8 @@ def test_identity_view_equals_plain_test(trained, coco_mini):
     """One view (scale 1, no flip): the same boxes, scores, labels and
     label map as the model's own test_step, on 4 real images."""
     model, _, _ = trained
-    ds = coco_mini_dataset(coco_mini, pipeline=tta_pipeline(
-        TEST_PIPELINE, flip=False))
+    ds = coco_mini_dataset(
+        coco_mini, pipeline=tta_pipeline(TEST_PIPELINE, flip=False))
     plain = coco_mini_dataset(coco_mini, pipeline=TEST_PIPELINE)
     tta = _tta(model)
     for i in range(4):
@@ -59,8 +62,9 @@ def test_flip_tta_of_a_mirrored_image_is_mirrored(trained, coco_mini,
     same two probability maps summed), the boxes mirror images (x -> W - x,
     to float rounding) with the same scores and labels."""
     # resized to the input beforehand: the pipeline's resize is a copy
-    img = mmcv.imresize(mmcv.imread(coco_mini_dataset(coco_mini)[0][
-        'data_samples'].img_path), (300, 300))
+    img = mmcv.imresize(
+        mmcv.imread(coco_mini_dataset(coco_mini)[0]['data_samples'].img_path),
+        (300, 300))
     paths = [str(tmp_path / 'a.png'), str(tmp_path / 'b.png')]
     mmcv.imwrite(img, paths[0])
     mmcv.imwrite(np.ascontiguousarray(img[:, ::-1]), paths[1])
@@ -73,8 +77,7 @@ def test_flip_tta_of_a_mirrored_image_is_mirrored(trained, coco_mini,
         with torch.no_grad():
             outs.append(tta.test_step(pseudo_collate([sample]))[0])
     a, b = outs
-    assert torch.equal(b.pred_sem_seg.sem_seg,
-                       a.pred_sem_seg.sem_seg.flip(-1))
+    assert torch.equal(b.pred_sem_seg.sem_seg, a.pred_sem_seg.sem_seg.flip(-1))
     assert len(torch.unique(a.pred_sem_seg.sem_seg)) > 1
     ia, ib = _by_score(a.pred_instances), _by_score(b.pred_instances)
     assert len(ia) == len(ib) > 0
@@ -90,13 +93,13 @@ def test_two_views_average_the_probabilities():
     says class 0 with p = 0.6, the flipped view says class 1 with p = 0.9
     at the same (flipped-back) pixel: the mean picks class 1."""
     from blitznet_mm.models import merge_seg_probs
-    meta = dict(batch_input_shape=(1, 2), img_shape=(1, 2),
-                ori_shape=(1, 2))
+    meta = dict(batch_input_shape=(1, 2), img_shape=(1, 2), ori_shape=(1, 2))
     l0 = torch.log(torch.tensor([[[0.6, 0.6]], [[0.4, 0.4]]]))
     # flipped view: pixel 1 of the original is its pixel 0
     l1 = torch.log(torch.tensor([[[0.1, 0.5]], [[0.9, 0.5]]]))
-    seg = merge_seg_probs([l0, l1], [meta, dict(meta, flip=True,
-                                                flip_direction='horizontal')])
+    seg = merge_seg_probs(
+        [l0, l1],
+        [meta, dict(meta, flip=True, flip_direction='horizontal')])
     # pixel 0: (0.6 + 0.5) / 2 > (0.4 + 0.5) / 2 -> 0;
     # pixel 1: (0.6 + 0.1) / 2 < (0.4 + 0.9) / 2 -> 1
     assert seg.tolist() == [[0, 1]]

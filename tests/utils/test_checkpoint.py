@@ -33,6 +33,7 @@ def loader_branch(request, monkeypatch):
 
 
 class _Payload:
+
     def __init__(self, path):
         self.path = path
 
@@ -42,8 +43,8 @@ class _Payload:
 
 def _pickle_of(path) -> bytes:
     with zipfile.ZipFile(path) as zf:
-        return zf.read(next(n for n in zf.namelist()
-                            if n.endswith('data.pkl')))
+        return zf.read(
+            next(n for n in zf.namelist() if n.endswith('data.pkl')))
 
 
 def test_message_hub_checkpoint_loads(tmp_path):
@@ -51,9 +52,9 @@ def test_message_hub_checkpoint_loads(tmp_path):
     hub.update_scalar('train/loss', 1.5)
     hub.update_scalar('train/loss', np.float64(0.5))
     hub.update_info('iter', 3)
-    ckpt = dict(meta=dict(message_hub=hub.state_dict(), seed=0,
-                          np_val=np.arange(3)),
-                state_dict=dict(w=torch.ones(2)))
+    ckpt = dict(
+        meta=dict(message_hub=hub.state_dict(), seed=0, np_val=np.arange(3)),
+        state_dict=dict(w=torch.ones(2)))
     path = tmp_path / 'runner.pth'
     torch.save(ckpt, path)
     # pickled as stock mmengine does (nothing of mmengine is patched)
@@ -72,16 +73,19 @@ def test_nothing_is_changed_process_wide(tmp_path):
     getstate = getattr(HistoryBuffer, '__getstate__', None)
     assert 'blitznet_mm' not in str(getattr(getstate, '__module__', ''))
     assert builtins.getattr is getattr
-    before = (torch.serialization.get_safe_globals()
-              if hasattr(torch.serialization, 'get_safe_globals') else [])
-    assert not any(HistoryBuffer in (g if isinstance(g, tuple) else (g, ))
-                   for g in before)
+    before = (
+        torch.serialization.get_safe_globals() if hasattr(
+            torch.serialization, 'get_safe_globals') else [])
+    assert not any(
+        HistoryBuffer in (g if isinstance(g, tuple) else (g, ))
+        for g in before)
     path = tmp_path / 'hub.pth'
     hub = MessageHub.get_instance('ckpt_global_test')
     hub.update_scalar('train/loss', 1.0)
     torch.save(dict(meta=dict(message_hub=hub.state_dict())), path)
-    assert isinstance(_load(path)['meta']['message_hub']['log_scalars']
-                      ['train/loss'], HistoryBuffer)
+    assert isinstance(
+        _load(path)['meta']['message_hub']['log_scalars']['train/loss'],
+        HistoryBuffer)
     if hasattr(torch.serialization, 'get_safe_globals'):
         assert set(torch.serialization.get_safe_globals()) == set(before)
         # torch's own loader outside load_checkpoint_file still refuses it
@@ -92,13 +96,14 @@ def test_nothing_is_changed_process_wide(tmp_path):
 def test_checkpoint_with_code_payload_is_refused(tmp_path):
     marker = tmp_path / 'pwned'
     path = tmp_path / 'evil.pth'
-    torch.save(dict(state_dict=dict(w=torch.ones(1)),
-                    meta=_Payload(marker)), path)
+    torch.save(
+        dict(state_dict=dict(w=torch.ones(1)), meta=_Payload(marker)), path)
     with pytest.raises(pickle.UnpicklingError, match='system'):
         torch.load(path, weights_only=True)
     from mmengine.runner import CheckpointLoader
-    with pytest.raises(UnsafeCheckpointError,
-                       match=f'{path}: refused: it pickles posix.system'):
+    with pytest.raises(
+            UnsafeCheckpointError,
+            match=f'{path}: refused: it pickles posix.system'):
         CheckpointLoader.load_checkpoint(str(path), map_location='cpu')
     with pytest.raises(UnsafeCheckpointError, match='posix.system'):
         load_checkpoint_file(str(path))  # map_location=None too
@@ -111,13 +116,15 @@ def test_restricted_unpickler_refuses_globals_and_state_on_classes():
     whole process) too; numpy 1 and numpy 2 names of ``_reconstruct``
     (numpy.core / numpy._core) both resolve."""
     load = ckpt_mod.restricted_pickle_module().load
-    with pytest.raises(pickle.UnpicklingError,
-                       match='GLOBAL posix.system is not allow-listed'):
+    with pytest.raises(
+            pickle.UnpicklingError,
+            match='GLOBAL posix.system is not allow-listed'):
         load(io.BytesIO(b'cposix\nsystem\n(Vtrue\ntR.'))
     mean = HistoryBuffer.mean
     with pytest.raises(pickle.UnpicklingError, match='state set on a type'):
-        load(io.BytesIO(b'cmmengine.logging.history_buffer\nHistoryBuffer'
-                        b'\n(N}Vmean\nI1\nstb.'))  # BUILD(class, state)
+        load(
+            io.BytesIO(b'cmmengine.logging.history_buffer\nHistoryBuffer'
+                       b'\n(N}Vmean\nI1\nstb.'))  # BUILD(class, state)
     assert HistoryBuffer.mean is mean
     raw = pickle.dumps(dict(a=np.arange(3), s=np.float64(0.5)), protocol=2)
     core = b'numpy._core.' if b'numpy._core.' in raw else b'numpy.core.'
@@ -142,8 +149,10 @@ def test_gpu_checkpoint_loads_on_a_cpu_only_machine(tmp_path, monkeypatch):
                  CheckpointLoader.load_checkpoint(str(path))):
         w = ckpt['state_dict']['w']
         assert w.device.type == 'cpu' and w.tolist() == [0., 1., 2., 3.]
-    with pytest.raises(CheckpointError, match=r"saved on a CUDA device that "
-                       r"this machine does not have .*map_location='cpu'"):
+    with pytest.raises(
+            CheckpointError,
+            match=r"saved on a CUDA device that "
+            r"this machine does not have .*map_location='cpu'"):
         load_checkpoint_file(str(path), map_location='cuda:0')
     raw = bytearray(path.read_bytes())
     raw[raw.index(struct.pack('<4f', 0, 1, 2, 3)) + 5] ^= 0xFF  # weight 1.
@@ -152,8 +161,7 @@ def test_gpu_checkpoint_loads_on_a_cpu_only_machine(tmp_path, monkeypatch):
         load_checkpoint_file(str(path))
 
 
-def test_forced_weights_only_is_honoured(tmp_path, monkeypatch,
-                                        loader_branch):
+def test_forced_weights_only_is_honoured(tmp_path, monkeypatch, loader_branch):
     """TORCH_FORCE_WEIGHTS_ONLY_LOAD=1 with old torch: torch's own stricter
     list (it refuses a pickle_module), tensors load, a hub is refused."""
     if loader_branch != 'restricted_pickle':
@@ -163,14 +171,15 @@ def test_forced_weights_only_is_honoured(tmp_path, monkeypatch,
     assert _load(tmp_path / 'w.pth')['state_dict']['w'].tolist() == [1, 1]
     hub = MessageHub.get_instance('ckpt_forced_test')
     hub.update_scalar('train/loss', 1.0)
-    torch.save(dict(meta=dict(message_hub=hub.state_dict())),
-               tmp_path / 'hub.pth')
+    torch.save(
+        dict(meta=dict(message_hub=hub.state_dict())), tmp_path / 'hub.pth')
     with pytest.raises(UnsafeCheckpointError, match='HistoryBuffer'):
         _load(tmp_path / 'hub.pth')
 
 
-@pytest.mark.skipif(not hasattr(torch.serialization, 'set_crc32_options'),
-                    reason='torch < 2.6 always writes CRC-32s')
+@pytest.mark.skipif(
+    not hasattr(torch.serialization, 'set_crc32_options'),
+    reason='torch < 2.6 always writes CRC-32s')
 def test_checkpoint_saved_without_crc32_loads(tmp_path):
     """torch.serialization.set_crc32_options(False) writes 0 for every CRC;
     zipfile.testzip would call every such file corrupt."""
@@ -187,17 +196,19 @@ def test_checkpoint_saved_without_crc32_loads(tmp_path):
 def runner_like_checkpoint(tmp_path):
     """A checkpoint with the structure and types of a runner's (a real
     module's weights, Adam state, message hub)."""
-    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU(),
-                                torch.nn.Conv2d(8, 4, 1))
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU(), torch.nn.Conv2d(8, 4, 1))
     optim = torch.optim.Adam(model.parameters())
     model(torch.randn(1, 3, 8, 8)).sum().backward()
     optim.step()
     hub = MessageHub.get_instance('ckpt_corrupt_test')
     hub.update_scalar('train/loss', 0.25)
     path = tmp_path / 'iter_10.pth'
-    torch.save(dict(meta=dict(iter=10, message_hub=hub.state_dict()),
-                    state_dict=model.state_dict(),
-                    optimizer=optim.state_dict()), path)
+    torch.save(
+        dict(
+            meta=dict(iter=10, message_hub=hub.state_dict()),
+            state_dict=model.state_dict(),
+            optimizer=optim.state_dict()), path)
     return path
 
 
@@ -218,8 +229,8 @@ def test_good_checkpoint_loads_through_mmengine(runner_like_checkpoint):
     ('bit_flip', 'fails its CRC-32 check'),
     ('html', 'not a PyTorch checkpoint'),
 ])
-def test_damaged_checkpoint_gives_a_clear_error(runner_like_checkpoint,
-                                                damage, message):
+def test_damaged_checkpoint_gives_a_clear_error(runner_like_checkpoint, damage,
+                                                message):
     path = runner_like_checkpoint
     raw = bytearray(path.read_bytes())
     if damage == 'empty':
@@ -285,9 +296,12 @@ def stock_checkpoint(tmp_path_factory):
     work = tmp_path_factory.mktemp('stock')
     script = work / 'run.py'
     script.write_text(STOCK_RUN)
-    res = subprocess.run([sys.executable, str(script), str(work)],
-                         capture_output=True, text=True, timeout=300,
-                         cwd=str(work))
+    res = subprocess.run(
+        [sys.executable, str(script), str(work)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=str(work))
     assert res.returncode == 0, res.stderr[-3000:]
     return work / 'iter_2.pth'
 
@@ -296,15 +310,15 @@ def test_stock_mmengine_checkpoint_loads(stock_checkpoint):
     """Its message hub pickles getattr(HistoryBuffer, 'min') etc.: exactly
     those look-ups are accepted (load_from, --resume and tools/test.py all
     load through CheckpointLoader)."""
+    import zipfile
+
     from mmengine.runner import CheckpointLoader
     from mmengine.runner.checkpoint import _load_checkpoint
-    import zipfile
     with zipfile.ZipFile(stock_checkpoint) as zf:
-        pkl = zf.read(next(n for n in zf.namelist()
-                           if n.endswith('data.pkl')))
+        pkl = zf.read(next(n for n in zf.namelist() if n.endswith('data.pkl')))
     assert b'getattr' in pkl and b'HistoryBuffer' in pkl  # the stock calls
-    ckpt = CheckpointLoader.load_checkpoint(str(stock_checkpoint),
-                                            map_location='cpu')
+    ckpt = CheckpointLoader.load_checkpoint(
+        str(stock_checkpoint), map_location='cpu')
     assert ckpt['meta']['iter'] == 2 and 'conv.weight' in ckpt['state_dict']
     buf = ckpt['message_hub']['log_scalars']['train/loss']
     assert isinstance(buf, HistoryBuffer) and buf.min() <= buf.max()
@@ -312,6 +326,7 @@ def test_stock_mmengine_checkpoint_loads(stock_checkpoint):
 
 
 class _Lookup:
+
     def __init__(self, obj, name):
         self.obj, self.name = obj, name
 
@@ -319,18 +334,20 @@ class _Lookup:
         return (getattr, (self.obj, self.name))
 
 
-@pytest.mark.parametrize('obj,name', [
-    (HistoryBuffer, '__init__'),  # a way to __globals__ and from there os
-    (HistoryBuffer, 'update'),
-    (np.ndarray, 'tofile'),
-])
+@pytest.mark.parametrize(
+    'obj,name',
+    [
+        (HistoryBuffer, '__init__'),  # a way to __globals__ and from there os
+        (HistoryBuffer, 'update'),
+        (np.ndarray, 'tofile'),
+    ])
 def test_other_getattr_lookups_are_refused(tmp_path, obj, name):
     """``builtins.getattr`` is not allow-listed in general: any look-up but
     a default HistoryBuffer statistic is refused, nothing executed."""
     from mmengine.runner import CheckpointLoader
     path = tmp_path / 'lookup.pth'
-    torch.save(dict(state_dict=dict(w=torch.ones(1)),
-                    meta=_Lookup(obj, name)), path)
+    torch.save(
+        dict(state_dict=dict(w=torch.ones(1)), meta=_Lookup(obj, name)), path)
     with pytest.raises(UnsafeCheckpointError, match='refused'):
         CheckpointLoader.load_checkpoint(str(path), map_location='cpu')
     ok = tmp_path / 'ok.pth'
@@ -351,8 +368,9 @@ def test_getattr_chain_to_os_system_never_runs(tmp_path):
     path = tmp_path / 'chain.pth'
     # the look-up chain is unpickled first, the payload after it
     torch.save(dict(meta=[globs, _Payload(marker)]), path)
-    with pytest.raises(UnsafeCheckpointError,
-                       match=r"refused: it pickles getattr\(HistoryBuffer, "
-                             r"'__init__'\)"):
+    with pytest.raises(
+            UnsafeCheckpointError,
+            match=r"refused: it pickles getattr\(HistoryBuffer, "
+            r"'__init__'\)"):
         CheckpointLoader.load_checkpoint(str(path), map_location='cpu')
     assert not marker.exists()

@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from blitznet_mm.utils import replace_sync_bn, setup_cpu_training
 from blitznet_mm.testing.builders import load_cfg
+from blitznet_mm.utils import replace_sync_bn, setup_cpu_training
 
 
 def test_syncbn_config_falls_back_to_bn_and_trains_on_cpu(monkeypatch):
@@ -19,15 +19,17 @@ def test_syncbn_config_falls_back_to_bn_and_trains_on_cpu(monkeypatch):
         setup_cpu_training(cfg)
     assert cfg.sync_bn is None
     model = MODELS.build(cfg.model).train()
-    assert not any(isinstance(m, torch.nn.SyncBatchNorm)
-                   for m in model.modules())
+    assert not any(
+        isinstance(m, torch.nn.SyncBatchNorm) for m in model.modules())
     out = model._forward(torch.randn(2, 3, 300, 300))
     sum(t.sum() for level in out[0] for t in level).backward()
 
 
 def test_replace_sync_bn_walks_nested_configs():
-    cfg = dict(a=dict(norm_cfg=dict(type='SyncBN')),
-               b=[dict(type='MMSyncBN'), dict(type='GN', num_groups=2)])
+    cfg = dict(
+        a=dict(norm_cfg=dict(type='SyncBN')),
+        b=[dict(type='MMSyncBN'),
+           dict(type='GN', num_groups=2)])
     assert replace_sync_bn(cfg) == 2
     assert cfg['a']['norm_cfg']['type'] == 'BN'
     assert [d['type'] for d in cfg['b']] == ['BN', 'GN']

@@ -6,8 +6,8 @@ import copy
 import torch
 from mmengine.dataset import pseudo_collate
 
-from blitznet_mm.utils import fast_inference, optimize_for_inference
 from blitznet_mm.testing.builders import mask_agreement, matched_detections
+from blitznet_mm.utils import fast_inference, optimize_for_inference
 
 
 def _run(model, samples, **kwargs):
@@ -31,9 +31,11 @@ def test_exact_fast_path_keeps_fp32_results(trained):
         matched, _ = _kept(r, o, 0.99)
         assert matched.all()
         top = min(100, len(r.pred_instances))
-        torch.testing.assert_close(o.pred_instances.scores[:top],
-                                   r.pred_instances.scores[:top],
-                                   atol=1e-4, rtol=1e-3)
+        torch.testing.assert_close(
+            o.pred_instances.scores[:top],
+            r.pred_instances.scores[:top],
+            atol=1e-4,
+            rtol=1e-3)
         assert mask_agreement(r, o) >= 0.999
 
 
@@ -46,7 +48,8 @@ def _near_tie_swapped(ref, out, missing, nms_iou=0.45, rel=0.01):
     from mmdet.structures.bbox import bbox_overlaps
     a, b = ref.pred_instances[:len(missing)][missing], out.pred_instances
     iou = bbox_overlaps(a.bboxes, b.bboxes)
-    close = (b.scores[None] - a.scores[:, None]).abs() <= rel * a.scores[:, None]
+    close = (b.scores[None] -
+             a.scores[:, None]).abs() <= rel * a.scores[:, None]
     same = a.labels[:, None] == b.labels[None]
     return ((iou > nms_iou) & close & same).any(1)
 
@@ -86,26 +89,34 @@ def test_fast_path_proves_it_ran(trained):
     ``fast_inference`` the network's activations are bf16; without it fp32."""
     model, samples, _ = trained
     fast = optimize_for_inference(copy.deepcopy(model))
-    assert any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
-               for m in model.modules())
-    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
-                   for m in fast.modules())
-    convs = [m for m in fast.modules() if isinstance(m, torch.nn.Conv2d)
-             and m.kernel_size == (3, 3)]
+    assert any(
+        isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+        for m in model.modules())
+    assert not any(
+        isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+        for m in fast.modules())
+    convs = [
+        m for m in fast.modules()
+        if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3)
+    ]
     assert convs and all(
         c.weight.is_contiguous(memory_format=torch.channels_last)
         and not c.weight.is_contiguous() for c in convs)
     seen = {}
 
     def record(name):
+
         def hook(module, args, out):  # returns None: the output is kept
             seen.setdefault(name, out.dtype)
+
         return hook
 
-    handles = [m.register_forward_hook(record(name))
-               for name, m in (('neck', fast.neck.downscale[0]),
+    handles = [
+        m.register_forward_hook(record(name))
+        for name, m in (('neck', fast.neck.downscale[0]),
                         ('seg', fast.seg_head.cls_seg),
-                        ('det', fast.bbox_head.cls_convs[0]))]
+                        ('det', fast.bbox_head.cls_convs[0]))
+    ]
     try:
         _run(fast, samples[:1])
         assert set(seen.values()) == {torch.bfloat16}, seen

@@ -10,13 +10,14 @@ Writes ``<out-dir>/benchmark.md`` (tables, machine described) and
 1. a matrix-product peak (fp32 and bf16 on CPU; TF32, fp16 and bf16 on
    CUDA, square products up to 8192);
 2. per-image inference latency (median and interquartile spread, batch 1
-   and 8) of BlitzNet300 s4 / 300 s8 / 512 s8, mmdet SSD300 / SSD512 (VGG16)
-   and mmseg FCN R50-D8 at the same input sizes, and the BlitzNet300
-   variants (DetNet-59 trunk, RFB neck, ASPP / FCN heads, GroupNorm), broken into backbone, neck,
-   heads, box decoding + NMS and mask upsampling + argmax; images/s; peak
-   memory; FLOPs, achieved GFLOP/s and the FLOP floor (FLOPs / peak); an
-   end-to-end time of the same calls without the per-stage
-   synchronisations (CUDA events, one synchronisation per run of calls);
+   and 8) of BlitzNet300 s4 / 300 s8 / 512 s8, mmdet SSD300 / SSD512
+   (VGG16) and mmseg FCN R50-D8 at the same input sizes, and the
+   BlitzNet300 variants (DetNet-59 trunk, RFB neck, ASPP / FCN heads,
+   GroupNorm), broken into backbone, neck, heads, box decoding + NMS and
+   mask upsampling + argmax; images/s; peak memory; FLOPs, achieved GFLOP/s
+   and the FLOP floor (FLOPs / peak); an end-to-end time of the same calls
+   without the per-stage synchronisations (CUDA events, one synchronisation
+   per run of calls);
    each for fp32 (what ``tools/test.py`` runs: on CUDA PyTorch's defaults,
    TF32 cuDNN convolutions, and ``cudnn.benchmark`` from the config's
    ``env_cfg``), the exact fast path (BN folded, channels-last, inference
@@ -46,62 +47,79 @@ _ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 if osp.isdir(osp.join(_ROOT, 'blitznet_mm')):
     sys.path.insert(0, _ROOT)
 
-import argparse  # noqa: E402
-import time  # noqa: E402
+import argparse
+import time
 
-import torch  # noqa: E402
+import torch
+# the measuring pieces live beside this entry point, in bench/
+from bench.inference import low_precisions  # noqa: E402
+from bench.inference import bench_inference, precision_name
+from bench.machine import machine  # noqa: E402
+from bench.machine import PEAK_SIZES, cuda_settings, matmul_peak
+from bench.models import MODELS  # noqa: E402
+from bench.models import BLITZNETS, DEFAULT_MODELS, TRAINED, coco_images
+from bench.pipeline import markdown as pipeline_markdown
+from bench.pipeline import pipeline_rows
+from bench.postproc import bench_postproc, trained_blitznet
+from bench.report import summarise, write_report
+from bench.training import bench_train
 
 import blitznet_mm  # noqa: E402,F401  (registers the modules)
-from blitznet_mm.utils import default_dtype  # noqa: E402
-
-# the measuring pieces live beside this entry point, in bench/
-from bench.inference import (bench_inference, low_precisions,  # noqa: E402
-                             precision_name)
-from bench.machine import (PEAK_SIZES, cuda_settings, machine,  # noqa: E402
-                           matmul_peak)
-from bench.models import (BLITZNETS, DEFAULT_MODELS, MODELS,  # noqa: E402
-                          TRAINED, coco_images)
-from bench.postproc import bench_postproc, trained_blitznet  # noqa: E402
-from bench.report import summarise, write_report  # noqa: E402
-from bench.training import bench_train  # noqa: E402
-from bench.pipeline import markdown as pipeline_markdown  # noqa: E402
-from bench.pipeline import pipeline_rows  # noqa: E402
+from blitznet_mm.utils import default_dtype
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--out-dir', default=osp.join(_ROOT, 'docs'))
-    p.add_argument('--models', nargs='+', default=DEFAULT_MODELS,
-                   help=f'subset of: {", ".join(MODELS)}')
+    p.add_argument(
+        '--models',
+        nargs='+',
+        default=DEFAULT_MODELS,
+        help=f'subset of: {", ".join(MODELS)}')
     p.add_argument('--no-peers', action='store_true')
     p.add_argument('--batch-sizes', nargs='+', type=int, default=[1, 8])
     p.add_argument('--runs', type=int, default=20, help='batch-1 runs')
-    p.add_argument('--runs-batch', type=int, default=20,
-                   help='runs for larger batches')
-    p.add_argument('--peer-runs-batch', type=int, default=3,
-                   help='batch-8 runs of the peers (they are slow)')
+    p.add_argument(
+        '--runs-batch', type=int, default=20, help='runs for larger batches')
+    p.add_argument(
+        '--peer-runs-batch',
+        type=int,
+        default=3,
+        help='batch-8 runs of the peers (they are slow)')
     p.add_argument('--warmup', type=int, default=3)
     p.add_argument('--no-postproc', action='store_true')
-    p.add_argument('--no-backends', dest='backends', action='store_false',
-                   help='skip the exported rows (ONNX Runtime, OpenVINO) of '
-                   'BlitzNet300 s4 and the trained model')
-    p.add_argument('--checkpoint', default=None,
-                   help='BlitzNet300 s4 COCO weights for the post-processing '
-                   'scores (e.g. the learning check\'s); default: overfit')
+    p.add_argument(
+        '--no-backends',
+        dest='backends',
+        action='store_false',
+        help='skip the exported rows (ONNX Runtime, OpenVINO) of '
+        'BlitzNet300 s4 and the trained model')
+    p.add_argument(
+        '--checkpoint',
+        default=None,
+        help='BlitzNet300 s4 COCO weights for the post-processing '
+        'scores (e.g. the learning check\'s); default: overfit')
     p.add_argument('--overfit-iters', type=int, default=40)
     p.add_argument('--postproc-images', type=int, default=4)
     p.add_argument('--postproc-runs', type=int, default=5)
     p.add_argument('--no-train', action='store_true')
-    p.add_argument('--no-pipeline', action='store_true',
-                   help='skip the training input pipeline section')
+    p.add_argument(
+        '--no-pipeline',
+        action='store_true',
+        help='skip the training input pipeline section')
     p.add_argument('--train-batch', type=int, default=8)
     p.add_argument('--train-iters', type=int, default=4)
     p.add_argument('--train-warmup', type=int, default=1)
-    p.add_argument('--quick', action='store_true',
-                   help='few runs, batch 1 only: a smoke test')
+    p.add_argument(
+        '--quick',
+        action='store_true',
+        help='few runs, batch 1 only: a smoke test')
     p.add_argument('--device', default=None)
-    p.add_argument('--no-compile', dest='compile', action='store_false',
-                   help='skip the torch.compile path (BlitzNet300 s4 only)')
+    p.add_argument(
+        '--no-compile',
+        dest='compile',
+        action='store_false',
+        help='skip the torch.compile path (BlitzNet300 s4 only)')
     args = p.parse_args(argv)
     if args.quick:
         args.runs = args.runs_batch = args.peer_runs_batch = 2
@@ -115,7 +133,8 @@ def parse_args(argv=None):
         args.models = [m for m in args.models if m in BLITZNETS]
     unknown = set(args.models) - set(MODELS)
     if unknown:
-        p.error(f'unknown models {sorted(unknown)}; choose from {list(MODELS)}')
+        p.error(
+            f'unknown models {sorted(unknown)}; choose from {list(MODELS)}')
     return args
 
 
@@ -124,13 +143,15 @@ def bench_pipeline(args) -> dict:
     quick = dict(sizes=(300, ), passes=1, repeats=1, warmup=0) \
         if args.quick else {}
     rows = pipeline_rows(**quick)
-    md = ['## Training input pipeline, this run (images/s per worker)', '',
-          'The full training augmentation of configs/blitznet300_coco.py on '
-          'the real images of data/samples in one process, OpenCV and torch '
-          'single-threaded as in a worker; CPU time per delivered image '
-          '(tools/analysis/bench/pipeline.py). "workers" is how many such '
-          'workers feed the given batch x steps/s.', '',
-          pipeline_markdown(rows)]
+    md = [
+        '## Training input pipeline, this run (images/s per worker)', '',
+        'The full training augmentation of configs/blitznet300_coco.py on '
+        'the real images of data/samples in one process, OpenCV and torch '
+        'single-threaded as in a worker; CPU time per delivered image '
+        '(tools/analysis/bench/pipeline.py). "workers" is how many such '
+        'workers feed the given batch x steps/s.', '',
+        pipeline_markdown(rows)
+    ]
     return dict(rows=rows, markdown=md)
 
 
@@ -150,45 +171,60 @@ def measure_peaks(device, dtypes, settings=None) -> dict:
 def main(argv=None):
     args = parse_args(argv)
     t0 = time.time()
-    device = torch.device(args.device or (
-        'cuda' if torch.cuda.is_available() else 'cpu'))
+    device = torch.device(
+        args.device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     low_name = precision_name(default_dtype(device.type))
     settings = None
     if device.type == 'cuda':
         # PyTorch's defaults and the config's cudnn_benchmark, as the tools
         # run (not TF32 off / autotuning on: those were not what users get)
         settings = cuda_settings(MODELS['BlitzNet300 s4'][1])
-    images = coco_images(max(args.batch_sizes + [args.train_batch,
-                                                 args.postproc_images]))
+    images = coco_images(
+        max(args.batch_sizes + [args.train_batch, args.postproc_images]))
     dtypes = dict(fp32=torch.float32, **low_precisions(device))
     peaks = measure_peaks(device, dtypes, settings)
-    print('matmul peak: ' + ', '.join(f'{k} {v:.0f}' for k, v in
-                                      peaks.items()) + ' GFLOP/s', flush=True)
-    res = dict(command='python tools/analysis/benchmark.py ' +
-               ' '.join(sys.argv[1:] if argv is None else argv),
-               date=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
-               machine=machine(device), batch_sizes=args.batch_sizes,
-               peak_sizes=list(PEAK_SIZES[device.type if device.type ==
-                                          'cuda' else 'cpu']),
-               peaks_gflops=dict(peaks), inference=[])
+    print(
+        'matmul peak: ' + ', '.join(f'{k} {v:.0f}'
+                                    for k, v in peaks.items()) + ' GFLOP/s',
+        flush=True)
+    res = dict(
+        command='python tools/analysis/benchmark.py ' +
+        ' '.join(sys.argv[1:] if argv is None else argv),
+        date=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
+        machine=machine(device),
+        batch_sizes=args.batch_sizes,
+        peak_sizes=list(
+            PEAK_SIZES[device.type if device.type == 'cuda' else 'cpu']),
+        peaks_gflops=dict(peaks),
+        inference=[])
     if settings:
         res['cuda_settings'] = settings
     for name in args.models:
         peer = name not in BLITZNETS
-        res['inference'].append(bench_inference(
-            name, args, device, images, peaks,
-            runs_batch=args.peer_runs_batch if peer else None))
+        res['inference'].append(
+            bench_inference(
+                name,
+                args,
+                device,
+                images,
+                peaks,
+                runs_batch=args.peer_runs_batch if peer else None))
     if not args.no_postproc:
         # the only weight-dependent stage is decode + NMS: time the whole
         # model once more with trained scores
         trained, source = trained_blitznet(args, device)
         res['trained_source'] = source
-        res['inference'].append(bench_inference(
-            TRAINED, args, device, images, peaks, model=trained,
-            batch_sizes=[1]))
+        res['inference'].append(
+            bench_inference(
+                TRAINED,
+                args,
+                device,
+                images,
+                peaks,
+                model=trained,
+                batch_sizes=[1]))
     if not args.no_postproc:
-        res['postproc'] = bench_postproc(args, device, images, trained,
-                                         source)
+        res['postproc'] = bench_postproc(args, device, images, trained, source)
     if not args.no_train:
         res['training'] = bench_train(args, device)
     if not args.no_pipeline:

@@ -17,17 +17,16 @@ if osp.isdir(osp.join(_ROOT, 'blitznet_mm')):
     sys.path.insert(0, _ROOT)
 sys.path.insert(0, osp.join(_ROOT, 'tools'))
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import time  # noqa: E402
+import argparse
+import json
+import os
+import time
 
-from mmengine.config import Config  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-
-from analysis.learning_check import (SEG_INITS, read_curve,  # noqa: E402
-                                     short_schedule)
-from dataset_converters.make_blur_dataset import make_blur_dataset  # noqa
+from analysis.learning_check import read_curve  # noqa: E402
+from analysis.learning_check import SEG_INITS, short_schedule
+from dataset_converters.make_blur_dataset import make_blur_dataset
+from mmengine.config import Config
+from mmengine.runner import Runner
 
 CONFIG = osp.join(_ROOT, 'configs', 'blur', 'blitznet300_blur_seg.py')
 SAMPLES = osp.join(_ROOT, 'data', 'samples')
@@ -41,24 +40,28 @@ def build_cfg(args, data_root: str) -> Config:
         cfg[key].dataset.data_root = data_root
         cfg[key].update(num_workers=0, persistent_workers=False)
     cfg.train_dataloader.batch_size = args.batch_size
-    cfg.val_evaluator = dict(type='BlitzNetSegMetric', iou_metrics=['mIoU'],
-                             classwise=True)
+    cfg.val_evaluator = dict(
+        type='BlitzNetSegMetric', iou_metrics=['mIoU'], classwise=True)
     return short_schedule(cfg, args)
 
 
 def report(run: dict) -> str:
     a = run['args']
-    names = [k[len('sem_seg/IoU.'):] for k in run['evals'][-1]
-             if k.startswith('sem_seg/IoU.')]
-    rows = ['| iter | train loss_seg | held-out mIoU (%) | aAcc (%) | ' +
-            ' | '.join(f'IoU {n}' for n in names) + ' |',
-            '|---' * (4 + len(names)) + '|']
+    names = [
+        k[len('sem_seg/IoU.'):] for k in run['evals'][-1]
+        if k.startswith('sem_seg/IoU.')
+    ]
+    rows = [
+        '| iter | train loss_seg | held-out mIoU (%) | aAcc (%) | ' +
+        ' | '.join(f'IoU {n}' for n in names) + ' |',
+        '|---' * (4 + len(names)) + '|'
+    ]
     loss_at = {r['iter']: r['loss_seg'] for r in run['losses']}
     for e in run['evals']:
-        rows.append(f"| {e['iter']} | {loss_at.get(e['iter'], float('nan')):.3f}"
-                    f" | {e['sem_seg/mIoU']:.2f} | {e['sem_seg/aAcc']:.2f} | "
-                    + ' | '.join(f"{e['sem_seg/IoU.' + n]:.2f}" for n in names)
-                    + ' |')
+        rows.append(
+            f"| {e['iter']} | {loss_at.get(e['iter'], float('nan')):.3f}"
+            f" | {e['sem_seg/mIoU']:.2f} | {e['sem_seg/aAcc']:.2f} | " +
+            ' | '.join(f"{e['sem_seg/IoU.' + n]:.2f}" for n in names) + ' |')
     return f"""# Blur-segmentation learning check
 
 `configs/blur/blitznet300_blur_seg.py` (BlitzNet300 s4, segmentation only,
@@ -82,36 +85,50 @@ iterations, x0.1 at 80%, on this machine's CPU ({os.cpu_count()} cores),
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--config', default=CONFIG)
-    p.add_argument('--data-root', default=SAMPLES,
-                   help='COCO-layout source set (train2017/ + annotations)')
+    p.add_argument(
+        '--data-root',
+        default=SAMPLES,
+        help='COCO-layout source set (train2017/ + annotations)')
     p.add_argument('--iters', type=int, default=400)
     p.add_argument('--eval-interval', type=int, default=100)
     p.add_argument('--batch-size', type=int, default=4)
     p.add_argument('--lr', type=float, default=1e-3)
-    p.add_argument('--per-image', type=int, default=8,
-                   help='blurred samples made from each source image')
+    p.add_argument(
+        '--per-image',
+        type=int,
+        default=8,
+        help='blurred samples made from each source image')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--work-dir', default='work_dirs/blur_check')
-    p.add_argument('--out', default=osp.join(_ROOT, 'docs', 'blur_check'),
-                   help='writes OUT.json and OUT.md')
+    p.add_argument(
+        '--out',
+        default=osp.join(_ROOT, 'docs', 'blur_check'),
+        help='writes OUT.json and OUT.md')
     args = p.parse_args()
     data = osp.abspath(osp.join(args.work_dir, 'data')) + '/'
     counts = make_blur_dataset(
-        osp.join(args.data_root, 'train2017'), data,
+        osp.join(args.data_root, 'train2017'),
+        data,
         osp.join(args.data_root, 'annotations', 'instances_train2017.json'),
-        per_image=args.per_image, seed=args.seed)
+        per_image=args.per_image,
+        seed=args.seed)
     with open(osp.join(data, 'samples.json')) as f:
         samples = json.load(f)['samples']
     for split in ('train', 'val'):
-        setattr(args, f'{split}_sources', len(
-            {s['source'] for s in samples if s['split'] == split}))
+        setattr(args, f'{split}_sources',
+                len({s['source']
+                     for s in samples if s['split'] == split}))
     runner = Runner.from_cfg(build_cfg(args, data))
     start = time.time()
     runner.train()
     losses, evals = read_curve(args.work_dir, eval_key='sem_seg/mIoU')
-    run = dict(losses=losses, evals=evals, counts=counts,
-               wall_s=time.time() - start, args=vars(args),
-               finished=time.strftime('%Y-%m-%d %H:%M:%S'))
+    run = dict(
+        losses=losses,
+        evals=evals,
+        counts=counts,
+        wall_s=time.time() - start,
+        args=vars(args),
+        finished=time.strftime('%Y-%m-%d %H:%M:%S'))
     with open(args.out + '.json', 'w') as f:
         json.dump(run, f, indent=1)
     with open(args.out + '.md', 'w') as f:

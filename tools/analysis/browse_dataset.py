@@ -42,9 +42,13 @@ def main():
         ds = item['data_samples']
         ds.gt_instances.bboxes = ds.gt_instances.bboxes.tensor  # for drawing
         name = osp.basename(ds.img_path)
-        visualizer.add_datasample(name, img, ds, draw_pred=False,
-                                  show=False,
-                                  out_file=osp.join(args.output_dir, name))
+        visualizer.add_datasample(
+            name,
+            img,
+            ds,
+            draw_pred=False,
+            show=False,
+            out_file=osp.join(args.output_dir, name))
     print(f'{min(args.num, len(dataset))} images written to {args.output_dir}')
 
 

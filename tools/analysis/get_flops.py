@@ -15,10 +15,10 @@ if osp.isdir(osp.join(_ROOT, 'blitznet_mm')):
 import argparse
 
 import torch
-from mmengine.analysis import get_model_complexity_info
-from mmengine.config import Config
 from mmdet.registry import MODELS
 from mmdet.utils import register_all_modules
+from mmengine.analysis import get_model_complexity_info
+from mmengine.config import Config
 
 import blitznet_mm  # noqa: F401
 
@@ -31,8 +31,11 @@ def complexity(config: str):
     size = cfg.input_size  # the one place a config states S
     model = MODELS.build(cfg.model).eval()
     with torch.no_grad():
-        info = get_model_complexity_info(model, input_shape=(3, size, size),
-                                         show_table=False, show_arch=False)
+        info = get_model_complexity_info(
+            model,
+            input_shape=(3, size, size),
+            show_table=False,
+            show_arch=False)
     return info['params'], info['flops'], size
 
 

@@ -48,30 +48,57 @@ BUDGETS = [('unit.mixed_batch', 30, 90), ('unit.fast_path_dtype', 45, 90),
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--device', default=None, help='cuda (default where '
-                   'available) or cpu')
-    p.add_argument('--dry-run', action='store_true', help='tiny counts and '
-                   'batches: shows that every section runs (a few minutes '
-                   'on 2 CPU cores)')
+    p.add_argument(
+        '--device',
+        default=None,
+        help='cuda (default where '
+        'available) or cpu')
+    p.add_argument(
+        '--dry-run',
+        action='store_true',
+        help='tiny counts and '
+        'batches: shows that every section runs (a few minutes '
+        'on 2 CPU cores)')
     p.add_argument('--out', default=osp.join(_ROOT, 'work_dirs', 'gpu_check'))
-    p.add_argument('--wheels', default=None, help='folder of '
-                   'gpu_check_wheels.sh; installed when mmdet is missing')
-    p.add_argument('--site', default='/tmp/gpu_check_site',
-                   help='pip --target of those wheels')
-    p.add_argument('--build-mmcv-ops', type=float, default=0., metavar='S',
-                   help='try to build mmcv\'s CUDA ops from the sdist for at '
-                   'most S seconds before the check (not part of its 8 min)')
-    p.add_argument('--mmcv-ext', choices=['auto', 'stub'], default='auto',
-                   help='stub: use the mmcv._ext stand-in even where the '
-                   'compiled ops import (to try it on CPU)')
-    p.add_argument('--sections', nargs='+', default=None,
-                   help='run only sections whose name starts with one of '
-                   f'these: {", ".join(b[0] for b in BUDGETS)}')
-    p.add_argument('--total-budget', type=float, default=None,
-                   help='seconds for all sections (default 450, dry run 900)')
-    p.add_argument('--budget-scale', type=float, default=1.,
-                   help='multiply every section budget and the default '
-                   'total (a loaded machine)')
+    p.add_argument(
+        '--wheels',
+        default=None,
+        help='folder of '
+        'gpu_check_wheels.sh; installed when mmdet is missing')
+    p.add_argument(
+        '--site',
+        default='/tmp/gpu_check_site',
+        help='pip --target of those wheels')
+    p.add_argument(
+        '--build-mmcv-ops',
+        type=float,
+        default=0.,
+        metavar='S',
+        help='try to build mmcv\'s CUDA ops from the sdist for at '
+        'most S seconds before the check (not part of its 8 min)')
+    p.add_argument(
+        '--mmcv-ext',
+        choices=['auto', 'stub'],
+        default='auto',
+        help='stub: use the mmcv._ext stand-in even where the '
+        'compiled ops import (to try it on CPU)')
+    p.add_argument(
+        '--sections',
+        nargs='+',
+        default=None,
+        help='run only sections whose name starts with one of '
+        f'these: {", ".join(b[0] for b in BUDGETS)}')
+    p.add_argument(
+        '--total-budget',
+        type=float,
+        default=None,
+        help='seconds for all sections (default 450, dry run 900)')
+    p.add_argument(
+        '--budget-scale',
+        type=float,
+        default=1.,
+        help='multiply every section budget and the default '
+        'total (a loaded machine)')
     return p.parse_args(argv)
 
 
@@ -103,12 +130,12 @@ def main(argv=None) -> int:
         return 1
     check.res['env'] = env
     import torch
-
-    import blitznet_mm  # noqa: F401  (registers the modules)
     from gpu_check import ddp, speed, unit
     from gpu_check.mmcv_ops import check_nms
-    device = torch.device(args.device or (
-        'cuda' if torch.cuda.is_available() else 'cpu'))
+
+    import blitznet_mm  # noqa: F401  (registers the modules)
+    device = torch.device(
+        args.device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     try:
         env['mmcv_nms'] = check_nms(str(device))
     except Exception as e:
@@ -124,12 +151,14 @@ def main(argv=None) -> int:
         'unit.fast_path_dtype': (unit.fast_path_dtype, {}),
         'unit.deterministic': (unit.deterministic, small),
         'unit.export_on_device': (unit.export_on_device, small),
-        'speed.inference': (speed.inference, dict(
-            batches=(1, ), target_batch=2, runs=1, warmup=1) if dry else {}),
-        'speed.training': (speed.training, dict(
-            batches=(2, 2), iters=1, warmup=0, **small) if dry else {}),
-        'training.ddp_equivalence': (ddp.equivalence, dict(
-            stub='stub' in env['mmcv_ext'], **small)),
+        'speed.inference':
+        (speed.inference,
+         dict(batches=(1, ), target_batch=2, runs=1, warmup=1) if dry else {}),
+        'speed.training':
+        (speed.training,
+         dict(batches=(2, 2), iters=1, warmup=0, **small) if dry else {}),
+        'training.ddp_equivalence':
+        (ddp.equivalence, dict(stub='stub' in env['mmcv_ext'], **small)),
     }
     total = args.total_budget or (900. if dry else 450.) * args.budget_scale
     for name, gpu_s, dry_s in BUDGETS:
@@ -139,7 +168,9 @@ def main(argv=None) -> int:
         budget = min((dry_s if dry else gpu_s) * args.budget_scale, left)
         if budget < 5:
             check.res['sections'][name] = dict(
-                status='skipped', seconds=0., budget_s=0.,
+                status='skipped',
+                seconds=0.,
+                budget_s=0.,
                 error='total budget spent')
             continue
         fn, kwargs = sections[name]

@@ -30,8 +30,7 @@ from blitznet_mm.datasets import coco_subset  # noqa: E402
 
 CONFIG = osp.join(_ROOT, 'configs', 'blitznet300_coco_mini.py')
 SEG_INITS = dict(
-    xavier=dict(type='Xavier', layer='Conv2d', distribution='uniform',
-                bias=0),
+    xavier=dict(type='Xavier', layer='Conv2d', distribution='uniform', bias=0),
     kaiming=dict(type='Kaiming', layer='Conv2d', distribution='uniform'))
 
 
@@ -42,8 +41,8 @@ def build_cfg(args, ann: str) -> Config:
         cfg.train_dataloader.dataset.pipeline = [
             dict(type='LoadImageFromFile'),
             dict(type='LoadBlitzNetAnnotations'),
-            dict(type='Resize', scale=(cfg.input_size, ) * 2,
-                 keep_ratio=False),
+            dict(
+                type='Resize', scale=(cfg.input_size, ) * 2, keep_ratio=False),
             dict(type='PackDetInputs')
         ]
     if args.seg_init:
@@ -52,12 +51,14 @@ def build_cfg(args, ann: str) -> Config:
     cfg.val_cfg = dict(type='ValLoop')
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         dl = cfg[key]
-        dl.dataset.update(data_root=root, ann_file=ann,
-                          data_prefix=dict(img='train2017/'))
+        dl.dataset.update(
+            data_root=root, ann_file=ann, data_prefix=dict(img='train2017/'))
         dl.update(num_workers=0, persistent_workers=False)
     cfg.train_dataloader.batch_size = args.batch_size
-    cfg.val_evaluator = [dict(type='CocoMetric', ann_file=ann, metric='bbox'),
-                         dict(type='BlitzNetSegMetric')]
+    cfg.val_evaluator = [
+        dict(type='CocoMetric', ann_file=ann, metric='bbox'),
+        dict(type='BlitzNetSegMetric')
+    ]
     cfg.test_evaluator = cfg.val_evaluator
     return short_schedule(cfg, args)
 
@@ -66,16 +67,25 @@ def short_schedule(cfg: Config, args) -> Config:
     """The check's schedule: ``args.iters`` iterations at ``args.lr``,
     x0.1 at 80%, evaluation every ``args.eval_interval``, one checkpoint
     at the end, seed 0, in ``args.work_dir``."""
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=args.iters,
-                         val_interval=args.eval_interval)
+    cfg.train_cfg = dict(
+        type='IterBasedTrainLoop',
+        max_iters=args.iters,
+        val_interval=args.eval_interval)
     cfg.optim_wrapper.optimizer.lr = args.lr
-    cfg.param_scheduler = [dict(type='MultiStepLR', by_epoch=False, begin=0,
-                                end=args.iters,
-                                milestones=[int(args.iters * 0.8)],
-                                gamma=0.1)]
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook',
-                                        interval=args.iters, by_epoch=False,
-                                        save_optimizer=False)
+    cfg.param_scheduler = [
+        dict(
+            type='MultiStepLR',
+            by_epoch=False,
+            begin=0,
+            end=args.iters,
+            milestones=[int(args.iters * 0.8)],
+            gamma=0.1)
+    ]
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook',
+        interval=args.iters,
+        by_epoch=False,
+        save_optimizer=False)
     # a loss record at every evaluation's iteration
     cfg.default_hooks.logger.interval = max(1, min(10, args.eval_interval))
     cfg.randomness = dict(seed=0)
@@ -111,8 +121,10 @@ def load_runs(run_dir: str) -> list:
 
 
 def _eval_table(run) -> str:
-    rows = ['| iter | bbox AP@0.5 | bbox AP | mIoU (%) | aAcc (%) |',
-            '|---|---|---|---|---|']
+    rows = [
+        '| iter | bbox AP@0.5 | bbox AP | mIoU (%) | aAcc (%) |',
+        '|---|---|---|---|---|'
+    ]
     for r in run['evals']:
         rows.append(f"| {r['iter']} | {r['coco/bbox_mAP_50']:.3f} | "
                     f"{r['coco/bbox_mAP']:.3f} | {r['sem_seg/mIoU']:.2f} | "
@@ -121,8 +133,10 @@ def _eval_table(run) -> str:
 
 
 def _loss_table(run) -> str:
-    rows = ['| iter | loss | loss_cls | loss_bbox | loss_seg |',
-            '|---|---|---|---|---|']
+    rows = [
+        '| iter | loss | loss_cls | loss_bbox | loss_seg |',
+        '|---|---|---|---|---|'
+    ]
     for r in run['losses']:
         if r['iter'] in (1, 4) or r['iter'] % 30 == 0:
             rows.append(f"| {r['iter']} | {r['loss']:.3f} | "
@@ -138,10 +152,14 @@ def plot(runs: list, path: str) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     for run in runs:
         it = [r['iter'] for r in run['evals']]
-        axes[0].plot(it, [r['coco/bbox_mAP_50'] for r in run['evals']], 'o-',
-                     label=run['name'])
-        axes[1].plot(it, [r['sem_seg/mIoU'] for r in run['evals']], 'o-',
-                     label=run['name'])
+        axes[0].plot(
+            it, [r['coco/bbox_mAP_50'] for r in run['evals']],
+            'o-',
+            label=run['name'])
+        axes[1].plot(
+            it, [r['sem_seg/mIoU'] for r in run['evals']],
+            'o-',
+            label=run['name'])
         axes[2].semilogy([r['iter'] for r in run['losses']],
                          [r['loss'] for r in run['losses']],
                          label=run['name'])
@@ -162,9 +180,11 @@ def write_report(run_dir: str, out: str) -> None:
         raise FileNotFoundError(f'{run_dir}: no learning-check runs')
     png = osp.splitext(out)[0] + '.png'
     plot(runs, png)
-    summary = ['| run | what | initial loss_cls / loss_seg | final AP@0.5 | '
-               'final AP | final mIoU (%) | wall (min) |',
-               '|---|---|---|---|---|---|---|']
+    summary = [
+        '| run | what | initial loss_cls / loss_seg | final AP@0.5 | '
+        'final AP | final mIoU (%) | wall (min) |',
+        '|---|---|---|---|---|---|---|'
+    ]
     parts = []
     for run in runs:
         first, last = run['losses'][0], run['evals'][-1]
@@ -216,9 +236,11 @@ augmentation (docs/training_recipe.md). Written by
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--name', default='run', help='run name (JSON file name)')
-    p.add_argument('--config', default=CONFIG,
-                   help='a from-scratch COCO-layout config (default: '
-                   'configs/blitznet300_coco_mini.py)')
+    p.add_argument(
+        '--config',
+        default=CONFIG,
+        help='a from-scratch COCO-layout config (default: '
+        'configs/blitznet300_coco_mini.py)')
     p.add_argument('--what', default='', help='one line for the report')
     p.add_argument('--data-root', default=osp.join(_ROOT, 'data', 'samples'))
     p.add_argument('--num-images', type=int, default=16)
@@ -226,23 +248,27 @@ def main():
     p.add_argument('--eval-interval', type=int, default=30)
     p.add_argument('--batch-size', type=int, default=4)
     p.add_argument('--lr', type=float, default=1e-3)
-    p.add_argument('--seg-init', choices=sorted(SEG_INITS),
-                   help="segmentation-head init (default: the config's)")
-    p.add_argument('--augment', action='store_true',
-                   help="use the config's training augmentation")
+    p.add_argument(
+        '--seg-init',
+        choices=sorted(SEG_INITS),
+        help="segmentation-head init (default: the config's)")
+    p.add_argument(
+        '--augment',
+        action='store_true',
+        help="use the config's training augmentation")
     p.add_argument('--work-dir', default='work_dirs/learning_check')
-    p.add_argument('--run-dir', default=osp.join(_ROOT, 'docs',
-                                                 'learning_check'))
-    p.add_argument('--out', default=osp.join(_ROOT, 'docs',
-                                             'learning_check.md'))
+    p.add_argument(
+        '--run-dir', default=osp.join(_ROOT, 'docs', 'learning_check'))
+    p.add_argument(
+        '--out', default=osp.join(_ROOT, 'docs', 'learning_check.md'))
     p.add_argument('--report-only', action='store_true')
     args = p.parse_args()
     if not args.report_only:
         os.makedirs(args.work_dir, exist_ok=True)
         ann = osp.abspath(osp.join(args.work_dir, 'instances_subset.json'))
-        coco_subset(osp.join(args.data_root, 'annotations',
-                             'instances_train2017.json'), ann,
-                    args.num_images)
+        coco_subset(
+            osp.join(args.data_root, 'annotations',
+                     'instances_train2017.json'), ann, args.num_images)
         runner = Runner.from_cfg(build_cfg(args, ann))
         start = time.time()
         runner.train()
@@ -250,10 +276,16 @@ def main():
         losses, evals = read_curve(args.work_dir)
         os.makedirs(args.run_dir, exist_ok=True)
         with open(osp.join(args.run_dir, args.name + '.json'), 'w') as f:
-            json.dump(dict(losses=losses, evals=evals, wall_s=wall,
-                           what=args.what,
-                           finished=time.strftime('%Y-%m-%d %H:%M:%S'),
-                           args=vars(args)), f, indent=1)
+            json.dump(
+                dict(
+                    losses=losses,
+                    evals=evals,
+                    wall_s=wall,
+                    what=args.what,
+                    finished=time.strftime('%Y-%m-%d %H:%M:%S'),
+                    args=vars(args)),
+                f,
+                indent=1)
     write_report(args.run_dir, args.out)
     print(f'report: {args.out}')
 

@@ -22,10 +22,10 @@ _ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 if osp.isdir(osp.join(_ROOT, 'blitznet_mm')):
     sys.path.insert(0, _ROOT)
 
-import argparse  # noqa: E402
+import argparse
 
-from blitznet_mm.datasets.bdd100k import (  # noqa: E402
-    bdd_det_to_coco, convert_lane_masks)
+from blitznet_mm.datasets.bdd100k import bdd_det_to_coco  # noqa: E402
+from blitznet_mm.datasets.bdd100k import convert_lane_masks
 
 
 def convert(root: str, splits=('train', 'val')) -> dict:
@@ -48,8 +48,7 @@ def convert(root: str, splits=('train', 'val')) -> dict:
         lanes = osp.join(root, 'labels', 'lane', 'masks', split)
         if osp.isdir(lanes):
             stats['lane masks'] = convert_lane_masks(
-                lanes, osp.join(root, 'labels', 'lane', 'multi_label',
-                                split))
+                lanes, osp.join(root, 'labels', 'lane', 'multi_label', split))
         done[split] = stats
     if not done:
         raise FileNotFoundError(f'{root}: no labels/det_20/det_<split>.json '

@@ -25,19 +25,22 @@ def main():
     p.add_argument('num_images', type=int)
     p.add_argument('out_root')
     args = p.parse_args()
-    ann = osp.join(args.out_root, 'annotations', f'instances_{args.split}.json')
+    ann = osp.join(args.out_root, 'annotations',
+                   f'instances_{args.split}.json')
     os.makedirs(osp.dirname(ann), exist_ok=True)
     os.makedirs(osp.join(args.out_root, args.split), exist_ok=True)
-    ids = coco_subset(osp.join(args.coco_root, 'annotations',
-                               f'instances_{args.split}.json'), ann,
-                      args.num_images)
+    ids = coco_subset(
+        osp.join(args.coco_root, 'annotations',
+                 f'instances_{args.split}.json'), ann, args.num_images)
     with open(ann) as f:
         images = json.load(f)['images']
     for img in images:
         dst = osp.join(args.out_root, args.split, img['file_name'])
         if not osp.exists(dst):
-            os.symlink(osp.abspath(osp.join(args.coco_root, args.split,
-                                            img['file_name'])), dst)
+            os.symlink(
+                osp.abspath(
+                    osp.join(args.coco_root, args.split, img['file_name'])),
+                dst)
     print(f'{ann}: {len(ids)} images')
 
 

@@ -1,7 +1,8 @@
 """Make a blur-segmentation set (BDNet-style, docs/blur.md) from real images.
 
-    python tools/dataset_converters/make_blur_dataset.py data/samples/train2017 \\
-        data/blur --ann data/samples/annotations/instances_train2017.json
+    python tools/dataset_converters/make_blur_dataset.py \\
+        data/samples/train2017 data/blur \\
+        --ann data/samples/annotations/instances_train2017.json
 
 Each source image gives ``--per-image`` samples: regions (random shapes, or
 the image's objects when ``--ann`` names its COCO instances) re-rendered
@@ -23,17 +24,17 @@ _ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 if osp.isdir(osp.join(_ROOT, 'blitznet_mm')):
     sys.path.insert(0, _ROOT)
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
+import argparse
+import json
+import os
 
-import cv2  # noqa: E402
-import mmcv  # noqa: E402
-import numpy as np  # noqa: E402
+import cv2
+import mmcv
+import numpy as np
 
-from blitznet_mm.datasets.blur_synthesis import (  # noqa: E402
-    BLUR_CLASSES, compose, sample_regions)
-from blitznet_mm.datasets.voc import save_palette_png  # noqa: E402
+from blitznet_mm.datasets.blur_synthesis import BLUR_CLASSES  # noqa: E402
+from blitznet_mm.datasets.blur_synthesis import compose, sample_regions
+from blitznet_mm.datasets.voc import save_palette_png
 
 IMG_EXT = ('.jpg', '.jpeg', '.png', '.bmp')
 
@@ -50,14 +51,19 @@ def object_masks(ann_file: str):
         if name not in ids:
             return []
         anns = coco.loadAnns(coco.getAnnIds(imgIds=ids[name], iscrowd=False))
-        return [coco.annToMask(a).astype(bool) for a in anns
-                if a.get('segmentation')]
+        return [
+            coco.annToMask(a).astype(bool) for a in anns
+            if a.get('segmentation')
+        ]
 
     return masks
 
 
-def make_blur_dataset(src: str, out: str, ann: str = None,
-                      per_image: int = 2, val_fraction: float = 0.25,
+def make_blur_dataset(src: str,
+                      out: str,
+                      ann: str = None,
+                      per_image: int = 2,
+                      val_fraction: float = 0.25,
                       seed: int = 0) -> dict:
     """Write the set (module docstring); returns the sample count per
     split. Deterministic for a given ``seed``.
@@ -86,22 +92,36 @@ def make_blur_dataset(src: str, out: str, ann: str = None,
             regions = sample_regions(img.shape[:2], rng, objs)
             blurred, label = compose(img, regions)
             stem = f'{osp.splitext(name)[0]}_{k}'
-            mmcv.imwrite(blurred, osp.join(out, 'img_dir', split,
-                                           stem + '.jpg'),
-                         params=[cv2.IMWRITE_JPEG_QUALITY, 95])
+            mmcv.imwrite(
+                blurred,
+                osp.join(out, 'img_dir', split, stem + '.jpg'),
+                params=[cv2.IMWRITE_JPEG_QUALITY, 95])
             os.makedirs(osp.join(out, 'ann_dir', split), exist_ok=True)
-            save_palette_png(label, osp.join(out, 'ann_dir', split,
-                                             stem + '.png'))
-            records.append(dict(
-                sample=stem, source=name, split=split,
-                regions=[dict(kind=BLUR_CLASSES[kind - 1],
-                              strength=strength, angle=angle,
-                              area=float(mask.mean()))
-                         for mask, kind, strength, angle in regions]))
+            save_palette_png(label,
+                             osp.join(out, 'ann_dir', split, stem + '.png'))
+            records.append(
+                dict(
+                    sample=stem,
+                    source=name,
+                    split=split,
+                    regions=[
+                        dict(
+                            kind=BLUR_CLASSES[kind - 1],
+                            strength=strength,
+                            angle=angle,
+                            area=float(mask.mean()))
+                        for mask, kind, strength, angle in regions
+                    ]))
             counts[split] += 1
     with open(osp.join(out, 'samples.json'), 'w') as f:
-        json.dump(dict(classes=BLUR_CLASSES, seed=seed, source_dir=src,
-                       samples=records), f, indent=1)
+        json.dump(
+            dict(
+                classes=BLUR_CLASSES,
+                seed=seed,
+                source_dir=src,
+                samples=records),
+            f,
+            indent=1)
     return counts
 
 
@@ -109,8 +129,10 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('src', help='folder of real images')
     p.add_argument('out', help='output folder')
-    p.add_argument('--ann', help='COCO instances json of src: blur objects '
-                   'too, not only random shapes')
+    p.add_argument(
+        '--ann',
+        help='COCO instances json of src: blur objects '
+        'too, not only random shapes')
     p.add_argument('--per-image', type=int, default=2)
     p.add_argument('--val-fraction', type=float, default=0.25)
     p.add_argument('--seed', type=int, default=0)

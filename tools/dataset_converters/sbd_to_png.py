@@ -42,8 +42,9 @@ def main():
     os.makedirs(args.out_dir, exist_ok=True)
     names = sorted(f for f in os.listdir(args.mat_dir) if f.endswith('.mat'))
     for name in names:
-        save_palette_png(sbd_mat_to_label(osp.join(args.mat_dir, name)),
-                         osp.join(args.out_dir, name[:-4] + '.png'))
+        save_palette_png(
+            sbd_mat_to_label(osp.join(args.mat_dir, name)),
+            osp.join(args.out_dir, name[:-4] + '.png'))
     print(f'{len(names)} masks written to {args.out_dir}')
 
 

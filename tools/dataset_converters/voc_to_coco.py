@@ -28,26 +28,36 @@ def voc_to_coco(data_root: str, sub_root: str, image_list: str) -> dict:
     ``data_root/sub_root``); boxes in pixels, ``[x, y, w, h]``."""
     register_all_modules()
     ds = BlitzNetVOCDataset(
-        data_root=data_root, ann_file=osp.join(sub_root, image_list),
-        data_prefix=dict(sub_data_root=sub_root), int_img_ids=True,
-        test_mode=True, pipeline=[])
+        data_root=data_root,
+        ann_file=osp.join(sub_root, image_list),
+        data_prefix=dict(sub_data_root=sub_root),
+        int_img_ids=True,
+        test_mode=True,
+        pipeline=[])
     classes = ds.metainfo['classes']
     images, anns = [], []
     for info in (ds.get_data_info(i) for i in range(len(ds))):
-        images.append(dict(id=info['img_id'], width=info['width'],
-                           height=info['height'],
-                           file_name=osp.relpath(info['img_path'],
-                                                 data_root)))
+        images.append(
+            dict(
+                id=info['img_id'],
+                width=info['width'],
+                height=info['height'],
+                file_name=osp.relpath(info['img_path'], data_root)))
         for inst in info['instances']:
             x1, y1, x2, y2 = inst['bbox']
-            anns.append(dict(id=len(anns) + 1, image_id=info['img_id'],
-                             category_id=inst['bbox_label'] + 1,
-                             bbox=[x1, y1, x2 - x1, y2 - y1],
-                             area=(x2 - x1) * (y2 - y1),
-                             iscrowd=int(inst['ignore_flag']), segmentation=[]))
-    return dict(images=images, annotations=anns,
-                categories=[dict(id=i + 1, name=c)
-                            for i, c in enumerate(classes)])
+            anns.append(
+                dict(
+                    id=len(anns) + 1,
+                    image_id=info['img_id'],
+                    category_id=inst['bbox_label'] + 1,
+                    bbox=[x1, y1, x2 - x1, y2 - y1],
+                    area=(x2 - x1) * (y2 - y1),
+                    iscrowd=int(inst['ignore_flag']),
+                    segmentation=[]))
+    return dict(
+        images=images,
+        annotations=anns,
+        categories=[dict(id=i + 1, name=c) for i, c in enumerate(classes)])
 
 
 def main():

@@ -69,23 +69,37 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('config')
     p.add_argument('checkpoint')
-    p.add_argument('--backend', choices=['onnxruntime', 'openvino'],
-                   required=True)
+    p.add_argument(
+        '--backend', choices=['onnxruntime', 'openvino'], required=True)
     p.add_argument('--out-dir', required=True)
-    p.add_argument('--batch', type=parse_batch, default='dynamic',
-                   help="'dynamic' (default) or a fixed batch size")
+    p.add_argument(
+        '--batch',
+        type=parse_batch,
+        default='dynamic',
+        help="'dynamic' (default) or a fixed batch size")
     p.add_argument('--opset', type=int, default=18)
-    p.add_argument('--precision', choices=['fp32', 'int8'], default='fp32',
-                   help='weights of the file: fp32, or int8 (OpenVINO only: '
-                   'NNCF post-training quantization). bf16 is chosen when '
-                   'an fp32 IR is loaded (tools/test.py --precision bf16)')
-    p.add_argument('--calib', help='folder of images to calibrate int8 on '
-                   "(default: the config's test dataset)")
-    p.add_argument('--calib-num', type=int, default=300,
-                   help='calibration images at most (default 300)')
-    p.add_argument('--calib-preset', choices=PRESETS, default='performance',
-                   help="NNCF preset: 'performance' (symmetric activations, "
-                   "default) or 'mixed' (asymmetric activations)")
+    p.add_argument(
+        '--precision',
+        choices=['fp32', 'int8'],
+        default='fp32',
+        help='weights of the file: fp32, or int8 (OpenVINO only: '
+        'NNCF post-training quantization). bf16 is chosen when '
+        'an fp32 IR is loaded (tools/test.py --precision bf16)')
+    p.add_argument(
+        '--calib',
+        help='folder of images to calibrate int8 on '
+        "(default: the config's test dataset)")
+    p.add_argument(
+        '--calib-num',
+        type=int,
+        default=300,
+        help='calibration images at most (default 300)')
+    p.add_argument(
+        '--calib-preset',
+        choices=PRESETS,
+        default='performance',
+        help="NNCF preset: 'performance' (symmetric activations, "
+        "default) or 'mixed' (asymmetric activations)")
     args = p.parse_args()
     if args.precision == 'int8' and args.backend != 'openvino':
         sys.exit('export: --precision int8 needs --backend openvino (NNCF '
@@ -106,16 +120,26 @@ def main():
     name = osp.splitext(osp.basename(args.config))[0]
     onnx_path = osp.join(args.out_dir, name + '.onnx')
     t0 = time.perf_counter()
-    export_onnx(ExportGraph(model, size), onnx_path, model.dataset_meta,
-                batch=args.batch, opset=args.opset)
+    export_onnx(
+        ExportGraph(model, size),
+        onnx_path,
+        model.dataset_meta,
+        batch=args.batch,
+        opset=args.opset)
     files = [onnx_path]
     if args.backend == 'openvino':
-        files = [export_openvino(onnx_path, osp.join(args.out_dir,
-                                                     name + '.xml'))]
+        files = [
+            export_openvino(onnx_path, osp.join(args.out_dir, name + '.xml'))
+        ]
         files.append(files[0][:-4] + '.bin')
     if calib is not None:
-        files += [quantize_openvino(files[0], files[0][:-4] + '_int8.xml',
-                                    calib, preset=args.calib_preset)]
+        files += [
+            quantize_openvino(
+                files[0],
+                files[0][:-4] + '_int8.xml',
+                calib,
+                preset=args.calib_preset)
+        ]
         files.append(files[-1][:-4] + '.bin')
     for f in files:
         print(f'{f}: {os.path.getsize(f) / 2**20:.1f} MiB')

@@ -16,7 +16,9 @@ from mmdet.registry import TRANSFORMS
 from mmdet.structures.bbox import autocast_box_type
 
 
-def propose_crops(img_h: int, img_w: int, num: int,
+def propose_crops(img_h: int,
+                  img_w: int,
+                  num: int,
                   area_range: Tuple[float, float] = (0.3, 1.0),
                   aspect_range: Tuple[float, float] = (0.5, 2.0),
                   rng=np.random) -> np.ndarray:
@@ -78,8 +80,11 @@ def box_coverage(crops: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return np.where(area > 0, inter / np.maximum(area, 1e-12), 0.)
 
 
-def sample_coverage_crop(img_h: int, img_w: int, boxes: np.ndarray,
-                         min_coverage: float, max_attempts: int = 50,
+def sample_coverage_crop(img_h: int,
+                         img_w: int,
+                         boxes: np.ndarray,
+                         min_coverage: float,
+                         max_attempts: int = 50,
                          area_range: Tuple[float, float] = (0.3, 1.0),
                          aspect_range: Tuple[float, float] = (0.5, 2.0),
                          rng=np.random) -> Tuple[np.ndarray, bool]:
@@ -94,10 +99,10 @@ def sample_coverage_crop(img_h: int, img_w: int, boxes: np.ndarray,
     """
     if len(boxes) == 0:
         boxes = np.array([[0., 0., img_w, img_h]])
-    props = propose_crops(img_h, img_w, max_attempts, area_range,
-                          aspect_range, rng)
-    ok = (props[:, 4] > 0) & (
-        box_coverage(props[:, :4], boxes) >= min_coverage).any(axis=1)
+    props = propose_crops(img_h, img_w, max_attempts, area_range, aspect_range,
+                          rng)
+    ok = (props[:, 4] > 0) & (box_coverage(props[:, :4], boxes)
+                              >= min_coverage).any(axis=1)
     if ok.any():
         return props[np.argmax(ok), :4].astype(np.int64), True
     return np.array([0, 0, img_w, img_h], dtype=np.int64), False
@@ -150,9 +155,9 @@ class CoverageRandomCrop(BaseTransform):
         boxes = results.get('gt_bboxes')
         arr = (boxes.numpy() if boxes is not None else np.zeros((0, 4)))
         cov = self.min_coverages[np.random.randint(len(self.min_coverages))]
-        (x1, y1, x2, y2), _ = sample_coverage_crop(
-            h, w, arr, cov, self.max_attempts, self.area_range,
-            self.aspect_range)
+        (x1, y1, x2,
+         y2), _ = sample_coverage_crop(h, w, arr, cov, self.max_attempts,
+                                       self.area_range, self.aspect_range)
         results['img'] = img[y1:y2, x1:x2]
         results['img_shape'] = results['img'].shape[:2]
         if results.get('gt_seg_map') is not None:

@@ -39,8 +39,8 @@ class RandomCropWithMasks(RandomCrop):
         boxes = results.get('gt_bboxes')
         boxless = boxes is not None and len(boxes) == 0
         crop_size = self._get_crop_size(results['img'].shape[:2])
-        return self._crop_data(results, crop_size,
-                               self.allow_negative_crop or boxless)
+        return self._crop_data(results, crop_size, self.allow_negative_crop
+                               or boxless)
 
 
 def paste_mask(seg: np.ndarray, center, size, pad_val: int) -> np.ndarray:

@@ -8,13 +8,15 @@ import pycocotools.mask as maskUtils
 from mmdet.datasets.transforms import LoadAnnotations
 from mmdet.registry import TRANSFORMS
 
-from ...structures.seg_labels import (BACKGROUND, IGNORE_INDEX,
-                                     det_to_seg_label)
+from ...structures.seg_labels import BACKGROUND, IGNORE_INDEX, det_to_seg_label
 from ..panoptic_png import panoptic_semantic_map
 from ..validation import image_file_problem
 
 
-def instances_to_semantic(masks, labels, height: int, width: int,
+def instances_to_semantic(masks,
+                          labels,
+                          height: int,
+                          width: int,
                           background: int = BACKGROUND) -> np.ndarray:
     """Union of instance masks per category as one class map.
 
@@ -56,7 +58,10 @@ def instance_rle(mask_ann, height: int, width: int) -> dict:
     return mask_ann
 
 
-def rles_to_semantic(rles, labels, height: int, width: int,
+def rles_to_semantic(rles,
+                     labels,
+                     height: int,
+                     width: int,
                      background: int = BACKGROUND) -> np.ndarray:
     """:func:`instances_to_semantic` of the decoded ``rles``, equal pixel
     for pixel, in one pass over the image's instances.
@@ -85,8 +90,8 @@ def rles_to_semantic(rles, labels, height: int, width: int,
             continue
         x, y, w, h = boxes[i]
         m = masks[:, :, i].T[x:x + w, y:y + h]
-        np.copyto(sem_t[x:x + w, y:y + h], np.uint8(labels[i]),
-                  where=m.view(bool))
+        np.copyto(
+            sem_t[x:x + w, y:y + h], np.uint8(labels[i]), where=m.view(bool))
     return cv2.transpose(sem_t)
 
 
@@ -158,12 +163,20 @@ class LoadBlitzNetAnnotations(LoadAnnotations):
             when an instance polygon cannot be rasterised.
     """
 
-    def __init__(self, with_bbox: bool = True, with_label: bool = True,
-                 with_seg: bool = True, ignore_index: int = IGNORE_INDEX,
-                 imdecode_backend: str = 'pillow', **kwargs) -> None:
-        super().__init__(with_bbox=with_bbox, with_label=with_label,
-                         with_seg=with_seg, with_mask=False,
-                         imdecode_backend=imdecode_backend, **kwargs)
+    def __init__(self,
+                 with_bbox: bool = True,
+                 with_label: bool = True,
+                 with_seg: bool = True,
+                 ignore_index: int = IGNORE_INDEX,
+                 imdecode_backend: str = 'pillow',
+                 **kwargs) -> None:
+        super().__init__(
+            with_bbox=with_bbox,
+            with_label=with_label,
+            with_seg=with_seg,
+            with_mask=False,
+            imdecode_backend=imdecode_backend,
+            **kwargs)
         self.ignore_index = ignore_index
 
     def transform(self, results: dict) -> dict:
@@ -194,20 +207,18 @@ class LoadBlitzNetAnnotations(LoadAnnotations):
                     '(grayscale or palette)')
             mh, mw = results['gt_seg_map'].shape[:2]
             if (mh, mw) != (h, w):
-                raise ValueError(
-                    f'mask {path} is {mw}x{mh} but its image '
-                    f'{results.get("img_path")} is {w}x{h}')
+                raise ValueError(f'mask {path} is {mw}x{mh} but its image '
+                                 f'{results.get("img_path")} is {w}x{h}')
             check_labels(results['gt_seg_map'], results.get('max_seg_label'),
                          self.ignore_index, path)
             if results['gt_seg_map'].dtype != np.uint8:  # 16-bit PNG
                 if results['gt_seg_map'].max() > 255:
                     raise ValueError(f'mask {path} holds values above 255')
-                results['gt_seg_map'] = results['gt_seg_map'].astype(
-                    np.uint8)
+                results['gt_seg_map'] = results['gt_seg_map'].astype(np.uint8)
         elif results.get('panoptic_map_path'):
             results['gt_seg_map'] = panoptic_semantic_map(
-                results['panoptic_map_path'], results['panoptic_segments'],
-                h, w, self.ignore_index)
+                results['panoptic_map_path'], results['panoptic_segments'], h,
+                w, self.ignore_index)
         elif results.get('sem_seg_from_instances', False):
             # an instance without a `segmentation` is a box without mask
             # pixels (COCO-format sets converted from box-only sources)
@@ -223,6 +234,7 @@ class LoadBlitzNetAnnotations(LoadAnnotations):
             labels = [det_to_seg_label(i['bbox_label']) for i in insts]
             results['gt_seg_map'] = rles_to_semantic(rles, labels, h, w)
         else:
-            results['gt_seg_map'] = np.full((h, w), self.ignore_index,
+            results['gt_seg_map'] = np.full((h, w),
+                                            self.ignore_index,
                                             dtype=np.uint8)
         results['ignore_index'] = self.ignore_index

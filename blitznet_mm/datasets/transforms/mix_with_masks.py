@@ -26,8 +26,7 @@ from typing import List, Optional, Sequence
 import mmcv
 import numpy as np
 from mmcv.transforms.utils import cache_randomness
-from mmdet.datasets.transforms import (CachedMixUp, CachedMosaic, MixUp,
-                                       Mosaic)
+from mmdet.datasets.transforms import CachedMixUp, CachedMosaic, MixUp, Mosaic
 from mmdet.registry import TRANSFORMS
 from numpy import random
 
@@ -37,7 +36,9 @@ from ...structures.seg_labels import BACKGROUND, IGNORE_INDEX
 NOT_COVERED = -1
 
 
-def mix_labels(a: np.ndarray, b: np.ndarray, ignore_index: int = IGNORE_INDEX,
+def mix_labels(a: np.ndarray,
+               b: np.ndarray,
+               ignore_index: int = IGNORE_INDEX,
                background: Optional[int] = BACKGROUND) -> np.ndarray:
     """Label of each pixel of a 50/50 blend of two images with masks ``a``
     (the image mixed into) and ``b`` (the mixed-in image, int, with
@@ -96,16 +97,17 @@ class _MosaicMasks:
         ValueError: if an image's mask and image sizes differ.
     """
 
-    def __init__(self, seg_pad_val: int = IGNORE_INDEX,
-                 ignore_index: int = IGNORE_INDEX, **kwargs) -> None:
+    def __init__(self,
+                 seg_pad_val: int = IGNORE_INDEX,
+                 ignore_index: int = IGNORE_INDEX,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         self.seg_pad_val = seg_pad_val
         self.ignore_index = ignore_index
 
     def _mosaic_combine(self, loc, center_position_xy, img_shape_wh):
         # mmdet's coordinates, kept for the masks of the same patches
-        coords = super()._mosaic_combine(loc, center_position_xy,
-                                         img_shape_wh)
+        coords = super()._mosaic_combine(loc, center_position_xy, img_shape_wh)
         self._pastes.append(coords)
         return coords
 
@@ -117,8 +119,7 @@ class _MosaicMasks:
         segs = [_seg_of(p, type(self).__name__) for p in patches]
         if all(s is None for s in segs):
             return results
-        canvas = np.full(results['img'].shape[:2], self.seg_pad_val,
-                         np.uint8)
+        canvas = np.full(results['img'].shape[:2], self.seg_pad_val, np.uint8)
         for p, seg, (paste, crop) in zip(patches, segs, self._pastes):
             h, w = p['img'].shape[:2]
             r = min(self.img_scale[1] / h, self.img_scale[0] / w)
@@ -141,9 +142,12 @@ class MosaicWithMasks(_MosaicMasks, Mosaic):
 
     def transform(self, results: dict) -> dict:
         self._pastes = []
-        patches = [dict(img=results['img'],
-                        gt_seg_map=results.get('gt_seg_map'),
-                        gt_bboxes=results['gt_bboxes'])]
+        patches = [
+            dict(
+                img=results['img'],
+                gt_seg_map=results.get('gt_seg_map'),
+                gt_bboxes=results['gt_bboxes'])
+        ]
         patches += results.get('mix_results', [])
         return self._masks_after(super().transform(results), patches)
 
@@ -160,8 +164,10 @@ class CachedMosaicWithMasks(_MosaicMasks, CachedMosaic):
 
     def transform(self, results: dict) -> dict:
         self._pastes, self._picked = [], None
-        first = dict(img=results['img'], gt_seg_map=results.get('gt_seg_map'),
-                     gt_bboxes=results['gt_bboxes'])
+        first = dict(
+            img=results['img'],
+            gt_seg_map=results.get('gt_seg_map'),
+            gt_bboxes=results['gt_bboxes'])
         out = super().transform(results)
         if self._picked is None:
             return out
@@ -186,8 +192,10 @@ class _MixUpMasks:
         ValueError: if an image's mask and image sizes differ.
     """
 
-    def __init__(self, ignore_index: int = IGNORE_INDEX,
-                 background: Optional[int] = BACKGROUND, **kwargs) -> None:
+    def __init__(self,
+                 ignore_index: int = IGNORE_INDEX,
+                 background: Optional[int] = BACKGROUND,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         self.ignore_index = ignore_index
         self.background = background
@@ -208,9 +216,13 @@ class _MixUpMasks:
             else 0
         random.set_state(after)
         scale = min(h / src_hw[0], w / src_hw[1])
-        return dict(resized=(int(src_hw[1] * scale), int(src_hw[0] * scale)),
-                    jit_hw=jit_hw, flip=flip, offset=(y_off, x_off),
-                    pad_hw=(pad_h, pad_w), scale=scale * jit)
+        return dict(
+            resized=(int(src_hw[1] * scale), int(src_hw[0] * scale)),
+            jit_hw=jit_hw,
+            flip=flip,
+            offset=(y_off, x_off),
+            pad_hw=(pad_h, pad_w),
+            scale=scale * jit)
 
     def warp_mixed_in(self, seg: np.ndarray, geo: dict,
                       dst_hw: Sequence[int]) -> np.ndarray:
@@ -221,8 +233,8 @@ class _MixUpMasks:
         canvas = np.full((h, w), NOT_COVERED, np.int16)
         small = mmcv.imresize(seg, geo['resized'], interpolation='nearest')
         canvas[:small.shape[0], :small.shape[1]] = small
-        canvas = mmcv.imresize(canvas, geo['jit_hw'][::-1],
-                               interpolation='nearest')
+        canvas = mmcv.imresize(
+            canvas, geo['jit_hw'][::-1], interpolation='nearest')
         if geo['flip']:
             canvas = canvas[:, ::-1]
         padded = np.full(geo['pad_hw'], NOT_COVERED, np.int16)

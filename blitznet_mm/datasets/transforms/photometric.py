@@ -15,11 +15,10 @@ from mmcv.transforms import BaseTransform
 from mmdet.registry import TRANSFORMS
 
 # the four orders of the authors' code, picked uniformly per image
-ORDERS = (('brightness', 'saturation', 'hue', 'contrast'),
-          ('saturation', 'brightness', 'contrast', 'hue'),
-          ('contrast', 'hue', 'brightness', 'saturation'),
-          ('hue', 'saturation', 'contrast', 'brightness'))
-
+ORDERS = (('brightness', 'saturation', 'hue',
+           'contrast'), ('saturation', 'brightness', 'contrast', 'hue'),
+          ('contrast', 'hue', 'brightness',
+           'saturation'), ('hue', 'saturation', 'contrast', 'brightness'))
 
 # The four operations work in place on the transform's own float32 buffer
 # (``*_`` functions): the image is never copied between them, and per-channel
@@ -92,6 +91,7 @@ def _hue_saturation_(img: np.ndarray, delta: float,
     def both(hsv):
         _rotate_hue(hsv, delta)
         _scale_saturation(hsv, factor)
+
     return _hsv_(img, both)
 
 
@@ -128,11 +128,17 @@ def adjust_hue(img: np.ndarray, delta: float) -> np.ndarray:
     return _hue_(_float(img), delta)
 
 
-OPS = dict(brightness=adjust_brightness, contrast=adjust_contrast,
-           saturation=adjust_saturation, hue=adjust_hue)
+OPS = dict(
+    brightness=adjust_brightness,
+    contrast=adjust_contrast,
+    saturation=adjust_saturation,
+    hue=adjust_hue)
 # the in-place versions the transform chains on its own buffer
-_OPS_ = dict(brightness=_brightness_, contrast=_contrast_,
-             saturation=_saturation_, hue=_hue_)
+_OPS_ = dict(
+    brightness=_brightness_,
+    contrast=_contrast_,
+    saturation=_saturation_,
+    hue=_hue_)
 # uint8 -> [0, 1]: the float32 quotients x / 255 (as img.astype(float32) /
 # 255.), looked up instead of converted and divided
 _TO_UNIT = np.arange(256, dtype=np.float32) / np.float32(255.)
@@ -160,11 +166,13 @@ class BlitzNetPhotoMetricDistortion(BaseTransform):
             preserving per channel). Defaults to (0.5, 1.5).
     """
 
-    def __init__(self,
-                 brightness_delta: float = 0.125,
-                 saturation_range: Sequence[float] = (0.5, 1.5),
-                 hue_delta: float = 0.07,
-                 contrast_range: Sequence[float] = (0.5, 1.5)) -> None:
+    def __init__(
+        self,
+        brightness_delta: float = 0.125,
+        saturation_range: Sequence[float] = (0.5, 1.5),
+        hue_delta: float = 0.07,
+        contrast_range: Sequence[float] = (0.5, 1.5)
+    ) -> None:
         for name, (lo, hi) in (('saturation_range', saturation_range),
                                ('contrast_range', contrast_range)):
             if not 0 <= lo <= hi:

@@ -24,7 +24,9 @@ from ...structures.seg_labels import IGNORE_INDEX
 MAX_MULTI_LABEL_CLASSES = 7
 
 
-def decode_multi_label(mask: np.ndarray, num_classes: int, path: str,
+def decode_multi_label(mask: np.ndarray,
+                       num_classes: int,
+                       path: str,
                        ignore_index: int = IGNORE_INDEX) -> np.ndarray:
     """(H, W) uint8 bit mask (bit i = class i, ``ignore_index`` = not
     scored) -> (H, W, C) uint8 of 0/1/``ignore_index``.
@@ -50,7 +52,10 @@ def decode_multi_label(mask: np.ndarray, num_classes: int, path: str,
                     bits.astype(np.uint8))
 
 
-def read_task_mask(task: dict, height: int, width: int, img_path: str,
+def read_task_mask(task: dict,
+                   height: int,
+                   width: int,
+                   img_path: str,
                    ignore_index: int = IGNORE_INDEX) -> np.ndarray:
     """One task's mask for an image: (H, W, 1) labels, or (H, W, C) 0/1
     for a multi-label task; all ``ignore_index`` when ``task['path']`` is
@@ -81,8 +86,8 @@ def read_task_mask(task: dict, height: int, width: int, img_path: str,
     if task.get('multi_label'):
         return decode_multi_label(mask, task['num_classes'], path,
                                   ignore_index)
-    max_label = task['num_classes'] - (0 if task.get('background', True)
-                                       else 1)
+    max_label = task['num_classes'] - (0
+                                       if task.get('background', True) else 1)
     bad = (mask > max_label) & (mask != ignore_index)
     if bad.any():
         raise ValueError(
@@ -123,9 +128,14 @@ class LoadTaskMasks(BaseTransform):
     def transform(self, results: dict) -> dict:
         h, w = results['ori_shape'][:2]
         first = results.get('gt_seg_map')
-        layout = [dict(name='sem_seg', channels=1, loaded=first is not None,
-                       has_mask=first is not None and
-                       bool((first != self.ignore_index).any()))]
+        layout = [
+            dict(
+                name='sem_seg',
+                channels=1,
+                loaded=first is not None,
+                has_mask=first is not None and bool(
+                    (first != self.ignore_index).any()))
+        ]
         if first is None:
             first = np.full((h, w), self.ignore_index, np.uint8)
         stack = [first.astype(np.uint8)[..., None]]
@@ -133,9 +143,12 @@ class LoadTaskMasks(BaseTransform):
             mask = read_task_mask(task, h, w, results.get('img_path'),
                                   self.ignore_index)
             stack.append(mask)
-            layout.append(dict(name=task['name'], channels=mask.shape[2],
-                               loaded=True,
-                               has_mask=task.get('path') is not None))
+            layout.append(
+                dict(
+                    name=task['name'],
+                    channels=mask.shape[2],
+                    loaded=True,
+                    has_mask=task.get('path') is not None))
             if not task.get('multi_label') and \
                     not task.get('background', True):
                 results['seg_background'] = False
@@ -184,16 +197,20 @@ class PackBlitzNetInputs(PackDetInputs):
                 if not task['loaded']:
                     results.pop('gt_seg_map')
                 elif not task['has_mask']:  # canvas pixels are no mask
-                    results['gt_seg_map'] = np.full(
-                        part.shape[:2], self.ignore_value(results), np.uint8)
+                    results['gt_seg_map'] = np.full(part.shape[:2],
+                                                    self.ignore_value(results),
+                                                    np.uint8)
                 else:
                     results['gt_seg_map'] = np.ascontiguousarray(part[..., 0])
             elif task['has_mask']:
                 extra[task['name']] = part
         packed = super().transform(results)
         for name, part in extra.items():
-            packed['data_samples'].set_field(PixelData(sem_seg=to_tensor(
-                np.ascontiguousarray(part.transpose(2, 0, 1)))), f'gt_{name}')
+            packed['data_samples'].set_field(
+                PixelData(
+                    sem_seg=to_tensor(
+                        np.ascontiguousarray(part.transpose(2, 0, 1)))),
+                f'gt_{name}')
         return packed
 
     @staticmethod

@@ -28,11 +28,16 @@ def pad_to_canvas(img: np.ndarray, height: int, width: int, top: int,
     """
     channels = img.shape[2] if img.ndim == 3 else 1
     fill = np.broadcast_to(np.asarray(value, dtype=np.float64),
-                           (channels,)).astype(img.dtype)
+                           (channels, )).astype(img.dtype)
     bottom, right = height - top - img.shape[0], width - left - img.shape[1]
     if img.dtype.type in _CV_DTYPES and channels <= 4:
         return cv2.copyMakeBorder(
-            img, top, bottom, left, right, cv2.BORDER_CONSTANT,
+            img,
+            top,
+            bottom,
+            left,
+            right,
+            cv2.BORDER_CONSTANT,
             value=[float(v) for v in fill])
     canvas = np.empty((height, width) + img.shape[2:], img.dtype)
     canvas[...] = fill if img.ndim == 3 else fill[0]
@@ -73,19 +78,27 @@ class ZoomOut(Expand):
         ValueError: for an unknown ``seg_border``.
     """
 
-    def __init__(self, mean=(0, 0, 0), ratio_range=(1.05, 4), prob=0.5,
+    def __init__(self,
+                 mean=(0, 0, 0),
+                 ratio_range=(1.05, 4),
+                 prob=0.5,
                  seg_border: str = 'background',
-                 ignore_index: int = IGNORE_INDEX, **kwargs) -> None:
+                 ignore_index: int = IGNORE_INDEX,
+                 **kwargs) -> None:
         if seg_border not in ('background', 'ignore'):
             raise ValueError("seg_border must be 'background' or 'ignore', "
                              f'got {seg_border!r}')
         self.seg_border = seg_border
         self.ignore_index = ignore_index
-        self.border_label = (BACKGROUND if seg_border == 'background'
-                             else ignore_index)
+        self.border_label = (
+            BACKGROUND if seg_border == 'background' else ignore_index)
         kwargs.setdefault('to_rgb', False)
-        super().__init__(mean=mean, ratio_range=ratio_range, prob=prob,
-                         seg_ignore_label=self.border_label, **kwargs)
+        super().__init__(
+            mean=mean,
+            ratio_range=ratio_range,
+            prob=prob,
+            seg_ignore_label=self.border_label,
+            **kwargs)
 
     @autocast_box_type()
     def transform(self, results: dict) -> dict:
@@ -110,9 +123,9 @@ class ZoomOut(Expand):
         if seg is not None:
             # a mask-less image (all ignore) keeps an all-ignore canvas; so
             # does a set without background (label 0 is a class there)
-            border = (self.border_label if (seg != self.ignore_index).any()
-                      and results.get('seg_background', True)
-                      else self.ignore_index)
+            border = (
+                self.border_label if (seg != self.ignore_index).any()
+                and results.get('seg_background', True) else self.ignore_index)
             results['gt_seg_map'] = pad_to_canvas(seg, height, width, top,
                                                   left, border)
         return results

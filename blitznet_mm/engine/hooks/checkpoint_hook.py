@@ -16,11 +16,11 @@ import os.path as osp
 import shutil
 
 import torch
+from mmdet.registry import HOOKS
 from mmengine.dist import is_main_process
 from mmengine.fileio import LocalBackend
 from mmengine.hooks import CheckpointHook
 from mmengine.model import is_model_wrapper
-from mmdet.registry import HOOKS
 
 
 class NonFiniteWeightsError(FloatingPointError):
@@ -78,8 +78,8 @@ class AtomicCheckpointHook(CheckpointHook):
             return super()._save_checkpoint_with_step(runner, step, meta)
 
         outdated = None
-        if self.max_keep_ckpts > 0 and not (
-                self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):
+        if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids and
+                                            self.keep_ckpt_ids[-1] == step):
             if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
                 outdated = self.keep_ckpt_ids.popleft()
             self.keep_ckpt_ids.append(step)
@@ -89,10 +89,14 @@ class AtomicCheckpointHook(CheckpointHook):
         self.last_ckpt = osp.join(self.out_dir, filename)
         runner.message_hub.update_info('last_ckpt', self.last_ckpt)
         runner.save_checkpoint(
-            self.out_dir, filename + '.tmp', self.file_client_args,
+            self.out_dir,
+            filename + '.tmp',
+            self.file_client_args,
             save_optimizer=self.save_optimizer,
-            save_param_scheduler=self.save_param_scheduler, meta=meta,
-            by_epoch=self.by_epoch, backend_args=self.backend_args,
+            save_param_scheduler=self.save_param_scheduler,
+            meta=meta,
+            by_epoch=self.by_epoch,
+            backend_args=self.backend_args,
             **self.args)
         if not is_main_process():
             return
@@ -101,8 +105,8 @@ class AtomicCheckpointHook(CheckpointHook):
             with open(tmp, 'rb') as f:
                 os.fsync(f.fileno())
         os.replace(tmp, self.last_ckpt)
-        _atomic_write_text(osp.join(runner.work_dir, 'last_checkpoint'),
-                           self.last_ckpt)
+        _atomic_write_text(
+            osp.join(runner.work_dir, 'last_checkpoint'), self.last_ckpt)
         if outdated is not None and outdated != step:
             old = osp.join(self.out_dir, self.filename_tmpl.format(outdated))
             if osp.isfile(old):

@@ -1,9 +1,8 @@
 """A check that the model and its data agree on the number of classes: the
 detection classes and the segmentation label set."""
+from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
-
-from mmdet.registry import HOOKS
 
 from ...structures.seg_labels import SegLabelSet, describe_set
 
@@ -53,8 +52,9 @@ class ClassCountCheckHook(Hook):
                 f'{expected}; set model.num_classes={len(classes)} or the '
                 'dataset metainfo classes')
         from ...models.detectors.seg_tasks import check_task_sets
-        check_task_sets(getattr(model, 'seg_tasks', ()), meta,
-                        f'the {split} dataset {_describe(dataset)}')
+        check_task_sets(
+            getattr(model, 'seg_tasks', ()), meta,
+            f'the {split} dataset {_describe(dataset)}')
         n = getattr(model, 'seg_num_classes', None)
         if not getattr(model, 'with_seg', False) or n is None:
             return

@@ -2,9 +2,9 @@
 from typing import Optional
 
 import torch
+from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
-from mmdet.registry import HOOKS
 
 from ...utils.fast_inference import (PRECISIONS, default_dtype,
                                      optimize_for_inference)
@@ -39,8 +39,11 @@ class FastInferenceHook(Hook):
     """
     priority = 'LOW'
 
-    def __init__(self, autocast: bool = True, dtype: Optional[str] = None,
-                 fuse_bn: bool = True, channels_last: bool = True) -> None:
+    def __init__(self,
+                 autocast: bool = True,
+                 dtype: Optional[str] = None,
+                 fuse_bn: bool = True,
+                 channels_last: bool = True) -> None:
         if dtype is not None and dtype not in ('bf16', 'fp16'):
             raise ValueError(f"FastInferenceHook: dtype must be 'bf16' or "
                              f"'fp16', got {dtype!r}")
@@ -52,8 +55,8 @@ class FastInferenceHook(Hook):
     def before_test(self, runner) -> None:
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
-        optimize_for_inference(model, fuse_bn=self.fuse_bn,
-                               channels_last=self.channels_last)
+        optimize_for_inference(
+            model, fuse_bn=self.fuse_bn, channels_last=self.channels_last)
         device = next(model.parameters()).device.type
         dtype = PRECISIONS[self.dtype] if self.dtype else default_dtype(device)
         step, enabled = runner.model.test_step, self.autocast

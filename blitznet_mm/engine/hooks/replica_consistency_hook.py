@@ -1,9 +1,9 @@
 """Checks that data-parallel replicas hold the same weights (issue 7)."""
 import torch
+from mmdet.registry import HOOKS
 from mmengine.dist import all_gather, get_world_size, is_distributed
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
-from mmdet.registry import HOOKS
 
 
 def weight_checksums(model: torch.nn.Module, buffers: bool = True):
@@ -47,10 +47,13 @@ class ReplicaConsistencyHook(Hook):
         self.interval = interval
         self.on_mismatch = on_mismatch
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None):
-        if self.interval > 0 and self.every_n_train_iters(runner,
-                                                          self.interval):
+        if self.interval > 0 and self.every_n_train_iters(
+                runner, self.interval):
             self.check(runner, buffers=False)
 
     def after_train(self, runner):

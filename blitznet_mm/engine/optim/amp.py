@@ -33,7 +33,8 @@ class BF16OptimWrapper(OptimWrapper):
             yield
 
 
-def configure_amp(optim_wrapper: dict, precision: str,
+def configure_amp(optim_wrapper: dict,
+                  precision: str,
                   cuda: Optional[bool] = None) -> dict:
     """Turn an ``optim_wrapper`` config into mixed-precision training, in
     place.
@@ -63,7 +64,8 @@ def configure_amp(optim_wrapper: dict, precision: str,
                          '--amp fp16 (loss-scaled)')
     if cuda:
         optim_wrapper.update(
-            type='AmpOptimWrapper', loss_scale='dynamic',
+            type='AmpOptimWrapper',
+            loss_scale='dynamic',
             dtype='float16' if precision == 'fp16' else 'bfloat16')
     else:
         optim_wrapper['type'] = 'BF16OptimWrapper'

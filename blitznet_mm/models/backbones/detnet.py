@@ -27,7 +27,10 @@ class DilatedBottleneck(nn.Module):
     Shapes: (N, in_channels, H, W) -> (N, channels, H, W).
     """
 
-    def __init__(self, in_channels: int, channels: int, dilation: int = 2,
+    def __init__(self,
+                 in_channels: int,
+                 channels: int,
+                 dilation: int = 2,
                  projection: bool = False,
                  norm_cfg: ConfigType = dict(type='BN', requires_grad=True)):
         super().__init__()
@@ -35,18 +38,24 @@ class DilatedBottleneck(nn.Module):
             raise ValueError(f'an identity shortcut needs in_channels '
                              f'({in_channels}) == channels ({channels})')
         self.conv1 = ConvModule(in_channels, channels, 1, norm_cfg=norm_cfg)
-        self.conv2 = ConvModule(channels, channels, 3, padding=dilation,
-                                dilation=dilation, norm_cfg=norm_cfg)
-        self.conv3 = ConvModule(channels, channels, 1, norm_cfg=norm_cfg,
-                                act_cfg=None)
-        self.shortcut = ConvModule(in_channels, channels, 1, norm_cfg=norm_cfg,
-                                   act_cfg=None) if projection else None
+        self.conv2 = ConvModule(
+            channels,
+            channels,
+            3,
+            padding=dilation,
+            dilation=dilation,
+            norm_cfg=norm_cfg)
+        self.conv3 = ConvModule(
+            channels, channels, 1, norm_cfg=norm_cfg, act_cfg=None)
+        self.shortcut = ConvModule(
+            in_channels, channels, 1, norm_cfg=norm_cfg,
+            act_cfg=None) if projection else None
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: Tensor) -> Tensor:
         out = self.conv3(self.conv2(self.conv1(x)))
-        return self.relu(out + (x if self.shortcut is None
-                                else self.shortcut(x)))
+        return self.relu(out +
+                         (x if self.shortcut is None else self.shortcut(x)))
 
 
 @MODELS.register_module()
@@ -94,18 +103,27 @@ class DetNet(ResNet):
         if not all(0 <= i < num_outs for i in out_indices):
             raise ValueError(f'out_indices {tuple(out_indices)}: DetNet has '
                              f'{num_outs} outputs (0-{num_outs - 1})')
-        super().__init__(depth=depth, num_stages=3, strides=(1, 2, 2),
-                         dilations=(1, 1, 1), out_indices=(0, 1, 2),
-                         norm_cfg=norm_cfg, **kwargs)
+        super().__init__(
+            depth=depth,
+            num_stages=3,
+            strides=(1, 2, 2),
+            dilations=(1, 1, 1),
+            out_indices=(0, 1, 2),
+            norm_cfg=norm_cfg,
+            **kwargs)
         self.det_out_indices = tuple(out_indices)
         in_ch = self.block.expansion * 64 * 2**2  # res4: 1024 for ResNet-50
         stages = []
         for _ in range(extra_num_stages):
-            stages.append(nn.Sequential(*[
-                DilatedBottleneck(in_ch if b == 0 else extra_channels,
-                                  extra_channels, extra_dilation,
-                                  projection=b == 0, norm_cfg=norm_cfg)
-                for b in range(extra_num_blocks)]))
+            stages.append(
+                nn.Sequential(*[
+                    DilatedBottleneck(
+                        in_ch if b == 0 else extra_channels,
+                        extra_channels,
+                        extra_dilation,
+                        projection=b == 0,
+                        norm_cfg=norm_cfg) for b in range(extra_num_blocks)
+                ]))
             in_ch = extra_channels
         self.extra_stages = nn.ModuleList(stages)
 

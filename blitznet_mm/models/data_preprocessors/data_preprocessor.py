@@ -42,8 +42,10 @@ def fill_missing_masks(inputs, samples, value: int) -> int:
     filled = 0
     for img, ds in zip(inputs, samples):
         if 'gt_sem_seg' not in ds:
-            ds.gt_sem_seg = PixelData(sem_seg=torch.full(
-                (1, *img.shape[-2:]), value, dtype=masks[0].dtype,
-                device=masks[0].device))
+            ds.gt_sem_seg = PixelData(
+                sem_seg=torch.full((1, *img.shape[-2:]),
+                                   value,
+                                   dtype=masks[0].dtype,
+                                   device=masks[0].device))
             filled += 1
     return filled

@@ -20,8 +20,9 @@ from .dense_head_adapter import (det_forward, det_loss, det_predict_by_feat,
 from .seg_tasks import (check_task_outputs, parse_seg_tasks, task_losses,
                         task_predictions, task_samples)
 
-__all__ = ['BlitzNet', 'agree_num_classes', 'agree_seg_classes',
-           'levels_from_neck']
+__all__ = [
+    'BlitzNet', 'agree_num_classes', 'agree_seg_classes', 'levels_from_neck'
+]
 
 
 def levels_from_neck(head: OptConfigType, neck) -> OptConfigType:
@@ -121,8 +122,8 @@ class BlitzNet(BaseDetector):
                  test_cfg: OptConfigType = None,
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
-        super().__init__(data_preprocessor=data_preprocessor,
-                         init_cfg=init_cfg)
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if bbox_head is None and seg_head is None:
             raise ValueError('BlitzNet needs a bbox_head, a seg_head or both')
         if seg_tasks and seg_head is None:
@@ -132,8 +133,8 @@ class BlitzNet(BaseDetector):
         tasks = parse_seg_tasks(seg_tasks, seg_head)
         seg_head = wrap_mmseg_head(seg_head)  # 'mmseg.X' heads: an adapter
         if bbox_head is not None:
-            bbox_head, num_classes = agree_num_classes(num_classes,
-                                                       bbox_head=bbox_head)
+            bbox_head, num_classes = agree_num_classes(
+                num_classes, bbox_head=bbox_head)
         seg_head, seg_num_classes, seg_background = agree_seg_classes(
             seg_num_classes, seg_background, num_classes, seg_head)
         self.num_classes = num_classes
@@ -141,19 +142,20 @@ class BlitzNet(BaseDetector):
         self.seg_background = seg_background
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(neck)
-        bbox_head, seg_head = (levels_from_neck(h, self.neck)
-                               for h in (bbox_head, seg_head))
+        bbox_head, seg_head = (
+            levels_from_neck(h, self.neck) for h in (bbox_head, seg_head))
         if bbox_head is not None:
-            bbox_head = dict(bbox_head, train_cfg=train_cfg,
-                             test_cfg=test_cfg)
+            bbox_head = dict(bbox_head, train_cfg=train_cfg, test_cfg=test_cfg)
             self.bbox_head = MODELS.build(bbox_head)
         if seg_head is not None:
             self.seg_head = MODELS.build(seg_head)
         self.seg_tasks = tuple(t for t, _ in tasks)
         if tasks:
-            self.task_heads = nn.ModuleDict(
-                {t.name: MODELS.build(levels_from_neck(h, self.neck))
-                 for t, h in tasks})
+            self.task_heads = nn.ModuleDict({
+                t.name:
+                MODELS.build(levels_from_neck(h, self.neck))
+                for t, h in tasks
+            })
             for t in self.seg_tasks:
                 check_task_outputs(t, self.task_heads[t.name])
         self.train_cfg = train_cfg
@@ -183,12 +185,15 @@ class BlitzNet(BaseDetector):
         if self.with_seg:
             losses.update(self.seg_head.loss(x, batch_data_samples))
         for task in self.seg_tasks:  # an image without gt_<name>: ignored
-            losses.update(task_losses(self.task_heads[task.name].loss(
-                x, task_samples(batch_data_samples, task)), task))
+            losses.update(
+                task_losses(
+                    self.task_heads[task.name].loss(
+                        x, task_samples(batch_data_samples, task)), task))
         return losses
 
-    def parse_losses(self, losses: Dict[str, Tensor]
-                     ) -> Tuple[Tensor, Dict[str, Tensor]]:
+    def parse_losses(
+            self, losses: Dict[str,
+                               Tensor]) -> Tuple[Tensor, Dict[str, Tensor]]:
         """mmengine's ``parse_losses``, refusing non-finite losses.
 
         It runs before every optimizer step (also under DDP), so a NaN/inf
@@ -199,8 +204,11 @@ class BlitzNet(BaseDetector):
                 loss term (e.g. ``loss_bbox=nan``).
         """
         loss, log_vars = super().parse_losses(losses)
-        bad = {k: float(v) for k, v in log_vars.items()
-               if not torch.isfinite(torch.as_tensor(v)).all()}
+        bad = {
+            k: float(v)
+            for k, v in log_vars.items()
+            if not torch.isfinite(torch.as_tensor(v)).all()
+        }
         if bad:
             it = MessageHub.get_current_instance().get_info('iter')
             where = f'iteration {it + 1}' if it is not None else 'training'
@@ -211,7 +219,9 @@ class BlitzNet(BaseDetector):
                 'Lower the learning rate or check the data of this batch.')
         return loss, log_vars
 
-    def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList,
+    def predict(self,
+                batch_inputs: Tensor,
+                batch_data_samples: SampleList,
                 rescale: bool = True) -> SampleList:
         """Boxes and label map per image.
 
@@ -231,29 +241,31 @@ class BlitzNet(BaseDetector):
             head_outs[task.name] = self.task_heads[task.name](x)
         with torch.autocast(batch_inputs.device.type, enabled=False):
             if self.with_bbox:  # any number of outputs (FCOS: 3)
-                results = det_predict_by_feat(self.bbox_head,
-                                              head_outs['det'], metas,
-                                              rescale)
+                results = det_predict_by_feat(self.bbox_head, head_outs['det'],
+                                              metas, rescale)
                 for ds, res in zip(batch_data_samples, results):
                     ds.pred_instances = res
             if self.with_seg:
                 # each image's own area of the input (a padded or
                 # centred image: RTMDet's, CornerNet's test pipelines)
-                segs = seg_label_maps(
-                    self.seg_head, head_outs['seg'].float().contiguous(),
-                    metas)
+                segs = seg_label_maps(self.seg_head,
+                                      head_outs['seg'].float().contiguous(),
+                                      metas)
                 for ds, seg in zip(batch_data_samples, segs):
                     ds.pred_sem_seg = PixelData(sem_seg=seg[None])
             for task in self.seg_tasks:
-                task_predictions(task, seg_label_maps(
-                    self.task_heads[task.name],
-                    head_outs[task.name].float().contiguous(), metas),
-                    batch_data_samples)
+                task_predictions(
+                    task,
+                    seg_label_maps(self.task_heads[task.name],
+                                   head_outs[task.name].float().contiguous(),
+                                   metas), batch_data_samples)
         return batch_data_samples
 
-    def _forward(self, batch_inputs: Tensor,
-                 batch_data_samples: Optional[SampleList] = None
-                 ) -> Tuple[Union[Tensor, tuple], ...]:
+    def _forward(
+        self,
+        batch_inputs: Tensor,
+        batch_data_samples: Optional[SampleList] = None
+    ) -> Tuple[Union[Tensor, tuple], ...]:
         """Raw outputs: ``(cls_scores, bbox_preds)`` and/or seg logits,
         then each extra task's logits in ``seg_tasks`` order."""
         x = self.extract_feat(batch_inputs)

@@ -18,8 +18,11 @@ def agree_num_classes(num_classes: Optional[int], **heads) -> tuple:
         ValueError: naming each head's class count when they disagree, or
             when none states one.
     """
-    stated = {name: cfg['num_classes'] for name, cfg in heads.items()
-              if cfg is not None and cfg.get('num_classes') is not None}
+    stated = {
+        name: cfg['num_classes']
+        for name, cfg in heads.items()
+        if cfg is not None and cfg.get('num_classes') is not None
+    }
     if num_classes is not None:
         stated = dict(model=num_classes, **stated)
     if not stated:
@@ -76,10 +79,12 @@ def agree_seg_classes(seg_num_classes: Optional[int],
         raise ValueError(f'BlitzNet: the segmentation class counts disagree '
                          f'({counts}); state it once, as '
                          'model.seg_num_classes')
-    bg = {k: bool(v) for k, v in (('model.seg_background', seg_background),
-                                  ('seg_head.background',
-                                   seg_head.get('background')))
-          if v is not None}
+    bg = {
+        k: bool(v)
+        for k, v in (('model.seg_background', seg_background),
+                     ('seg_head.background', seg_head.get('background')))
+        if v is not None
+    }
     if len(set(bg.values())) > 1:
         flags = ', '.join(f'{k}={v}' for k, v in bg.items())
         raise ValueError(f'BlitzNet: {flags} disagree; state it once, as '

@@ -50,8 +50,7 @@ HEAD_RULES: Dict[str, HeadRule] = {
     # an image without boxes
     'SSDHead': HeadRule(per_level_channels=True, handles_boxless=True),
     # BlitzNet's batch-wide mining leaves such an image's negatives out
-    'BlitzNetDetHead': HeadRule(per_level_channels=True,
-                                handles_boxless=True),
+    'BlitzNetDetHead': HeadRule(per_level_channels=True, handles_boxless=True),
     'BlitzNetSegHead': HeadRule(per_level_channels=True),
     'BiSeNetSegHead': HeadRule(per_level_channels=True),
     'CornerHead': HeadRule(levels_attr='num_feat_levels'),
@@ -99,15 +98,19 @@ def head_levels(head: nn.Module, x: Tuple[Tensor]) -> Tuple[Tensor]:
 
 def boxed_images(batch_data_samples: SampleList) -> List[int]:
     """Indices of the images that carry at least one (non-ignored) box."""
-    return [i for i, ds in enumerate(batch_data_samples)
-            if len(ds.gt_instances) > 0]
+    return [
+        i for i, ds in enumerate(batch_data_samples)
+        if len(ds.gt_instances) > 0
+    ]
 
 
 def _zero_like(losses):
     """Every loss term times 0: the same keys (and per-level lists), no
     gradient, but the head's parameters stay in the graph (DDP)."""
-    return {k: [t * 0 for t in v] if isinstance(v, (list, tuple)) else v * 0
-            for k, v in losses.items()}
+    return {
+        k: [t * 0 for t in v] if isinstance(v, (list, tuple)) else v * 0
+        for k, v in losses.items()
+    }
 
 
 def det_loss(head: nn.Module, x: Tuple[Tensor],
@@ -138,8 +141,9 @@ def det_loss(head: nn.Module, x: Tuple[Tensor],
     if not keep:
         return _zero_like(head.loss(feats, batch_data_samples))
     index = torch.as_tensor(keep, device=feats[0].device)
-    return head.loss(tuple(f.index_select(0, index) for f in feats),
-                     [batch_data_samples[i] for i in keep])
+    return head.loss(
+        tuple(f.index_select(0, index) for f in feats),
+        [batch_data_samples[i] for i in keep])
 
 
 def det_forward(head: nn.Module, x: Tuple[Tensor]) -> tuple:
@@ -152,15 +156,16 @@ def _fp32(outs):
             for level in outs]
 
 
-def det_predict_by_feat(head: nn.Module, outs: Sequence,
+def det_predict_by_feat(head: nn.Module,
+                        outs: Sequence,
                         batch_img_metas: List[dict],
                         rescale: bool = True) -> list:
     """``pred_instances`` per image from raw outputs, in fp32 whatever
     autocast policy produced them (scores near a tie rank as in fp32):
     ``head.predict_by_feat(*outs, ...)``, whatever the number of outputs
     (RetinaNet 2, FCOS/ATSS 3 with centerness, CornerNet 6)."""
-    return head.predict_by_feat(*_fp32(outs), batch_img_metas=batch_img_metas,
-                                rescale=rescale)
+    return head.predict_by_feat(
+        *_fp32(outs), batch_img_metas=batch_img_metas, rescale=rescale)
 
 
 def valid_input_region(meta: dict) -> Tuple[int, int, int, int]:

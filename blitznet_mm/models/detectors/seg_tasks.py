@@ -90,9 +90,8 @@ def parse_seg_tasks(tasks: Optional[Sequence[dict]],
         if multi and bg:
             raise ValueError(f'model.seg_tasks[{name}]: a multi-label task '
                              'has no background class')
-        task = SegTask(name, int(cfg.pop('num_classes')),
-                       False if multi else (True if bg is None else bool(bg)),
-                       multi)
+        task = SegTask(name, int(cfg.pop('num_classes')), False if multi else
+                       (True if bg is None else bool(bg)), multi)
         head = cfg.pop('seg_head', None)
         loss = cfg.pop('loss_seg', None)
         if cfg:
@@ -116,13 +115,13 @@ def task_head_cfg(task: SegTask, head: Optional[dict],
                     f'model.seg_tasks[{task.name}]: a multi-label task copies '
                     f"a BlitzNetSegHead, the model's is {head.get('type')}; "
                     'give the task a seg_head')
-            head.update(type='BlitzNetMultiLabelSegHead',
-                        loss_seg=LOSS_MULTI_LABEL)
+            head.update(
+                type='BlitzNetMultiLabelSegHead', loss_seg=LOSS_MULTI_LABEL)
         head.pop('num_classes', None)
         head.pop('background', None)
     head = dict(head)
-    for key, want in (('num_classes', task.num_classes),
-                      ('background', task.background)):
+    for key, want in (('num_classes', task.num_classes), ('background',
+                                                          task.background)):
         if head.get(key) is not None and head[key] != want:
             raise ValueError(
                 f'model.seg_tasks[{task.name}]: {key}={want} but its '
@@ -133,7 +132,8 @@ def task_head_cfg(task: SegTask, head: Optional[dict],
     return wrap_mmseg_head(head)
 
 
-def pad_mask(mask: Tensor, size: Tuple[int, int],
+def pad_mask(mask: Tensor,
+             size: Tuple[int, int],
              value: int = IGNORE_INDEX) -> Tensor:
     """(C, h, w) -> (C, H, W): padded at the bottom and right with
     ``value``, as mmdet pads the image (the data preprocessor pads only
@@ -151,7 +151,8 @@ def pad_mask(mask: Tensor, size: Tuple[int, int],
     return F.pad(mask, (0, size[1] - w, 0, size[0] - h), value=value)
 
 
-def task_samples(batch_data_samples: SampleList, task: SegTask,
+def task_samples(batch_data_samples: SampleList,
+                 task: SegTask,
                  ignore_index: int = IGNORE_INDEX) -> SampleList:
     """The batch as the task's head sees it: each sample's metainfo and,
     when it has one, its ``gt_<name>`` as ``gt_sem_seg`` (padded to the
@@ -162,18 +163,20 @@ def task_samples(batch_data_samples: SampleList, task: SegTask,
         sample = DetDataSample(metainfo=ds.metainfo)
         if task.gt_key in ds:
             mask = ds.get(task.gt_key).sem_seg
-            sample.gt_sem_seg = PixelData(sem_seg=pad_mask(
-                mask, ds.metainfo['batch_input_shape'], ignore_index))
+            sample.gt_sem_seg = PixelData(
+                sem_seg=pad_mask(mask, ds.metainfo['batch_input_shape'],
+                                 ignore_index))
         out.append(sample)
     return out
 
 
-def task_losses(losses: Dict[str, Tensor], task: SegTask
-                ) -> Dict[str, Tensor]:
+def task_losses(losses: Dict[str, Tensor], task: SegTask) -> Dict[str, Tensor]:
     """A head's losses renamed for ``task``: ``loss_seg`` ->
     ``loss_seg_<name>``, any other ``k`` -> ``k_<name>``."""
-    return {(f'loss_seg_{task.name}' if k == 'loss_seg' else
-             f'{k}_{task.name}'): v for k, v in losses.items()}
+    return {
+        (f'loss_seg_{task.name}' if k == 'loss_seg' else f'{k}_{task.name}'): v
+        for k, v in losses.items()
+    }
 
 
 def task_predictions(task: SegTask, maps: List[Tensor],
@@ -181,8 +184,9 @@ def task_predictions(task: SegTask, maps: List[Tensor],
     """Store each image's label map (H, W) (multi-label: (C, H, W) 0/1) as
     ``pred_<name>`` (``PixelData``, ``sem_seg`` (1 or C, H, W))."""
     for ds, m in zip(batch_data_samples, maps):
-        ds.set_field(PixelData(sem_seg=m if task.multi_label else m[None]),
-                     task.pred_key)
+        ds.set_field(
+            PixelData(sem_seg=m if task.multi_label else m[None]),
+            task.pred_key)
 
 
 def check_task_outputs(task: SegTask, head: torch.nn.Module) -> None:

@@ -25,9 +25,9 @@ def next_scale(scales: Sequence[float]) -> float:
     return scales[-1] + (scales[-1] - scales[-2])
 
 
-def blitznet_anchor_sides(scales: Sequence[float],
-                          ratios: Sequence[float] = (2., 3.)
-                          ) -> List[List[tuple]]:
+def blitznet_anchor_sides(
+    scales: Sequence[float], ratios: Sequence[float] = (2., 3.)
+) -> List[List[tuple]]:
     """Anchor ``(w, h)`` per level as fractions of the input size.
 
     Args:
@@ -46,7 +46,7 @@ def blitznet_anchor_sides(scales: Sequence[float],
         for r in ratios:
             for rr in (r, 1. / r):
                 level.append((s * math.sqrt(rr), s / math.sqrt(rr)))
-        level.append((math.sqrt(s * padded[k + 1]),) * 2)
+        level.append((math.sqrt(s * padded[k + 1]), ) * 2)
         sides.append(level)
     return sides
 
@@ -117,15 +117,17 @@ class BlitzNetAnchorGenerator(AnchorGenerator):
         # CPU constants by design: mmdet's grid_priors moves them to the
         # feature maps' device
         cpu = torch.device('cpu')
-        for (sw, sh), level in zip(self.strides, blitznet_anchor_sides(
-                self.anchor_scales, self.anchor_ratios)):
+        for (sw, sh), level in zip(
+                self.strides,
+                blitznet_anchor_sides(self.anchor_scales, self.anchor_ratios)):
             c = torch.tensor([sw, sh], device=cpu) * self.center_offset
-            wh = torch.tensor(level, device=cpu) * torch.tensor(
-                [img_w, img_h], device=cpu)
+            wh = torch.tensor(
+                level, device=cpu) * torch.tensor([img_w, img_h], device=cpu)
             base.append(torch.cat([c - wh / 2, c + wh / 2], dim=1))
         return base
 
-    def grid_priors(self, featmap_sizes: List[Tuple[int, int]],
+    def grid_priors(self,
+                    featmap_sizes: List[Tuple[int, int]],
                     dtype: torch.dtype = torch.float32,
                     device='cuda') -> List[Tensor]:
         """Anchors of every level, (m_k * m_k * A, 4) input pixels.
@@ -141,8 +143,8 @@ class BlitzNetAnchorGenerator(AnchorGenerator):
                 f'the network has {len(featmap_sizes)} prediction levels but '
                 f'{len(self.anchor_scales)} anchor scales are configured')
         img_h, img_w = self.input_size
-        strides = [(img_w / w, img_h / h) for h, w in
-                   (tuple(s) for s in featmap_sizes)]
+        strides = [(img_w / w, img_h / h)
+                   for h, w in (tuple(s) for s in featmap_sizes)]
         if strides != self.strides:
             self.strides = strides
             self.base_anchors = self.base_anchors_for(self.input_size)

@@ -89,26 +89,27 @@ class BiSeNetSegHead(SegTaskMixin, BaseModule):
     BlitzNet300 s4).
     """
 
-    def __init__(self,
-                 num_classes: int = 20,
-                 background: bool = True,
-                 in_channels: Sequence[int] = (512, ) * 7,
-                 spatial_level: int = 0,
-                 spatial_channels: Sequence[int] = (64, 64, 128),
-                 spatial_strides: Sequence[int] = (2, 1, 1),
-                 context_levels: Tuple[int, int] = (2, 3),
-                 context_channels: int = 128,
-                 fusion_channels: int = 256,
-                 channels: int = 256,
-                 dropout_ratio: float = 0.1,
-                 norm_cfg: ConfigType = dict(type='BN', requires_grad=True),
-                 ignore_index: int = IGNORE_INDEX,
-                 loss_seg: ConfigType = LOSS_SEG,
-                 loss_at: str = 'logits',
-                 max_upsample_elements: int = 2**27,
-                 init_cfg: OptMultiConfig = dict(
-                     type='Normal', std=0.01, override=dict(name='cls_seg'))
-                 ) -> None:
+    def __init__(
+        self,
+        num_classes: int = 20,
+        background: bool = True,
+        in_channels: Sequence[int] = (512, ) * 7,
+        spatial_level: int = 0,
+        spatial_channels: Sequence[int] = (64, 64, 128),
+        spatial_strides: Sequence[int] = (2, 1, 1),
+        context_levels: Tuple[int, int] = (2, 3),
+        context_channels: int = 128,
+        fusion_channels: int = 256,
+        channels: int = 256,
+        dropout_ratio: float = 0.1,
+        norm_cfg: ConfigType = dict(type='BN', requires_grad=True),
+        ignore_index: int = IGNORE_INDEX,
+        loss_seg: ConfigType = LOSS_SEG,
+        loss_at: str = 'logits',
+        max_upsample_elements: int = 2**27,
+        init_cfg: OptMultiConfig = dict(
+            type='Normal', std=0.01, override=dict(name='cls_seg'))
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         # imported here: importing mmseg.models costs ~2 s, which every
         # `import blitznet_mm` would pay otherwise
@@ -140,9 +141,9 @@ class BiSeNetSegHead(SegTaskMixin, BaseModule):
         conv = dict(norm_cfg=norm_cfg, act_cfg=dict(type='ReLU'))
 
         widths = (in_channels[spatial_level], *spatial_channels)
-        self.spatial_path = nn.Sequential(*(
-            ConvModule(i, o, 3, stride=s, padding=1, **conv)
-            for i, o, s in zip(widths[:-1], widths[1:], spatial_strides)))
+        self.spatial_path = nn.Sequential(
+            *(ConvModule(i, o, 3, stride=s, padding=1, **conv)
+              for i, o, s in zip(widths[:-1], widths[1:], spatial_strides)))
         self.arm16 = AttentionRefinementModule(
             in_channels[fine], context_channels, norm_cfg=norm_cfg)
         self.arm32 = AttentionRefinementModule(
@@ -150,33 +151,34 @@ class BiSeNetSegHead(SegTaskMixin, BaseModule):
         self.gap_conv = nn.Sequential(
             nn.AdaptiveAvgPool2d(1),
             ConvModule(in_channels[coarse], context_channels, 1, **conv))
-        self.conv_head32 = ConvModule(context_channels, context_channels, 3,
-                                      padding=1, **conv)
-        self.conv_head16 = ConvModule(context_channels, context_channels, 3,
-                                      padding=1, **conv)
-        self.ffm = FeatureFusionModule(spatial_channels[-1] + context_channels,
-                                       fusion_channels, norm_cfg=norm_cfg)
-        self.conv_seg = ConvModule(fusion_channels, channels, 3, padding=1,
-                                   **conv)
+        self.conv_head32 = ConvModule(
+            context_channels, context_channels, 3, padding=1, **conv)
+        self.conv_head16 = ConvModule(
+            context_channels, context_channels, 3, padding=1, **conv)
+        self.ffm = FeatureFusionModule(
+            spatial_channels[-1] + context_channels,
+            fusion_channels,
+            norm_cfg=norm_cfg)
+        self.conv_seg = ConvModule(
+            fusion_channels, channels, 3, padding=1, **conv)
         self.dropout = nn.Dropout2d(dropout_ratio) if dropout_ratio > 0 \
             else nn.Identity()
-        self.cls_seg = nn.Conv2d(
-            channels, num_seg_classes(num_classes, background), 1)
+        self.cls_seg = nn.Conv2d(channels,
+                                 num_seg_classes(num_classes, background), 1)
         self.loss_seg = MODELS.build(loss_seg)
 
     def context(self, x16: Tensor, x32: Tensor, size) -> Tensor:
         """BiSeNet's context path on two neck levels -> (N,
         context_channels, *size)."""
         x32 = self.arm32(x32) + self.gap_conv(x32)
-        x32 = self.conv_head32(F.interpolate(x32, size=x16.shape[-2:],
-                                             mode='nearest'))
+        x32 = self.conv_head32(
+            F.interpolate(x32, size=x16.shape[-2:], mode='nearest'))
         x16 = self.arm16(x16) + x32
-        return self.conv_head16(F.interpolate(x16, size=size,
-                                              mode='nearest'))
+        return self.conv_head16(F.interpolate(x16, size=size, mode='nearest'))
 
     def forward(self, x: Tuple[Tensor]) -> Tensor:
         spatial = self.spatial_path(x[self.spatial_level])
         fine, coarse = self.context_levels
         ctx = self.context(x[fine], x[coarse], spatial.shape[-2:])
-        return self.cls_seg(self.dropout(self.conv_seg(
-            self.ffm(spatial, ctx))))
+        return self.cls_seg(
+            self.dropout(self.conv_seg(self.ffm(spatial, ctx))))

@@ -66,29 +66,38 @@ class BlitzNetDetHead(SSDHead):
     TRAIN_CFG_KEYS = ('assigner', 'sampler', 'allowed_border', 'pos_weight',
                       'neg_pos_ratio', 'hard_negative_mining')
 
-    def __init__(self,
-                 num_classes: int = 20,
-                 in_channels: Sequence[int] = (512, ) * 7,
-                 anchor_generator: ConfigType = dict(
-                     type='BlitzNetAnchorGenerator',
-                     scales=(.04, .10, .27, .44, .61, .78, .95)),
-                 bbox_coder: ConfigType = dict(
-                     type='DeltaXYWHBBoxCoder',
-                     target_means=[.0, .0, .0, .0],
-                     target_stds=[0.1, 0.1, 0.2, 0.2]),
-                 loss_cls: ConfigType = dict(
-                     type='CrossEntropyLoss', use_sigmoid=False,
-                     loss_weight=1.0),
-                 loss_bbox: ConfigType = dict(
-                     type='SmoothL1Loss', beta=1.0, loss_weight=1.0),
-                 train_cfg: Optional[ConfigType] = None,
-                 test_cfg: Optional[ConfigType] = None,
-                 init_cfg=dict(type='VarianceScaling', layer='Conv2d',
-                               factor=0.1, mode='fan_in', bias=0)) -> None:
-        super().__init__(num_classes=num_classes, in_channels=in_channels,
-                         anchor_generator=anchor_generator,
-                         bbox_coder=bbox_coder, train_cfg=train_cfg,
-                         test_cfg=test_cfg, init_cfg=init_cfg)
+    def __init__(
+        self,
+        num_classes: int = 20,
+        in_channels: Sequence[int] = (512, ) * 7,
+        anchor_generator: ConfigType = dict(
+            type='BlitzNetAnchorGenerator',
+            scales=(.04, .10, .27, .44, .61, .78, .95)),
+        bbox_coder: ConfigType = dict(
+            type='DeltaXYWHBBoxCoder',
+            target_means=[.0, .0, .0, .0],
+            target_stds=[0.1, 0.1, 0.2, 0.2]),
+        loss_cls: ConfigType = dict(
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
+        loss_bbox: ConfigType = dict(
+            type='SmoothL1Loss', beta=1.0, loss_weight=1.0),
+        train_cfg: Optional[ConfigType] = None,
+        test_cfg: Optional[ConfigType] = None,
+        init_cfg=dict(
+            type='VarianceScaling',
+            layer='Conv2d',
+            factor=0.1,
+            mode='fan_in',
+            bias=0)
+    ) -> None:
+        super().__init__(
+            num_classes=num_classes,
+            in_channels=in_channels,
+            anchor_generator=anchor_generator,
+            bbox_coder=bbox_coder,
+            train_cfg=train_cfg,
+            test_cfg=test_cfg,
+            init_cfg=init_cfg)
         self.loss_cls = MODELS.build(loss_cls)
         self.loss_bbox = MODELS.build(loss_bbox)
         if train_cfg is not None:
@@ -113,29 +122,39 @@ class BlitzNetDetHead(SSDHead):
         self._set_input_size(batch_img_metas)
         return super().get_anchors(featmap_sizes, batch_img_metas, device)
 
-    def predict_by_feat(self, cls_scores, bbox_preds, score_factors=None,
-                        batch_img_metas=None, cfg=None, rescale=False,
+    def predict_by_feat(self,
+                        cls_scores,
+                        bbox_preds,
+                        score_factors=None,
+                        batch_img_metas=None,
+                        cfg=None,
+                        rescale=False,
                         with_nms=True) -> InstanceList:
         """mmdet's ``predict_by_feat`` with anchors for this batch's input
         size (see ``_predict_by_feat_single`` for the per-image steps)."""
         self._set_input_size(batch_img_metas)
         return super().predict_by_feat(
-            cls_scores, bbox_preds, score_factors=score_factors,
-            batch_img_metas=batch_img_metas, cfg=cfg, rescale=rescale,
+            cls_scores,
+            bbox_preds,
+            score_factors=score_factors,
+            batch_img_metas=batch_img_metas,
+            cfg=cfg,
+            rescale=rescale,
             with_nms=with_nms)
 
-    def dense_priors(self, input_size: Tuple[int, int],
+    def dense_priors(self,
+                     input_size: Tuple[int, int],
                      featmap_sizes: Sequence[Tuple[int, int]],
                      device='cpu') -> Tensor:
         """All anchors (A, 4), (x1, y1, x2, y2) in input pixels, for an
         input of ``input_size`` = (H, W) pixels, in the order of
         :func:`flatten_levels`."""
         self.prior_generator.set_input_size(tuple(input_size))
-        return torch.cat(self.prior_generator.grid_priors(
-            featmap_sizes, device=device))
+        return torch.cat(
+            self.prior_generator.grid_priors(featmap_sizes, device=device))
 
-    def predict_dense(self, cls_scores: List[Tensor],
-                      bbox_preds: List[Tensor], priors: Tensor,
+    def predict_dense(self, cls_scores: List[Tensor], bbox_preds: List[Tensor],
+                      priors: Tensor,
                       input_size: Tuple[int, int]) -> Tuple[Tensor, Tensor]:
         """Every anchor's class probabilities and decoded box, batched and
         free of data-dependent shapes: the end of the exported graph
@@ -156,17 +175,19 @@ class BlitzNetDetHead(SSDHead):
         scores = flatten_levels(cls_scores, self.cls_out_channels)
         deltas = flatten_levels(bbox_preds, 4).reshape(-1, 4)
         boxes = self.bbox_coder.decode(
-            priors.expand(n, -1, -1).reshape(-1, 4), deltas,
+            priors.expand(n, -1, -1).reshape(-1, 4),
+            deltas,
             max_shape=tuple(input_size))
         return scores.softmax(-1)[..., :-1], boxes.reshape(n, -1, 4)
 
-    def loss_by_feat(self,
-                     cls_scores: List[Tensor],
-                     bbox_preds: List[Tensor],
-                     batch_gt_instances: InstanceList,
-                     batch_img_metas: List[dict],
-                     batch_gt_instances_ignore: OptInstanceList = None
-                     ) -> Dict[str, Tensor]:
+    def loss_by_feat(
+        self,
+        cls_scores: List[Tensor],
+        bbox_preds: List[Tensor],
+        batch_gt_instances: InstanceList,
+        batch_img_metas: List[dict],
+        batch_gt_instances_ignore: OptInstanceList = None
+    ) -> Dict[str, Tensor]:
         """Softmax CE with 3:1 hard-negative mining + smooth L1 on positives,
         both divided by the number of positives in the batch (at least 1).
 
@@ -192,8 +213,11 @@ class BlitzNetDetHead(SSDHead):
             featmap_sizes, batch_img_metas, device=cls_scores[0].device)
         (labels, label_weights, bbox_targets, bbox_weights,
          _) = self.get_targets(
-             anchor_list, valid_flag_list, batch_gt_instances,
-             batch_img_metas, batch_gt_instances_ignore=batch_gt_instances_ignore,
+             anchor_list,
+             valid_flag_list,
+             batch_gt_instances,
+             batch_img_metas,
+             batch_gt_instances_ignore=batch_gt_instances_ignore,
              unmap_outputs=True)
         labels = torch.cat(labels, -1).view(num_images, -1)
         label_weights = torch.cat(label_weights, -1).view(num_images, -1)
@@ -204,7 +228,8 @@ class BlitzNetDetHead(SSDHead):
         deltas = flatten_levels(bbox_preds, 4).reshape(-1, 4).float()
 
         loss_all = self.loss_cls(
-            scores.view(-1, self.cls_out_channels), labels.view(-1),
+            scores.view(-1, self.cls_out_channels),
+            labels.view(-1),
             reduction_override='none').view(num_images, -1) * label_weights
         pos = (labels >= 0) & (labels < self.num_classes)
         neg = (labels == self.num_classes) & (label_weights > 0)
@@ -214,7 +239,10 @@ class BlitzNetDetHead(SSDHead):
                               device=neg.device)
         neg &= has_gt[:, None]
         hard_neg = hard_negative_mask(
-            loss_all, pos, neg, self.train_cfg.get('neg_pos_ratio', 3),
+            loss_all,
+            pos,
+            neg,
+            self.train_cfg.get('neg_pos_ratio', 3),
             per_image=self.train_cfg.get('hard_negative_mining',
                                          'image') == 'image')
         num_pos = global_normaliser(pos.sum())
@@ -223,8 +251,8 @@ class BlitzNetDetHead(SSDHead):
         if self.reg_decoded_bbox:
             anchors = torch.cat([torch.cat(a) for a in anchor_list])
             deltas = self.bbox_coder.decode(anchors, deltas)
-        loss_bbox = self.loss_bbox(deltas, bbox_targets, bbox_weights,
-                                   avg_factor=num_pos)
+        loss_bbox = self.loss_bbox(
+            deltas, bbox_targets, bbox_weights, avg_factor=num_pos)
         return dict(loss_cls=loss_cls, loss_bbox=loss_bbox)
 
     def _predict_by_feat_single(self,
@@ -240,16 +268,18 @@ class BlitzNetDetHead(SSDHead):
         image pixels when ``rescale``; ``scores`` and ``labels`` (K,)."""
         cfg = copy.deepcopy(self.test_cfg if cfg is None else cfg)
         if 'nms_pre_per_class' not in cfg or not with_nms:
-            return super()._predict_by_feat_single(
-                cls_score_list, bbox_pred_list, score_factor_list,
-                mlvl_priors, img_meta, cfg, rescale, with_nms)
+            return super()._predict_by_feat_single(cls_score_list,
+                                                   bbox_pred_list,
+                                                   score_factor_list,
+                                                   mlvl_priors, img_meta, cfg,
+                                                   rescale, with_nms)
         scores = flatten_levels([s[None] for s in cls_score_list],
                                 self.cls_out_channels)[0].softmax(-1)[:, :-1]
         deltas = flatten_levels([b[None] for b in bbox_pred_list], 4)[0]
         priors = torch.cat(mlvl_priors)
 
         def decode(idx: Tensor) -> Tensor:
-            return self.bbox_coder.decode(priors[idx], deltas[idx],
-                                          max_shape=img_meta['img_shape'])
+            return self.bbox_coder.decode(
+                priors[idx], deltas[idx], max_shape=img_meta['img_shape'])
 
         return detections_from_scores(scores, decode, img_meta, cfg, rescale)

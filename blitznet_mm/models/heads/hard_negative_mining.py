@@ -9,7 +9,9 @@ from mmengine.dist import all_gather, get_world_size
 from torch import Tensor
 
 
-def hard_negative_mask(loss: Tensor, pos_mask: Tensor, neg_mask: Tensor,
+def hard_negative_mask(loss: Tensor,
+                       pos_mask: Tensor,
+                       neg_mask: Tensor,
                        neg_pos_ratio: int = 3,
                        per_image: bool = True) -> Tensor:
     """Select the negatives with the largest classification loss.
@@ -33,8 +35,8 @@ def hard_negative_mask(loss: Tensor, pos_mask: Tensor, neg_mask: Tensor,
     if not per_image:
         return batch_hard_negative_mask(loss, pos_mask, neg_mask,
                                         neg_pos_ratio)
-    num_neg = (neg_pos_ratio * pos_mask.sum(dim=1, keepdim=True)).clamp(
-        max=neg_mask.shape[1])
+    num_neg = (neg_pos_ratio *
+               pos_mask.sum(dim=1, keepdim=True)).clamp(max=neg_mask.shape[1])
     # non-candidates rank last; losses are >= 0
     ranked = loss.detach().masked_fill(~neg_mask, -1.)
     order = ranked.argsort(dim=1, descending=True)
@@ -42,7 +44,8 @@ def hard_negative_mask(loss: Tensor, pos_mask: Tensor, neg_mask: Tensor,
     return (rank < num_neg) & neg_mask
 
 
-def batch_hard_negative_mask(loss: Tensor, pos_mask: Tensor,
+def batch_hard_negative_mask(loss: Tensor,
+                             pos_mask: Tensor,
                              neg_mask: Tensor,
                              neg_pos_ratio: int = 3) -> Tensor:
     """The ``k = ratio * positives`` hardest negatives of the global batch

@@ -17,9 +17,9 @@ from .iou_guided_nms import detections_from_iou_guided, nms_type
 from .postprocess import flatten_levels
 
 
-def split_box_iou(box_iou_preds: Sequence[Tensor],
-                  num_base_priors: Sequence[int]
-                  ) -> Tuple[List[Tensor], List[Tensor]]:
+def split_box_iou(
+        box_iou_preds: Sequence[Tensor],
+        num_base_priors: Sequence[int]) -> Tuple[List[Tensor], List[Tensor]]:
     """Per level (N, A_l*4 + A_l, H, W) -> box deltas (N, A_l*4, H, W) and
     IoU logits (N, A_l, H, W).
 
@@ -106,7 +106,8 @@ class IoUNetDetHead(BlitzNetDetHead):
 
     def __init__(self,
                  loss_iou: ConfigType = dict(
-                     type='CrossEntropyLoss', use_sigmoid=True,
+                     type='CrossEntropyLoss',
+                     use_sigmoid=True,
                      loss_weight=1.0),
                  **kwargs) -> None:
         super().__init__(**kwargs)
@@ -123,17 +124,20 @@ class IoUNetDetHead(BlitzNetDetHead):
         """Neck levels -> ``cls_scores`` (N, A_l*(C+1), H, W) and
         ``box_iou_preds`` (N, A_l*5, H, W) per level."""
         cls_scores, bbox_preds = super().forward(x)
-        box_iou = [torch.cat([b, conv(f)], 1) for b, conv, f in
-                   zip(bbox_preds, self.iou_convs, x)]
+        box_iou = [
+            torch.cat([b, conv(f)], 1)
+            for b, conv, f in zip(bbox_preds, self.iou_convs, x)
+        ]
         return cls_scores, box_iou
 
-    def loss_by_feat(self,
-                     cls_scores: List[Tensor],
-                     bbox_preds: List[Tensor],
-                     batch_gt_instances: InstanceList,
-                     batch_img_metas: List[dict],
-                     batch_gt_instances_ignore: OptInstanceList = None
-                     ) -> Dict[str, Tensor]:
+    def loss_by_feat(
+        self,
+        cls_scores: List[Tensor],
+        bbox_preds: List[Tensor],
+        batch_gt_instances: InstanceList,
+        batch_img_metas: List[dict],
+        batch_gt_instances_ignore: OptInstanceList = None
+    ) -> Dict[str, Tensor]:
         """``BlitzNetDetHead``'s ``loss_cls`` and ``loss_bbox`` plus
         ``loss_iou``; ``bbox_preds`` are the ``box_iou_preds`` of
         :meth:`forward`."""
@@ -141,17 +145,19 @@ class IoUNetDetHead(BlitzNetDetHead):
         losses = super().loss_by_feat(cls_scores, boxes, batch_gt_instances,
                                       batch_img_metas,
                                       batch_gt_instances_ignore)
-        losses['loss_iou'] = self.loss_iou_by_feat(
-            boxes, ious, batch_gt_instances, batch_img_metas,
-            batch_gt_instances_ignore)
+        losses['loss_iou'] = self.loss_iou_by_feat(boxes, ious,
+                                                   batch_gt_instances,
+                                                   batch_img_metas,
+                                                   batch_gt_instances_ignore)
         return losses
 
-    def loss_iou_by_feat(self, bbox_preds: List[Tensor],
-                         iou_preds: List[Tensor],
-                         batch_gt_instances: InstanceList,
-                         batch_img_metas: List[dict],
-                         batch_gt_instances_ignore: OptInstanceList = None
-                         ) -> Tensor:
+    def loss_iou_by_feat(
+            self,
+            bbox_preds: List[Tensor],
+            iou_preds: List[Tensor],
+            batch_gt_instances: InstanceList,
+            batch_img_metas: List[dict],
+            batch_gt_instances_ignore: OptInstanceList = None) -> Tensor:
         """``loss_iou`` over the positive anchors, divided by the positives
         of the global batch (:func:`global_normaliser`, at least 1); 0 for a
         batch without boxes.
@@ -169,7 +175,9 @@ class IoUNetDetHead(BlitzNetDetHead):
         anchor_list, valid_flag_list = self.get_anchors(
             featmap_sizes, batch_img_metas, device=iou_preds[0].device)
         labels, _, bbox_targets, _, _ = self.get_targets(
-            anchor_list, valid_flag_list, batch_gt_instances,
+            anchor_list,
+            valid_flag_list,
+            batch_gt_instances,
             batch_img_metas,
             batch_gt_instances_ignore=batch_gt_instances_ignore,
             unmap_outputs=True)
@@ -186,15 +194,20 @@ class IoUNetDetHead(BlitzNetDetHead):
         pred = logits[pos]
         if not getattr(self.loss_iou, 'use_sigmoid', False):
             pred = pred.sigmoid()
-        return self.loss_iou(pred, target,
-                             avg_factor=global_normaliser(pos.sum()))
+        return self.loss_iou(
+            pred, target, avg_factor=global_normaliser(pos.sum()))
 
     def _guided(self, cfg, with_nms: bool = True) -> bool:
-        return with_nms and nms_type(
-            self.test_cfg if cfg is None else cfg) == 'iou_guided'
+        return with_nms and nms_type(self.test_cfg if cfg is
+                                     None else cfg) == 'iou_guided'
 
-    def predict_by_feat(self, cls_scores, bbox_preds, score_factors=None,
-                        batch_img_metas=None, cfg=None, rescale=False,
+    def predict_by_feat(self,
+                        cls_scores,
+                        bbox_preds,
+                        score_factors=None,
+                        batch_img_metas=None,
+                        cfg=None,
+                        rescale=False,
                         with_nms=True) -> InstanceList:
         """Detections per image; ``bbox_preds`` are the ``box_iou_preds``
         of :meth:`forward`. The IoU maps travel as mmdet's
@@ -202,21 +215,28 @@ class IoUNetDetHead(BlitzNetDetHead):
         gets none, so its scores are not multiplied by them."""
         boxes, ious = split_box_iou(bbox_preds, self.num_base_priors)
         return super().predict_by_feat(
-            cls_scores, boxes,
+            cls_scores,
+            boxes,
             score_factors=ious if self._guided(cfg, with_nms) else None,
-            batch_img_metas=batch_img_metas, cfg=cfg, rescale=rescale,
+            batch_img_metas=batch_img_metas,
+            cfg=cfg,
+            rescale=rescale,
             with_nms=with_nms)
 
-    def _predict_by_feat_single(self, cls_score_list, bbox_pred_list,
-                                score_factor_list, mlvl_priors, img_meta,
-                                cfg, rescale=False,
+    def _predict_by_feat_single(self,
+                                cls_score_list,
+                                bbox_pred_list,
+                                score_factor_list,
+                                mlvl_priors,
+                                img_meta,
+                                cfg,
+                                rescale=False,
                                 with_nms=True) -> InstanceData:
         cfg = copy.deepcopy(self.test_cfg if cfg is None else cfg)
         if score_factor_list[0] is None or not self._guided(cfg, with_nms):
             return super()._predict_by_feat_single(
-                cls_score_list, bbox_pred_list,
-                [None] * len(cls_score_list), mlvl_priors, img_meta, cfg,
-                rescale, with_nms)
+                cls_score_list, bbox_pred_list, [None] * len(cls_score_list),
+                mlvl_priors, img_meta, cfg, rescale, with_nms)
         scores = flatten_levels([s[None] for s in cls_score_list],
                                 self.cls_out_channels)[0].softmax(-1)[:, :-1]
         deltas = flatten_levels([b[None] for b in bbox_pred_list], 4)[0]
@@ -225,8 +245,8 @@ class IoUNetDetHead(BlitzNetDetHead):
         priors = torch.cat(mlvl_priors)
 
         def decode(idx: Tensor) -> Tensor:
-            return self.bbox_coder.decode(priors[idx], deltas[idx],
-                                          max_shape=img_meta['img_shape'])
+            return self.bbox_coder.decode(
+                priors[idx], deltas[idx], max_shape=img_meta['img_shape'])
 
         return detections_from_iou_guided(scores, ious, decode, img_meta, cfg,
                                           rescale)
@@ -241,7 +261,8 @@ class IoUNetDetHead(BlitzNetDetHead):
                 "run the standard NMS. Export with test_cfg.nms.type='nms' "
                 'instead')
 
-    def dense_priors(self, input_size: Tuple[int, int],
+    def dense_priors(self,
+                     input_size: Tuple[int, int],
                      featmap_sizes: Sequence[Tuple[int, int]],
                      device='cpu') -> Tensor:
         """``BlitzNetDetHead.dense_priors``; the start of an exported graph
@@ -250,8 +271,8 @@ class IoUNetDetHead(BlitzNetDetHead):
         self._refuse_export()
         return super().dense_priors(input_size, featmap_sizes, device)
 
-    def predict_dense(self, cls_scores: List[Tensor],
-                      bbox_preds: List[Tensor], priors: Tensor,
+    def predict_dense(self, cls_scores: List[Tensor], bbox_preds: List[Tensor],
+                      priors: Tensor,
                       input_size: Tuple[int, int]) -> Tuple[Tensor, Tensor]:
         """``BlitzNetDetHead.predict_dense`` on the box part of the packed
         maps: the exported graph (``blitznet_mm.deployment``) of a model

@@ -78,14 +78,15 @@ def iou_guided_nms(boxes: Tensor, scores: Tensor, ious: Tensor,
     return keep, cluster
 
 
-def per_class_iou_guided_nms(scores: Tensor, ious: Tensor,
-                             decode_fn: Callable,
-                             score_thr: float = 0.01,
-                             nms_pre_per_class: int = 400,
-                             iou_threshold: float = 0.45,
-                             max_per_class: int = 50,
-                             max_per_img: int = 200
-                             ) -> Tuple[Tensor, Tensor, Tensor]:
+def per_class_iou_guided_nms(
+        scores: Tensor,
+        ious: Tensor,
+        decode_fn: Callable,
+        score_thr: float = 0.01,
+        nms_pre_per_class: int = 400,
+        iou_threshold: float = 0.45,
+        max_per_class: int = 50,
+        max_per_img: int = 200) -> Tuple[Tensor, Tensor, Tensor]:
     """BlitzNet's per-class post-processing (``per_class_nms``, paper
     Sec. 3.5) with :func:`iou_guided_nms` in place of NMS: per class the
     anchors scoring above ``score_thr``, the ``nms_pre_per_class`` best by
@@ -119,18 +120,20 @@ def per_class_iou_guided_nms(scores: Tensor, ious: Tensor,
         out_scores.append(cluster[best])
         out_labels.append(torch.full_like(best, c))
     if not out_scores:
-        return (scores.new_zeros((0, 4)), scores.new_zeros((0, )),
-                torch.zeros(0, dtype=torch.long, device=scores.device))
+        return (scores.new_zeros((0, 4)), scores.new_zeros(
+            (0, )), torch.zeros(0, dtype=torch.long, device=scores.device))
     all_scores = torch.cat(out_scores)
     order = all_scores.argsort(descending=True)[:max_per_img]
     return (torch.cat(out_boxes)[order], all_scores[order],
             torch.cat(out_labels)[order])
 
 
-def detections_from_iou_guided(scores: Tensor, ious: Tensor,
-                               decode_fn: Callable, img_meta: dict,
-                               cfg: dict, rescale: bool = False
-                               ) -> InstanceData:
+def detections_from_iou_guided(scores: Tensor,
+                               ious: Tensor,
+                               decode_fn: Callable,
+                               img_meta: dict,
+                               cfg: dict,
+                               rescale: bool = False) -> InstanceData:
     """The detections of one image with the IoU-guided NMS: the counterpart
     of ``detections_from_scores`` (same ``test_cfg`` keys, boxes scaled to
     the original image when ``rescale``).
@@ -148,7 +151,10 @@ def detections_from_iou_guided(scores: Tensor, ious: Tensor,
         InstanceData: ``bboxes`` (K, 4), ``scores`` (K,), ``labels`` (K,).
     """
     bboxes, det_scores, labels = per_class_iou_guided_nms(
-        scores, ious, decode_fn, score_thr=cfg.get('score_thr', 0.01),
+        scores,
+        ious,
+        decode_fn,
+        score_thr=cfg.get('score_thr', 0.01),
         nms_pre_per_class=cfg['nms_pre_per_class'],
         iou_threshold=cfg.get('nms', {}).get('iou_threshold', 0.45),
         max_per_class=cfg.get('max_per_class', 50),

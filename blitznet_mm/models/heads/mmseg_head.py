@@ -19,8 +19,8 @@ MMSEG_PREFIX = 'mmseg.'
 def is_mmseg_head(cfg) -> bool:
     """True for a head config whose type names an mmseg module
     (``'mmseg.FCNHead'``)."""
-    return cfg is not None and str(cfg.get('type', '')).startswith(
-        MMSEG_PREFIX)
+    return cfg is not None and str(cfg.get('type',
+                                           '')).startswith(MMSEG_PREFIX)
 
 
 @MODELS.register_module()
@@ -84,8 +84,12 @@ class MMSegDecodeHead(SegTaskMixin, BaseModule):
                 'model.seg_num_classes, model.seg_background); leave it out '
                 'of the head config')
         # the head's own loss is never called; this one builds quietly
-        cfg.setdefault('loss_decode', dict(
-            type='CrossEntropyLoss', use_sigmoid=False, avg_non_ignore=True))
+        cfg.setdefault(
+            'loss_decode',
+            dict(
+                type='CrossEntropyLoss',
+                use_sigmoid=False,
+                avg_non_ignore=True))
         cfg.update(num_classes=want, ignore_index=ignore_index)
         # built in mmseg's scope (the runner's default scope is mmdet)
         with DefaultScope.overwrite_default_scope('mmseg'):
@@ -109,10 +113,11 @@ def wrap_mmseg_head(cfg: ConfigType):
     if not is_mmseg_head(cfg):
         return cfg
     cfg = dict(cfg)
-    adapter = {k: cfg.pop(k) for k in ('num_classes', 'background',
-                                       'loss_seg', 'loss_at',
-                                       'max_upsample_elements')
-               if k in cfg}
+    adapter = {
+        k: cfg.pop(k)
+        for k in ('num_classes', 'background', 'loss_seg', 'loss_at',
+                  'max_upsample_elements') if k in cfg
+    }
     if 'ignore_index' in cfg:
         adapter['ignore_index'] = cfg.pop('ignore_index')
     return dict(type='MMSegDecodeHead', decode_head=cfg, **adapter)

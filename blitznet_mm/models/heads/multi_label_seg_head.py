@@ -22,12 +22,16 @@ from .seg_head import BlitzNetSegHead
 
 #: per-pixel, per-class binary cross-entropy averaged over the scored
 #: (pixel, class) pairs; a batch without any mask gives exactly 0
-LOSS_MULTI_LABEL = dict(type='CrossEntropyLoss', use_sigmoid=True,
-                        ignore_index=IGNORE_INDEX, avg_non_ignore=True,
-                        loss_weight=1.0)
+LOSS_MULTI_LABEL = dict(
+    type='CrossEntropyLoss',
+    use_sigmoid=True,
+    ignore_index=IGNORE_INDEX,
+    avg_non_ignore=True,
+    loss_weight=1.0)
 
 
-def gt_multi_label_batch(batch_data_samples: SampleList, num_classes: int,
+def gt_multi_label_batch(batch_data_samples: SampleList,
+                         num_classes: int,
                          size: Tuple[int, int],
                          ignore_index: int = IGNORE_INDEX,
                          device=None) -> Tensor:
@@ -41,18 +45,20 @@ def gt_multi_label_batch(batch_data_samples: SampleList, num_classes: int,
             image.
     """
     device = device or torch.device('cpu')
-    out = torch.full((len(batch_data_samples), num_classes) + tuple(size),
-                     ignore_index, dtype=torch.long, device=device)
+    out = torch.full(
+        (len(batch_data_samples), num_classes) + tuple(size),
+        ignore_index,
+        dtype=torch.long,
+        device=device)
     for i, ds in enumerate(batch_data_samples):
         if 'gt_sem_seg' not in ds:
             continue
         m = ds.gt_sem_seg.sem_seg
         if m.shape[0] != num_classes or tuple(m.shape[1:]) != tuple(size):
-            raise ValueError(
-                'multi-label mask of '
-                f'{ds.metainfo.get("img_path", "an image")}'
-                f' is {tuple(m.shape)}; expected ({num_classes}, '
-                f'{size[0]}, {size[1]}) (classes, padded input)')
+            raise ValueError('multi-label mask of '
+                             f'{ds.metainfo.get("img_path", "an image")}'
+                             f' is {tuple(m.shape)}; expected ({num_classes}, '
+                             f'{size[0]}, {size[1]}) (classes, padded input)')
         out[i] = m.to(device).long()
     return out
 
@@ -81,19 +87,28 @@ class BlitzNetMultiLabelSegHead(BlitzNetSegHead):
     Output of ``predict_by_feat``: per image (C, H_ori, W_ori) long, 0/1.
     """
 
-    def __init__(self, num_classes: int = 1, background: bool = False,
+    def __init__(self,
+                 num_classes: int = 1,
+                 background: bool = False,
                  threshold: float = 0.5,
                  loss_seg: ConfigType = LOSS_MULTI_LABEL,
                  init_cfg: OptMultiConfig = dict(
-                     type='Xavier', layer='Conv2d', distribution='uniform',
-                     bias=0), **kwargs) -> None:
+                     type='Xavier',
+                     layer='Conv2d',
+                     distribution='uniform',
+                     bias=0),
+                 **kwargs) -> None:
         if background:
             raise ValueError('BlitzNetMultiLabelSegHead: a multi-label set '
                              'has no background class (background=False)')
         if not 0 < threshold < 1:
             raise ValueError(f'threshold must be in (0, 1), got {threshold}')
-        super().__init__(num_classes=num_classes, background=False,
-                         loss_seg=loss_seg, init_cfg=init_cfg, **kwargs)
+        super().__init__(
+            num_classes=num_classes,
+            background=False,
+            loss_seg=loss_seg,
+            init_cfg=init_cfg,
+            **kwargs)
         self.threshold = threshold
 
     def loss(self, x: Tuple[Tensor],
@@ -102,18 +117,24 @@ class BlitzNetMultiLabelSegHead(BlitzNetSegHead):
         batch (:func:`global_normaliser`); 0 without any mask."""
         logits = self(x)
         input_size = batch_data_samples[0].metainfo['batch_input_shape']
-        gt = gt_multi_label_batch(batch_data_samples, self.num_classes,
-                                  input_size, self.ignore_index,
-                                  device=logits.device)
+        gt = gt_multi_label_batch(
+            batch_data_samples,
+            self.num_classes,
+            input_size,
+            self.ignore_index,
+            device=logits.device)
         if self.loss_at == 'logits':
-            gt = F.interpolate(gt.float(), size=logits.shape[-2:],
-                               mode='nearest').long()
+            gt = F.interpolate(
+                gt.float(), size=logits.shape[-2:], mode='nearest').long()
         else:
             logits = bilinear_resize(logits, gt.shape[-2:])
         valid = global_normaliser((gt != self.ignore_index).sum())
-        return dict(loss_seg=self.loss_seg(
-            logits.float(), gt, avg_factor=valid,
-            ignore_index=self.ignore_index))
+        return dict(
+            loss_seg=self.loss_seg(
+                logits.float(),
+                gt,
+                avg_factor=valid,
+                ignore_index=self.ignore_index))
 
     def predict_by_feat(self, logits: Tensor,
                         batch_img_metas: List[dict]) -> List[Tensor]:
@@ -122,7 +143,8 @@ class BlitzNetMultiLabelSegHead(BlitzNetSegHead):
         return multi_label_maps(logits, batch_img_metas, self.threshold)
 
 
-def multi_label_maps(logits: Tensor, batch_img_metas: List[dict],
+def multi_label_maps(logits: Tensor,
+                     batch_img_metas: List[dict],
                      threshold: float = 0.5) -> List[Tensor]:
     """Logits (N, C, h, w) over the padded input -> per image (C, H_ori,
     W_ori) long 0/1: the valid input area, bilinearly resized to
@@ -132,9 +154,11 @@ def multi_label_maps(logits: Tensor, batch_img_metas: List[dict],
     cut = float(torch.logit(torch.tensor(float(threshold))))
     out = []
     for logit, meta in zip(logits, batch_img_metas):
-        up = F.interpolate(crop_valid(logit, meta)[None],
-                           size=tuple(meta['ori_shape'][:2]),
-                           mode='bilinear', align_corners=False)[0]
+        up = F.interpolate(
+            crop_valid(logit, meta)[None],
+            size=tuple(meta['ori_shape'][:2]),
+            mode='bilinear',
+            align_corners=False)[0]
         out.append((up > cut).long())
     return out
 

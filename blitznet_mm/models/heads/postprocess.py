@@ -14,8 +14,8 @@ def flatten_levels(maps: Sequence[Tensor], channels: int) -> Tensor:
     channels), anchors ordered level, row, column, anchor (mmdet's prior
     order)."""
     return torch.cat([
-        m.permute(0, 2, 3, 1).reshape(m.shape[0], -1, channels)
-        for m in maps], 1)
+        m.permute(0, 2, 3, 1).reshape(m.shape[0], -1, channels) for m in maps
+    ], 1)
 
 
 def per_class_nms(scores: Tensor,
@@ -54,8 +54,8 @@ def per_class_nms(scores: Tensor,
     top_scores, top_idx = scores[cand].t().topk(k, dim=1)  # (C, k)
     top_idx = cand[top_idx]
     keep = top_scores > score_thr
-    labels = torch.arange(num_classes, device=scores.device)[:, None].expand(
-        -1, k)[keep]
+    labels = torch.arange(
+        num_classes, device=scores.device)[:, None].expand(-1, k)[keep]
     cand_scores, cand_idx = top_scores[keep], top_idx[keep]
     if cand_scores.numel() == 0:
         empty = scores.new_zeros((0, ))
@@ -72,8 +72,10 @@ def per_class_nms(scores: Tensor,
     return dets[sel, :4], dets[sel, 4], labels[sel]
 
 
-def detections_from_scores(scores: Tensor, decode_fn: Callable,
-                           img_meta: dict, cfg: dict,
+def detections_from_scores(scores: Tensor,
+                           decode_fn: Callable,
+                           img_meta: dict,
+                           cfg: dict,
                            rescale: bool = False) -> InstanceData:
     """The detections of one image from its per-anchor class probabilities:
     :func:`per_class_nms` with the ``test_cfg`` settings, then boxes scaled
@@ -100,7 +102,9 @@ def detections_from_scores(scores: Tensor, decode_fn: Callable,
     """
     nms = cfg.get('nms', {})
     bboxes, scores, labels = per_class_nms(
-        scores, decode_fn, score_thr=cfg.get('score_thr', 0.01),
+        scores,
+        decode_fn,
+        score_thr=cfg.get('score_thr', 0.01),
         nms_pre_per_class=cfg['nms_pre_per_class'],
         iou_threshold=nms.get('iou_threshold', 0.45),
         split_thr=nms.get('split_thr', 1000),

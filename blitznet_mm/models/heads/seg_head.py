@@ -23,7 +23,8 @@ from ..utils.global_batch import global_normaliser
 from ..utils.resize import bilinear_resize
 
 
-def gt_sem_seg_batch(batch_data_samples: SampleList, size: Tuple[int, int],
+def gt_sem_seg_batch(batch_data_samples: SampleList,
+                     size: Tuple[int, int],
                      ignore_index: int = IGNORE_INDEX,
                      device=None) -> Tensor:
     """Stack the ground-truth masks of a batch, (N, H, W) long, on
@@ -43,8 +44,9 @@ def gt_sem_seg_batch(batch_data_samples: SampleList, size: Tuple[int, int],
     masks = []
     for ds in batch_data_samples:
         if 'gt_sem_seg' not in ds:
-            masks.append(torch.full(size, ignore_index, dtype=torch.long,
-                                    device=device))
+            masks.append(
+                torch.full(
+                    size, ignore_index, dtype=torch.long, device=device))
             continue
         m = ds.gt_sem_seg.sem_seg.squeeze(0).long().to(device)
         if tuple(m.shape) != tuple(size):
@@ -57,9 +59,12 @@ def gt_sem_seg_batch(batch_data_samples: SampleList, size: Tuple[int, int],
 
 #: pixel cross-entropy averaged over non-ignored pixels: a batch without any
 #: mask gives exactly 0 (default of both segmentation branches)
-LOSS_SEG = dict(type='CrossEntropyLoss', use_sigmoid=False,
-                ignore_index=IGNORE_INDEX, avg_non_ignore=True,
-                loss_weight=1.0)
+LOSS_SEG = dict(
+    type='CrossEntropyLoss',
+    use_sigmoid=False,
+    ignore_index=IGNORE_INDEX,
+    avg_non_ignore=True,
+    loss_weight=1.0)
 
 
 class SegTaskMixin:
@@ -81,18 +86,25 @@ class SegTaskMixin:
         when the batch has no mask."""
         logits = self(x)
         input_size = batch_data_samples[0].metainfo['batch_input_shape']
-        gt = gt_sem_seg_batch(batch_data_samples, input_size,
-                              self.ignore_index, device=logits.device)
+        gt = gt_sem_seg_batch(
+            batch_data_samples,
+            input_size,
+            self.ignore_index,
+            device=logits.device)
         if self.loss_at == 'logits':
-            gt = F.interpolate(gt.unsqueeze(1).float(),
-                               size=logits.shape[-2:],
-                               mode='nearest').squeeze(1).long()
+            gt = F.interpolate(
+                gt.unsqueeze(1).float(),
+                size=logits.shape[-2:],
+                mode='nearest').squeeze(1).long()
         else:
             logits = bilinear_resize(logits, gt.shape[-2:])
         valid = global_normaliser((gt != self.ignore_index).sum())
-        return dict(loss_seg=self.loss_seg(
-            logits.float(), gt, avg_factor=valid,
-            ignore_index=self.ignore_index))
+        return dict(
+            loss_seg=self.loss_seg(
+                logits.float(),
+                gt,
+                avg_factor=valid,
+                ignore_index=self.ignore_index))
 
     def predict(self, x: Tuple[Tensor],
                 batch_img_metas: List[dict]) -> List[Tensor]:
@@ -104,8 +116,7 @@ class SegTaskMixin:
         """Logits (N, K, h, w) -> label maps (H_ori, W_ori) long: cropped
         to the valid (unpadded) input area, bilinearly resized to the
         original image size, argmax."""
-        return label_maps(logits, batch_img_metas,
-                          self.max_upsample_elements)
+        return label_maps(logits, batch_img_metas, self.max_upsample_elements)
 
 
 @MODELS.register_module()
@@ -145,20 +156,20 @@ class BlitzNetSegHead(SegTaskMixin, BaseModule):
     Output of ``forward``: logits (N, K, h_0, w_0).
     """
 
-    def __init__(self,
-                 num_classes: int = 20,
-                 background: bool = True,
-                 in_channels: Sequence[int] = (512, ) * 7,
-                 channels: int = 64,
-                 ignore_index: int = IGNORE_INDEX,
-                 loss_seg: ConfigType = LOSS_SEG,
-                 loss_at: str = 'logits',
-                 resize_mode: str = 'nearest',
-                 max_upsample_elements: int = 2**27,
-                 init_cfg: OptMultiConfig = dict(
-                     type='Xavier', layer='Conv2d', distribution='uniform',
-                     bias=0)
-                 ) -> None:
+    def __init__(
+        self,
+        num_classes: int = 20,
+        background: bool = True,
+        in_channels: Sequence[int] = (512, ) * 7,
+        channels: int = 64,
+        ignore_index: int = IGNORE_INDEX,
+        loss_seg: ConfigType = LOSS_SEG,
+        loss_at: str = 'logits',
+        resize_mode: str = 'nearest',
+        max_upsample_elements: int = 2**27,
+        init_cfg: OptMultiConfig = dict(
+            type='Xavier', layer='Conv2d', distribution='uniform', bias=0)
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         if loss_at not in ('logits', 'input'):
             raise ValueError(f"loss_at must be 'logits' or 'input', "
@@ -175,21 +186,26 @@ class BlitzNetSegHead(SegTaskMixin, BaseModule):
         self.reduce = nn.ModuleList(
             ConvModule(c, channels, 1, act_cfg=dict(type='ReLU'))
             for c in in_channels)
-        self.cls_seg = nn.Conv2d(channels * len(in_channels),
-                                 num_seg_classes(num_classes, background), 3,
-                                 padding=1)
+        self.cls_seg = nn.Conv2d(
+            channels * len(in_channels),
+            num_seg_classes(num_classes, background),
+            3,
+            padding=1)
         self.loss_seg = MODELS.build(loss_seg)
 
     def forward(self, x: Tuple[Tensor]) -> Tensor:
         size = x[0].shape[-2:]
         resize = bilinear_resize if self.resize_mode == 'bilinear' else (
             lambda t, s: F.interpolate(t, size=s, mode='nearest'))
-        feats = [resize(conv(f), size) if f.shape[-2:] != size else conv(f)
-                 for conv, f in zip(self.reduce, x)]
+        feats = [
+            resize(conv(f), size) if f.shape[-2:] != size else conv(f)
+            for conv, f in zip(self.reduce, x)
+        ]
         return self.cls_seg(torch.cat(feats, dim=1))
 
 
-def label_maps(logits: Tensor, batch_img_metas: List[dict],
+def label_maps(logits: Tensor,
+               batch_img_metas: List[dict],
                max_elements: int = 2**27) -> List[Tensor]:
     """Logits (N, K, h, w) -> one (H_ori, W_ori) long label map per
     image: the valid (unpadded) part of the input, bilinearly resized to
@@ -199,9 +215,11 @@ def label_maps(logits: Tensor, batch_img_metas: List[dict],
     (``BlitzNetBackendModel``). Metas need ``batch_input_shape``,
     ``img_shape`` and ``ori_shape``.
     """
-    return [upsample_argmax(valid_logits(logit, meta),
-                            tuple(meta['ori_shape'][:2]), max_elements)
-            for logit, meta in zip(logits, batch_img_metas)]
+    return [
+        upsample_argmax(
+            valid_logits(logit, meta), tuple(meta['ori_shape'][:2]),
+            max_elements) for logit, meta in zip(logits, batch_img_metas)
+    ]
 
 
 def valid_logits(logit: Tensor, meta: dict) -> Tensor:
@@ -215,7 +233,8 @@ def valid_logits(logit: Tensor, meta: dict) -> Tensor:
     return logit[None, :, :h, :w]
 
 
-def upsample_argmax(logits: Tensor, size: Tuple[int, int],
+def upsample_argmax(logits: Tensor,
+                    size: Tuple[int, int],
                     max_elements: int = 2**27) -> Tensor:
     """Bilinear resize (align_corners=False) of (1, C, h, w) logits to
     ``size`` = (H, W) pixels, then argmax over C: a (H, W) long label map.
@@ -231,14 +250,19 @@ def upsample_argmax(logits: Tensor, size: Tuple[int, int],
     if step >= num_classes:
         # channels-last: the argmax over classes reads contiguous memory
         # (3x faster at 21 classes, same result)
-        up = F.interpolate(logits.contiguous(
-            memory_format=torch.channels_last), size=size, mode='bilinear',
+        up = F.interpolate(
+            logits.contiguous(memory_format=torch.channels_last),
+            size=size,
+            mode='bilinear',
             align_corners=False)
         return up[0].argmax(dim=0)
     best = labels = None
     for c0 in range(0, num_classes, step):
-        up = F.interpolate(logits[:, c0:c0 + step], size=size,
-                           mode='bilinear', align_corners=False)[0]
+        up = F.interpolate(
+            logits[:, c0:c0 + step],
+            size=size,
+            mode='bilinear',
+            align_corners=False)[0]
         val, idx = up.max(dim=0)
         if best is None:
             best, labels = val, idx + c0

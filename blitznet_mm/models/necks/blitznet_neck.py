@@ -54,19 +54,20 @@ class BlitzNetNeck(BaseModule):
     Outputs: tuple of ``(N, out_channels, h_k, w_k)``, finest first.
     """
 
-    def __init__(self,
-                 in_channels: Sequence[int] = (256, 512, 1024, 2048),
-                 num_extra_blocks: int = 3,
-                 finest_level: int = 0,
-                 out_channels: int = 512,
-                 extra_mid_channels: int = 512,
-                 fusion_block: ConfigType = dict(type='ResSkip'),
-                 style: str = 'caffe',
-                 with_global_pool: bool = True,
-                 norm_cfg: ConfigType = dict(type='BN', requires_grad=True),
-                 init_cfg: OptMultiConfig = dict(
-                     type='Kaiming', layer='Conv2d', distribution='uniform'),
-                 ) -> None:
+    def __init__(
+        self,
+        in_channels: Sequence[int] = (256, 512, 1024, 2048),
+        num_extra_blocks: int = 3,
+        finest_level: int = 0,
+        out_channels: int = 512,
+        extra_mid_channels: int = 512,
+        fusion_block: ConfigType = dict(type='ResSkip'),
+        style: str = 'caffe',
+        with_global_pool: bool = True,
+        norm_cfg: ConfigType = dict(type='BN', requires_grad=True),
+        init_cfg: OptMultiConfig = dict(
+            type='Kaiming', layer='Conv2d', distribution='uniform'),
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         if not 0 <= finest_level < len(in_channels):
             raise ValueError(f'finest_level={finest_level} is not an index '
@@ -75,17 +76,23 @@ class BlitzNetNeck(BaseModule):
         self.finest_level = finest_level
         self.with_global_pool = with_global_pool
         self.downscale = nn.ModuleList(
-            DownscaleBlock(in_channels[-1], extra_mid_channels, style=style,
-                           norm_cfg=norm_cfg)
-            for _ in range(num_extra_blocks))
+            DownscaleBlock(
+                in_channels[-1],
+                extra_mid_channels,
+                style=style,
+                norm_cfg=norm_cfg) for _ in range(num_extra_blocks))
         # channels of every map the upscale stream can fuse, fine to coarse
-        skip_channels = list(in_channels) + [in_channels[-1]] * num_extra_blocks
+        skip_channels = list(in_channels) + [in_channels[-1]
+                                             ] * num_extra_blocks
         self.upscale = nn.ModuleList()
         x_channels = skip_channels[-1]
         for skip_ch in reversed(skip_channels[finest_level:-1]):
             block = dict(fusion_block)
-            block.update(in_channels=x_channels, skip_channels=skip_ch,
-                         out_channels=out_channels, norm_cfg=norm_cfg)
+            block.update(
+                in_channels=x_channels,
+                skip_channels=skip_ch,
+                out_channels=out_channels,
+                norm_cfg=norm_cfg)
             self.upscale.append(MODELS.build(block))
             x_channels = out_channels
 

@@ -38,11 +38,19 @@ class DownscaleBlock(BaseModule):
                 f'DownscaleBlock keeps its width: mid_channels*4 '
                 f'({mid_channels * 4}) must equal in_channels ({in_channels})')
         self.units = nn.Sequential(
-            Bottleneck(in_channels, mid_channels, stride=2, style=style,
-                       downsample=nn.MaxPool2d(kernel_size=1, stride=2),
-                       norm_cfg=norm_cfg),
-            Bottleneck(in_channels, mid_channels, stride=1, style=style,
-                       norm_cfg=norm_cfg))
+            Bottleneck(
+                in_channels,
+                mid_channels,
+                stride=2,
+                style=style,
+                downsample=nn.MaxPool2d(kernel_size=1, stride=2),
+                norm_cfg=norm_cfg),
+            Bottleneck(
+                in_channels,
+                mid_channels,
+                stride=1,
+                style=style,
+                norm_cfg=norm_cfg))
 
     def forward(self, x):
         return self.units(x)

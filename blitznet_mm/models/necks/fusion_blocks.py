@@ -66,11 +66,14 @@ class BaseFusionBlock(BaseModule):
         cfg = dict(norm_cfg=self.norm_cfg)
         return torch.nn.Sequential(
             ConvModule(in_channels, self.mid_channels, 1, **cfg),
-            ConvModule(self.mid_channels, self.mid_channels, 3, padding=1,
-                       **cfg),
-            ConvModule(self.mid_channels, self.out_channels, 1,
-                       act_cfg=dict(type='ReLU') if last_act else None,
-                       **cfg))
+            ConvModule(
+                self.mid_channels, self.mid_channels, 3, padding=1, **cfg),
+            ConvModule(
+                self.mid_channels,
+                self.out_channels,
+                1,
+                act_cfg=dict(type='ReLU') if last_act else None,
+                **cfg))
 
 
 @MODELS.register_module()
@@ -85,8 +88,8 @@ class ResSkip(BaseFusionBlock):
 
     def __init__(self, in_channels: int, skip_channels: int, **kwargs):
         super().__init__(in_channels, skip_channels, **kwargs)
-        self.residual = self.bottleneck(in_channels + skip_channels,
-                                        last_act=False)
+        self.residual = self.bottleneck(
+            in_channels + skip_channels, last_act=False)
 
     def forward(self, x: Tensor, skip: Tensor) -> Tuple[Tensor, Tensor]:
         up = upsample_like(x, skip)
@@ -109,8 +112,7 @@ class ResSkipNoResidual(BaseFusionBlock):
 
     def __init__(self, in_channels: int, skip_channels: int, **kwargs):
         super().__init__(in_channels, skip_channels, **kwargs)
-        self.fuse = self.bottleneck(in_channels + skip_channels,
-                                    last_act=True)
+        self.fuse = self.bottleneck(in_channels + skip_channels, last_act=True)
 
     def forward(self, x: Tensor, skip: Tensor) -> Tuple[Tensor, Tensor]:
         up = upsample_like(x, skip)
@@ -151,11 +153,18 @@ class RefineFusion(BaseFusionBlock):
 
     def __init__(self, in_channels: int, skip_channels: int, **kwargs):
         super().__init__(in_channels, skip_channels, **kwargs)
-        self.skip_conv = ConvModule(skip_channels, self.mid_channels, 3,
-                                    padding=1, norm_cfg=self.norm_cfg)
-        self.merge = ConvModule(self.out_channels + self.mid_channels,
-                                self.out_channels, 3, padding=1,
-                                norm_cfg=self.norm_cfg)
+        self.skip_conv = ConvModule(
+            skip_channels,
+            self.mid_channels,
+            3,
+            padding=1,
+            norm_cfg=self.norm_cfg)
+        self.merge = ConvModule(
+            self.out_channels + self.mid_channels,
+            self.out_channels,
+            3,
+            padding=1,
+            norm_cfg=self.norm_cfg)
 
     def forward(self, x: Tensor, skip: Tensor) -> Tuple[Tensor, Tensor]:
         up = upsample_like(x, skip)

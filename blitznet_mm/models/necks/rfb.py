@@ -20,10 +20,21 @@ def _branch(in_ch: int, mid: int, out: int, kernels: Sequence, rate: int,
     layers = [ConvModule(in_ch, mid, 1, norm_cfg=norm_cfg)]
     ch = mid
     for kh, kw in kernels:
-        layers.append(ConvModule(ch, mid, (kh, kw), padding=(kh // 2, kw // 2),
-                                 norm_cfg=norm_cfg))
-    layers.append(ConvModule(ch, out, 3, padding=rate, dilation=rate,
-                             norm_cfg=norm_cfg, act_cfg=None))
+        layers.append(
+            ConvModule(
+                ch,
+                mid, (kh, kw),
+                padding=(kh // 2, kw // 2),
+                norm_cfg=norm_cfg))
+    layers.append(
+        ConvModule(
+            ch,
+            out,
+            3,
+            padding=rate,
+            dilation=rate,
+            norm_cfg=norm_cfg,
+            act_cfg=None))
     return nn.Sequential(*layers)
 
 
@@ -53,8 +64,11 @@ class RFB(BaseModule):
     Shapes: (N, in_channels, H, W) -> (N, out_channels, H, W).
     """
 
-    def __init__(self, in_channels: int, out_channels: int,
-                 small: bool = False, scale: float = 1.0,
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 small: bool = False,
+                 scale: float = 1.0,
                  norm_cfg: ConfigType = dict(type='BN', requires_grad=True),
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -67,13 +81,13 @@ class RFB(BaseModule):
             mid = max(1, in_channels // 8)
             specs = [((), 1), (((3, 3), ), 3), (((3, 3), (3, 3)), 5)]
         self.branches = nn.ModuleList(
-            _branch(in_channels, mid, mid if small else 2 * mid, k, r,
-                    norm_cfg) for k, r in specs)
+            _branch(in_channels, mid, mid if small else 2 *
+                    mid, k, r, norm_cfg) for k, r in specs)
         cat = sum(b[-1].conv.out_channels for b in self.branches)
-        self.fuse = ConvModule(cat, out_channels, 1, norm_cfg=norm_cfg,
-                               act_cfg=None)
-        self.shortcut = ConvModule(in_channels, out_channels, 1,
-                                   norm_cfg=norm_cfg, act_cfg=None)
+        self.fuse = ConvModule(
+            cat, out_channels, 1, norm_cfg=norm_cfg, act_cfg=None)
+        self.shortcut = ConvModule(
+            in_channels, out_channels, 1, norm_cfg=norm_cfg, act_cfg=None)
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -101,13 +115,16 @@ class RFBNeck(BaseModule):
         ValueError: on a level outside the neck's outputs or in both lists.
     """
 
-    def __init__(self, neck: ConfigType,
-                 small_levels: Sequence[int] = (0, ),
-                 levels: Sequence[int] = (1, 2, 3),
-                 channels: int = 512, scale: float = 1.0,
-                 norm_cfg: ConfigType = dict(type='BN', requires_grad=True),
-                 init_cfg=dict(type='Kaiming', layer='Conv2d',
-                               distribution='uniform')) -> None:
+    def __init__(
+        self,
+        neck: ConfigType,
+        small_levels: Sequence[int] = (0, ),
+        levels: Sequence[int] = (1, 2, 3),
+        channels: int = 512,
+        scale: float = 1.0,
+        norm_cfg: ConfigType = dict(type='BN', requires_grad=True),
+        init_cfg=dict(type='Kaiming', layer='Conv2d', distribution='uniform')
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         self.neck = MODELS.build(neck)
         n = self.neck.num_outs
@@ -118,9 +135,14 @@ class RFBNeck(BaseModule):
                              f'{"in both lists" if both else "not among"} '
                              f'the neck\'s {n} outputs')
         self.blocks = nn.ModuleDict({
-            str(i): RFB(channels, channels, small=i in small_levels,
-                        scale=scale, norm_cfg=norm_cfg)
-            for i in (*small_levels, *levels)})
+            str(i):
+            RFB(channels,
+                channels,
+                small=i in small_levels,
+                scale=scale,
+                norm_cfg=norm_cfg)
+            for i in (*small_levels, *levels)
+        })
 
     @property
     def num_outs(self) -> int:

@@ -6,7 +6,6 @@ import copy
 from contextlib import contextmanager
 from typing import List
 
-import torch
 import torch.nn.functional as F
 from mmdet.models.test_time_augs import DetTTAModel
 from mmdet.registry import MODELS
@@ -35,14 +34,19 @@ def merge_seg_probs(view_logits: List[Tensor], metas: List[dict]) -> Tensor:
     """
     total = None
     for logit, meta in zip(view_logits, metas):
-        up = F.interpolate(valid_logits(logit.float(), meta),
-                           size=tuple(meta['ori_shape'][:2]),
-                           mode='bilinear', align_corners=False)[0]
+        up = F.interpolate(
+            valid_logits(logit.float(), meta),
+            size=tuple(meta['ori_shape'][:2]),
+            mode='bilinear',
+            align_corners=False)[0]
         probs = up.softmax(0)
         if meta.get('flip', False):
             direction = meta.get('flip_direction', 'horizontal')
-            dims = {'horizontal': [2], 'vertical': [1],
-                    'diagonal': [1, 2]}[direction]
+            dims = {
+                'horizontal': [2],
+                'vertical': [1],
+                'diagonal': [1, 2]
+            }[direction]
             probs = probs.flip(dims)
         total = probs if total is None else total + probs
     return (total / len(view_logits)).argmax(0)
@@ -94,8 +98,10 @@ class BlitzNetTTAModel(DetTTAModel):
         """Every view through the model, its segmentation logits kept for
         the merge; then :meth:`merge_preds`."""
         if isinstance(data, dict):
-            views = [{k: v[i] for k, v in data.items()}
-                     for i in range(len(data[next(iter(data))]))]
+            views = [{
+                k: v[i]
+                for k, v in data.items()
+            } for i in range(len(data[next(iter(data))]))]
         else:
             views = [[d[i] for d in data] for i in range(len(data[0]))]
         preds, logits = [], []
@@ -120,5 +126,5 @@ class BlitzNetTTAModel(DetTTAModel):
         """mmdet's box merge on a copy (it writes into the first view)."""
         if 'pred_instances' not in data_samples[0]:
             return copy.copy(data_samples[0])
-        return super()._merge_single_sample(
-            [copy.copy(data_samples[0])] + list(data_samples[1:]))
+        return super()._merge_single_sample([copy.copy(data_samples[0])] +
+                                            list(data_samples[1:]))

@@ -16,7 +16,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 
-def interpolation_matrix(out_size: int, in_size: int, device=None,
+def interpolation_matrix(out_size: int,
+                         in_size: int,
+                         device=None,
                          dtype=torch.float32) -> Tensor:
     """(out_size, in_size) weights of 1-D linear interpolation with
     ``align_corners=False`` (PyTorch's and ``tf.image.resize_bilinear``'s

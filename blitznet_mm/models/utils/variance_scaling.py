@@ -15,7 +15,8 @@ from torch import Tensor
 TRUNCATION_CORRECTION = 1.3
 
 
-def variance_scaling_std(fan: int, factor: float,
+def variance_scaling_std(fan: int,
+                         factor: float,
                          truncated: bool = True) -> float:
     """std of TF-slim's ``variance_scaling_initializer(factor, mode, uniform
     =False)`` for a layer of the given fan: ``sqrt(1.3 * factor / fan)``
@@ -30,8 +31,10 @@ def fans(weight: Tensor) -> tuple:
     return weight.shape[1] * receptive, weight.shape[0] * receptive
 
 
-def variance_scaling_init(module: nn.Module, factor: float = 2.0,
-                          mode: str = 'fan_in', bias: float = 0.) -> None:
+def variance_scaling_init(module: nn.Module,
+                          factor: float = 2.0,
+                          mode: str = 'fan_in',
+                          bias: float = 0.) -> None:
     """Initialise ``module.weight`` from N(0, std) truncated at 2 std with
     std = :func:`variance_scaling_std` of the chosen fan ('fan_in',
     'fan_out' or 'fan_avg'); bias constant.
@@ -40,8 +43,9 @@ def variance_scaling_init(module: nn.Module, factor: float = 2.0,
         ValueError: for an unknown ``mode``.
     """
     fan_in, fan_out = fans(module.weight)
-    fan = dict(fan_in=fan_in, fan_out=fan_out,
-               fan_avg=(fan_in + fan_out) / 2.).get(mode)
+    fan = dict(
+        fan_in=fan_in, fan_out=fan_out,
+        fan_avg=(fan_in + fan_out) / 2.).get(mode)
     if fan is None:
         raise ValueError(f"mode must be 'fan_in', 'fan_out' or 'fan_avg', "
                          f'got {mode!r}')
@@ -64,13 +68,16 @@ class VarianceScalingInit(BaseInit):
         layer (str | list[str]): Layer types to initialise.
     """
 
-    def __init__(self, factor: float = 2.0, mode: str = 'fan_in',
+    def __init__(self,
+                 factor: float = 2.0,
+                 mode: str = 'fan_in',
                  **kwargs) -> None:
         super().__init__(**kwargs)
         self.factor = factor
         self.mode = mode
 
     def __call__(self, module: nn.Module) -> None:
+
         def init(m):
             names = {m.__class__.__name__, *_get_bases_name(m)}
             if self.wholemodule or set(self.layer) & names:

@@ -23,9 +23,11 @@ val_dataloader = dict(
         pipeline={{_base_.test_pipeline}}))
 test_dataloader = val_dataloader
 val_evaluator = [
-    dict(type='CocoMetric', ann_file=data_root +
-         'annotations/instances_val2017.json', metric='bbox',
-         format_only=False),
+    dict(
+        type='CocoMetric',
+        ann_file=data_root + 'annotations/instances_val2017.json',
+        metric='bbox',
+        format_only=False),
     dict(type='BlitzNetSegMetric', iou_metrics=['mIoU'])
 ]
 test_evaluator = val_evaluator

@@ -26,8 +26,9 @@ model = dict(
         norm_cfg=norm_cfg,
         norm_eval=False,
         style='caffe',
-        init_cfg=dict(type='Pretrained',
-                      checkpoint='open-mmlab://detectron2/resnet50_caffe')),
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='open-mmlab://detectron2/resnet50_caffe')),
     neck=dict(
         type='BlitzNetNeck',
         in_channels=(256, 512, 1024, 2048),
@@ -48,23 +49,31 @@ model = dict(
             type='DeltaXYWHBBoxCoder',
             target_means=[.0, .0, .0, .0],
             target_stds=[0.1, 0.1, 0.2, 0.2]),
-        loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=False,
-                      loss_weight=1.0),
+        loss_cls=dict(
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
         loss_bbox=dict(type='SmoothL1Loss', beta=1.0, loss_weight=1.0),
         # the authors' init: near-uniform initial class scores
-        init_cfg=dict(type='VarianceScaling', layer='Conv2d', factor=0.1,
-                      mode='fan_in', bias=0)),
+        init_cfg=dict(
+            type='VarianceScaling',
+            layer='Conv2d',
+            factor=0.1,
+            mode='fan_in',
+            bias=0)),
     seg_head=dict(
         type='BlitzNetSegHead',
         in_channels=512,  # per neck level
         channels=64,
         ignore_index=255,
         resize_mode='nearest',
-        loss_seg=dict(type='CrossEntropyLoss', use_sigmoid=False,
-                      ignore_index=255, avg_non_ignore=True, loss_weight=1.0),
+        loss_seg=dict(
+            type='CrossEntropyLoss',
+            use_sigmoid=False,
+            ignore_index=255,
+            avg_non_ignore=True,
+            loss_weight=1.0),
         loss_at='logits',
-        init_cfg=dict(type='Xavier', layer='Conv2d', distribution='uniform',
-                      bias=0)),
+        init_cfg=dict(
+            type='Xavier', layer='Conv2d', distribution='uniform', bias=0)),
     train_cfg=dict(
         assigner=dict(
             type='MaxIoUAssigner',

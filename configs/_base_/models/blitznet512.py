@@ -3,5 +3,5 @@
 _base_ = './blitznet300.py'
 model = dict(
     neck=dict(num_extra_blocks=4, finest_level=1),
-    bbox_head=dict(anchor_generator=dict(
-        scales=(.04, .10, .27, .44, .61, .78, .95))))
+    bbox_head=dict(
+        anchor_generator=dict(scales=(.04, .10, .27, .44, .61, .78, .95))))

@@ -4,6 +4,11 @@ _base_ = './adam_65k.py'
 max_iters = 40000
 train_cfg = dict(max_iters=max_iters)
 param_scheduler = [
-    dict(type='MultiStepLR', by_epoch=False, begin=0, end=max_iters,
-         milestones=[25000, 35000], gamma=0.1)
+    dict(
+        type='MultiStepLR',
+        by_epoch=False,
+        begin=0,
+        end=max_iters,
+        milestones=[25000, 35000],
+        gamma=0.1)
 ]

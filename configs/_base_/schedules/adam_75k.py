@@ -4,7 +4,12 @@ _base_ = './adam_65k.py'
 max_iters = 75000
 train_cfg = dict(max_iters=max_iters)
 param_scheduler = [
-    dict(type='MultiStepLR', by_epoch=False, begin=0, end=max_iters,
-         milestones=[45000, 60000], gamma=0.1)
+    dict(
+        type='MultiStepLR',
+        by_epoch=False,
+        begin=0,
+        end=max_iters,
+        milestones=[45000, 60000],
+        gamma=0.1)
 ]
 auto_scale_lr = dict(base_batch_size=16)

@@ -6,8 +6,8 @@ custom_imports = dict(imports=['blitznet_mm'], allow_failed_imports=False)
 
 # the batch pads masks with 255 (ignored) as it pads images; an image
 # that came without a mask gets an all-255 one (BlitzNetDataPreprocessor)
-seg_data_preprocessor = dict(type='BlitzNetDataPreprocessor', pad_seg=True,
-                             seg_pad_value=255)
+seg_data_preprocessor = dict(
+    type='BlitzNetDataPreprocessor', pad_seg=True, seg_pad_value=255)
 # BlitzNet's branch on every neck level (in_channels: the neck's width);
 # masks from the instances: background 0, class c -> c + 1
 seg_head = dict(
@@ -17,8 +17,8 @@ seg_head = dict(
     resize_mode='nearest',
     loss_at='logits',
     # from scratch or on an ImageNet trunk alike: the branch is new
-    init_cfg=dict(type='Xavier', layer='Conv2d', distribution='uniform',
-                  bias=0))
+    init_cfg=dict(
+        type='Xavier', layer='Conv2d', distribution='uniform', bias=0))
 
 # mmdet transform -> the one that carries gt_seg_map too (LoadAnnotations:
 # the mask from the instances or a PNG, all 255 for an image without one)

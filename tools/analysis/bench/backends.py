@@ -10,7 +10,6 @@ from mmengine.config import Config
 
 from blitznet_mm.deployment import (BlitzNetBackendModel, ExportGraph,
                                     export_onnx, export_openvino)
-
 from .machine import sync
 
 
@@ -52,21 +51,27 @@ def exported_paths(model, config, size, device, out_dir=None):
     model = model.cpu().eval()
     onnx_path = osp.join(out_dir, 'model.onnx')
     t0 = time.perf_counter()
-    export_onnx(ExportGraph(model, (size, size)), onnx_path,
-                getattr(model, 'dataset_meta', None) or {})
+    export_onnx(
+        ExportGraph(model, (size, size)), onnx_path,
+        getattr(model, 'dataset_meta', None) or {})
     t1 = time.perf_counter()
     xml = export_openvino(onnx_path, osp.join(out_dir, 'model.xml'))
     t2 = time.perf_counter()
-    facts = dict(onnx_export_s=t1 - t0, openvino_convert_s=t2 - t1,
-                 onnx_mib=osp.getsize(onnx_path) / 2**20,
-                 openvino_mib=(osp.getsize(xml) + osp.getsize(
-                     xml[:-4] + '.bin')) / 2**20)
+    facts = dict(
+        onnx_export_s=t1 - t0,
+        openvino_convert_s=t2 - t1,
+        onnx_mib=osp.getsize(onnx_path) / 2**20,
+        openvino_mib=(osp.getsize(xml) + osp.getsize(xml[:-4] + '.bin')) /
+        2**20)
     cfg = Config.fromfile(config).model
-    common = dict(data_preprocessor=cfg.data_preprocessor,
-                  test_cfg=cfg.test_cfg,
-                  num_threads=torch.get_num_threads())
-    paths = {'fp32 onnxruntime': BlitzNetBackendModel(onnx_path, **common),
-             'fp32 openvino': BlitzNetBackendModel(xml, **common)}
+    common = dict(
+        data_preprocessor=cfg.data_preprocessor,
+        test_cfg=cfg.test_cfg,
+        num_threads=torch.get_num_threads())
+    paths = {
+        'fp32 onnxruntime': BlitzNetBackendModel(onnx_path, **common),
+        'fp32 openvino': BlitzNetBackendModel(xml, **common)
+    }
     if has_bf16(device):
         paths['bf16 openvino'] = BlitzNetBackendModel(
             xml, precision='bf16', **common)

@@ -19,9 +19,13 @@ def write_figure(res, out_dir, batch='1'):
         left = 0.
         for j, s in enumerate(STAGES):
             ms = stages.get(s, 0.) * 1e3
-            ax.barh(i, ms, left=left, color=colors[j],
-                    label=s if i == 0 or s not in
-                    ax.get_legend_handles_labels()[1] else None)
+            ax.barh(
+                i,
+                ms,
+                left=left,
+                color=colors[j],
+                label=s if i == 0 or s not in ax.get_legend_handles_labels()[1]
+                else None)
             left += ms
     ax.set_yticks(range(len(rows)), [r[0] for r in rows], fontsize=7)
     ax.invert_yaxis()
@@ -29,9 +33,13 @@ def write_figure(res, out_dir, batch='1'):
     handles, labels = ax.get_legend_handles_labels()
     seen = dict(zip(labels, handles))
     ax.legend([seen[s] for s in STAGES if s in seen],
-              [s for s in STAGES if s in seen], fontsize=7, loc='lower right')
-    ax.set_title(f'Per-stage latency ({res["machine"]["cpu"]}, '
-                 f'{res["machine"]["device"]})', fontsize=9)
+              [s for s in STAGES if s in seen],
+              fontsize=7,
+              loc='lower right')
+    ax.set_title(
+        f'Per-stage latency ({res["machine"]["cpu"]}, '
+        f'{res["machine"]["device"]})',
+        fontsize=9)
     fig.tight_layout()
     path = osp.join(out_dir, 'benchmark.png')
     fig.savefig(path, dpi=110)

@@ -10,7 +10,6 @@ from mmengine.analysis import get_model_complexity_info
 from blitznet_mm.models.detectors.dense_head_adapter import (
     det_forward, det_predict_by_feat)
 from blitznet_mm.utils import default_dtype, optimize_for_inference
-
 from .backends import exported_paths, staged_backend
 from .machine import PeakMemory, sync, time_runs
 from .models import MODELS, STAGES, TRAINED, build, make_batch
@@ -48,8 +47,8 @@ def staged_forward(model, family, inputs, samples, autocast, laps=True):
             lap('neck')
             # the detector's own dispatch (BlitzNet.predict calls the same)
             det = det_forward(model.bbox_head, feats)
-            seg = model.seg_head(feats) if getattr(
-                model, 'with_seg', False) else None
+            seg = model.seg_head(feats) if getattr(model, 'with_seg',
+                                                   False) else None
             lap('heads')
     with torch.autocast(device.type, enabled=False):
         if family == 'fcn':
@@ -60,8 +59,7 @@ def staged_forward(model, family, inputs, samples, autocast, laps=True):
             det_predict_by_feat(model.bbox_head, det, metas, rescale=True)
             lap('decode+nms')
             if seg is not None:
-                model.seg_head.predict_by_feat(seg.float().contiguous(),
-                                               metas)
+                model.seg_head.predict_by_feat(seg.float().contiguous(), metas)
             lap('mask')
     return t
 
@@ -70,8 +68,8 @@ def flops_per_image(model, size) -> float:
     """Multiply-adds x 2, mmengine's analyzer at batch 1."""
     m = copy.deepcopy(model).cpu().float()
     with torch.no_grad():
-        info = get_model_complexity_info(m, input_shape=(3, size, size),
-                                         show_table=False, show_arch=False)
+        info = get_model_complexity_info(
+            m, input_shape=(3, size, size), show_table=False, show_arch=False)
     return 2. * info['flops']
 
 
@@ -87,8 +85,11 @@ def low_precisions(device) -> dict:
 
 
 def precision_name(dtype) -> str:
-    return {torch.bfloat16: 'bf16', torch.float16: 'fp16',
-            torch.float32: 'fp32'}[dtype]
+    return {
+        torch.bfloat16: 'bf16',
+        torch.float16: 'fp16',
+        torch.float32: 'fp32'
+    }[dtype]
 
 
 def paths(device, compile=False):
@@ -105,8 +106,8 @@ def paths(device, compile=False):
     for name, dtype in low_precisions(device).items():
         p[f'{name} fast'] = dict(optimize=True, autocast=True, dtype=dtype)
     if compile:
-        p[f'{low_name} fast + compile'] = dict(optimize=True, autocast=True,
-                                               dtype=low, compile=True)
+        p[f'{low_name} fast + compile'] = dict(
+            optimize=True, autocast=True, dtype=low, compile=True)
     return p
 
 
@@ -145,8 +146,7 @@ def _end_to_end(prepared, runs, device):
             out[pname] = None
             continue
         with grad():
-            out[pname] = time_runs(lambda: e2e(inputs, samples), runs,
-                                   device)
+            out[pname] = time_runs(lambda: e2e(inputs, samples), runs, device)
     return out
 
 
@@ -154,22 +154,34 @@ def _entry(laps, peak_mem, mem_increase, bs, runs, flops, peak):
     total = [sum(lp.values()) / bs for lp in laps]
     q = np.percentile(total, [25, 50, 75])
     entry = dict(
-        batch=bs, runs=runs,
-        median_s=float(q[1]), p25_s=float(q[0]), p75_s=float(q[2]),
+        batch=bs,
+        runs=runs,
+        median_s=float(q[1]),
+        p25_s=float(q[0]),
+        p75_s=float(q[2]),
         # a stage a path does not have (the exported graph's inside) is left
         # out, not reported as 0
-        stages_s={s: statistics.median(lp[s] for lp in laps) / bs
-                  for s in STAGES if s in laps[0]},
+        stages_s={
+            s: statistics.median(lp[s] for lp in laps) / bs
+            for s in STAGES if s in laps[0]
+        },
         images_per_s=1. / float(q[1]),
-        peak_mem_mib=peak_mem, mem_increase_mib=mem_increase,
+        peak_mem_mib=peak_mem,
+        mem_increase_mib=mem_increase,
         gflops_per_s=flops / float(q[1]) / 1e9,
         floor_s=flops / (peak * 1e9))
     entry['vs_floor'] = entry['median_s'] / entry['floor_s']
     return entry
 
 
-def bench_inference(name, args, device, images, peaks, model=None,
-                    batch_sizes=None, runs_batch=None):
+def bench_inference(name,
+                    args,
+                    device,
+                    images,
+                    peaks,
+                    model=None,
+                    batch_sizes=None,
+                    runs_batch=None):
     """Latency of ``MODELS[name]`` (or ``model``) on each path and batch
     size; the models of ``BACKEND_MODELS`` on a CPU also exported
     (``args.backends``); returns a json-able dict."""
@@ -177,30 +189,38 @@ def bench_inference(name, args, device, images, peaks, model=None,
     if model is None:
         model = build(name)
     flops = flops_per_image(model, size)
-    res = dict(model=name, family=family, input=size, flops=flops,
-               params=sum(p.numel() for p in model.parameters()), paths={})
+    res = dict(
+        model=name,
+        family=family,
+        input=size,
+        flops=flops,
+        params=sum(p.numel() for p in model.parameters()),
+        paths={})
     compile = args.compile and name == 'BlitzNet300 s4'
     runners = {}
     for pname, p in paths(device, compile).items():
+
         def runner(pname=pname, p=p):
             m = optimize_for_inference(copy.deepcopy(model),
                                        compile=p.get('compile', False)) \
                 if p['optimize'] else model
-            amp = torch.autocast(device.type, dtype=p.get('dtype'),
-                                 enabled=p['autocast'])
+            amp = torch.autocast(
+                device.type, dtype=p.get('dtype'), enabled=p['autocast'])
 
             def run(i, s):
                 return staged_forward(m, family, i, s, amp)
-            run.end_to_end = lambda i, s: staged_forward(m, family, i, s,
-                                                         amp, laps=False)
+
+            run.end_to_end = lambda i, s: staged_forward(
+                m, family, i, s, amp, laps=False)
             return (m.to(device), run,
                     torch.inference_mode if p['optimize'] else torch.no_grad)
+
         runners[pname] = runner
     if args.backends and name in BACKEND_MODELS and device.type == 'cpu':
         exported, res['export'] = exported_paths(model, config, size, device)
         for pname, m in exported.items():
-            runners[pname] = lambda m=m: (
-                m, lambda i, s: staged_backend(m, i, s), torch.no_grad)
+            runners[pname] = lambda m=m: (m, lambda i, s: staged_backend(
+                m, i, s), torch.no_grad)
     built = {pname: make() for pname, make in runners.items()}
     for pname in built:
         res['paths'][pname] = {}
@@ -208,24 +228,26 @@ def bench_inference(name, args, device, images, peaks, model=None,
         runs = max(2, args.runs if bs == 1 else
                    (runs_batch or args.runs_batch))
         prepared = {
-            pname: (run, *make_batch(m, family, size, images[:bs], device),
-                    grad)
-            for pname, (m, run, grad) in built.items()}
+            pname:
+            (run, *make_batch(m, family, size, images[:bs], device), grad)
+            for pname, (m, run, grad) in built.items()
+        }
         laps, peak_mem, incr = _interleaved(prepared, args, runs, device)
         e2e = _end_to_end(prepared, runs, device)
         for pname in built:
             peak = peaks[pname.split()[0]]
-            entry = _entry(laps[pname], peak_mem[pname], incr[pname], bs,
-                           runs, flops, peak)
+            entry = _entry(laps[pname], peak_mem[pname], incr[pname], bs, runs,
+                           flops, peak)
             if e2e[pname]:
                 entry['end_to_end_s'] = statistics.median(e2e[pname]) / bs
                 entry['end_to_end_images_per_s'] = 1. / entry['end_to_end_s']
             res['paths'][pname][str(bs)] = entry
-            print(f'  {name:24s} {pname:16s} batch {bs}: '
-                  f'{entry["median_s"] * 1e3:7.1f} ms/img '
-                  f'({entry["vs_floor"]:.2f}x floor)' + (
-                      f', end to end {entry["end_to_end_s"] * 1e3:.1f} ms/img'
-                      if e2e[pname] else ''), flush=True)
+            print(
+                f'  {name:24s} {pname:16s} batch {bs}: '
+                f'{entry["median_s"] * 1e3:7.1f} ms/img '
+                f'({entry["vs_floor"]:.2f}x floor)' +
+                (f', end to end {entry["end_to_end_s"] * 1e3:.1f} ms/img'
+                 if e2e[pname] else ''),
+                flush=True)
     del built
     return res
-

@@ -22,11 +22,14 @@ def machine(device) -> dict:
                     break
     except OSError:
         pass
-    info = dict(cpu=cpu, cores=os.cpu_count(),
-                torch_threads=torch.get_num_threads(),
-                torch=torch.__version__, python=platform.python_version(),
-                cpu_capability=torch.backends.cpu.get_cpu_capability(),
-                device=str(device))
+    info = dict(
+        cpu=cpu,
+        cores=os.cpu_count(),
+        torch_threads=torch.get_num_threads(),
+        torch=torch.__version__,
+        python=platform.python_version(),
+        cpu_capability=torch.backends.cpu.get_cpu_capability(),
+        device=str(device))
     if device.type == 'cuda':
         info['gpu'] = torch.cuda.get_device_name(device)
     return info
@@ -82,12 +85,15 @@ def cuda_settings(config: str) -> dict:
     and ``torch.backends.cudnn.benchmark`` from the config's
     ``env_cfg.cudnn_benchmark`` (set here, as mmengine's runner does)."""
     from mmengine.config import Config
-    bench = bool(Config.fromfile(config).get('env_cfg', {}).get(
-        'cudnn_benchmark', False))
+    bench = bool(
+        Config.fromfile(config).get('env_cfg', {}).get('cudnn_benchmark',
+                                                       False))
     torch.backends.cudnn.benchmark = bench
-    return dict(cudnn_allow_tf32=torch.backends.cudnn.allow_tf32,
-                matmul_allow_tf32=torch.backends.cuda.matmul.allow_tf32,
-                cudnn_benchmark=bench, config=config)
+    return dict(
+        cudnn_allow_tf32=torch.backends.cudnn.allow_tf32,
+        matmul_allow_tf32=torch.backends.cuda.matmul.allow_tf32,
+        cudnn_benchmark=bench,
+        config=config)
 
 
 class PeakMemory:

@@ -1,7 +1,6 @@
 """The models compared, built randomly initialised, and their inputs."""
 import os.path as osp
 
-
 _ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..', '..'))
 
 import os
@@ -17,15 +16,14 @@ from mmengine.registry import DefaultScope
 
 from blitznet_mm.compat import give_ssd_head_loss_cls
 
-
 COCO_MINI = os.environ.get('BLITZNET_COCO_MINI',
                            osp.join(_ROOT, 'data', 'samples'))
 CFG = osp.join(_ROOT, 'configs')
 # name -> (family, config, input size)
 MODELS = {
     'BlitzNet300 s4': ('blitznet', osp.join(CFG, 'blitznet300_voc.py'), 300),
-    'BlitzNet300 s8': ('blitznet', osp.join(CFG, 'blitznet300_s8_voc.py'),
-                       300),
+    'BlitzNet300 s8': ('blitznet', osp.join(CFG,
+                                            'blitznet300_s8_voc.py'), 300),
     'BlitzNet512 s8': ('blitznet', osp.join(CFG, 'blitznet512_voc.py'), 512),
     'SSD300 (mmdet)': ('ssd', 'mmdet::ssd/ssd300_coco.py', 300),
     'SSD512 (mmdet)': ('ssd', 'mmdet::ssd/ssd512_coco.py', 512),
@@ -37,11 +35,11 @@ MODELS = {
 # the variants of issue 14 (docs/variants.md, "Size and cost"), 300x300,
 # VOC head
 VARIANTS = {
-    f'BlitzNet300 {v}': ('blitznet', osp.join(CFG, f'blitznet300_{c}.py'),
-                         300)
+    f'BlitzNet300 {v}': ('blitznet', osp.join(CFG, f'blitznet300_{c}.py'), 300)
     for v, c in (('DetNet-59', 'detnet59_voc'), ('RFB', 'rfb_voc'),
-                 ('ASPP head', 'aspp_voc'), ('FCN head', 'fcn_voc'),
-                 ('GN', 'gn_coco_mini'))}
+                 ('ASPP head',
+                  'aspp_voc'), ('FCN head', 'fcn_voc'), ('GN', 'gn_coco_mini'))
+}
 MODELS.update(VARIANTS)
 # own segmentation classes (docs/custom_data.md): COCO-Stuff's 171 outputs
 # at stride 4, and at stride 8 (the s8 neck and anchors); the other
@@ -53,37 +51,45 @@ SEG_VARIANTS = {
     ('blitznet', osp.join(CFG, 'blitznet300_coco_stuff.py'), 300),
     'BlitzNet300 BiSeNet head':
     ('blitznet', osp.join(CFG, 'blitznet300_bisenet_voc.py'), 300),
-    'BlitzNet300 IoU-Net head':
-    ('blitznet', osp.join(CFG, 'blitznet300_iou_voc.py'), 300),
+    'BlitzNet300 IoU-Net head': ('blitznet',
+                                 osp.join(CFG, 'blitznet300_iou_voc.py'), 300),
     # mmdet detectors with BlitzNet's segmentation branch (docs/joint.md),
     # at BlitzNet300's input padded to their stride 32 (their
     # preprocessors' pad_size_divisor), for the same footing
     'RTMDet-tiny + seg':
     ('blitznet', osp.join(CFG, 'joint', 'rtmdet_tiny_seg_coco.py'), 320),
     'RetinaNet R50-FPN + seg':
-    ('blitznet', osp.join(CFG, 'joint', 'retinanet_r50_fpn_seg_coco.py'),
-     320),
+    ('blitznet', osp.join(CFG, 'joint', 'retinanet_r50_fpn_seg_coco.py'), 320),
 }
 MODELS.update(SEG_VARIANTS)
 # models built with another config's neck and anchors (output stride 8)
-STRIDE_FROM = {'BlitzNet300 s8 (COCO-Stuff)':
-               osp.join(CFG, 'blitznet300_s8_voc.py')}
+STRIDE_FROM = {
+    'BlitzNet300 s8 (COCO-Stuff)': osp.join(CFG, 'blitznet300_s8_voc.py')
+}
 BLITZNETS = [k for k, v in MODELS.items() if v[0] == 'blitznet']
 # extra rows: the 80-class head, random and trained (post-processing)
 COCO_BLITZNET = 'BlitzNet300 s4 (COCO head)'
 TRAINED = 'BlitzNet300 s4 (COCO head, trained)'
-MODELS[COCO_BLITZNET] = MODELS[TRAINED] = (
-    'blitznet', osp.join(CFG, 'blitznet300_coco.py'), 300)
+MODELS[COCO_BLITZNET] = MODELS[TRAINED] = ('blitznet',
+                                           osp.join(CFG,
+                                                    'blitznet300_coco.py'),
+                                           300)
 # models whose detection classes are COCO's 80 things, not VOC's 20
-DET_CLASSES = {COCO_BLITZNET: 80, TRAINED: 80,
-               'BlitzNet300 s4 (COCO-Stuff)': 80,
-               'BlitzNet300 s8 (COCO-Stuff)': 80, 'RTMDet-tiny + seg': 80,
-               'RetinaNet R50-FPN + seg': 80}
+DET_CLASSES = {
+    COCO_BLITZNET: 80,
+    TRAINED: 80,
+    'BlitzNet300 s4 (COCO-Stuff)': 80,
+    'BlitzNet300 s8 (COCO-Stuff)': 80,
+    'RTMDet-tiny + seg': 80,
+    'RetinaNet R50-FPN + seg': 80
+}
 # what `make bench` times by default (the COCO-head rows come from the
 # post-processing section)
 DEFAULT_MODELS = [k for k in MODELS if k not in (COCO_BLITZNET, TRAINED)]
-PEERS = {300: ('SSD300 (mmdet)', 'FCN R50-D8 @300 (mmseg)'),
-         512: ('SSD512 (mmdet)', 'FCN R50-D8 @512 (mmseg)')}
+PEERS = {
+    300: ('SSD300 (mmdet)', 'FCN R50-D8 @300 (mmseg)'),
+    512: ('SSD512 (mmdet)', 'FCN R50-D8 @512 (mmseg)')
+}
 # 'graph': an exported model's network + softmax + box decoding, timed whole
 STAGES = ('backbone', 'neck', 'heads', 'graph', 'decode+nms', 'mask')
 
@@ -116,8 +122,8 @@ def build(name: str, num_det_classes: Optional[int] = None):
             m.num_classes = num_det_classes
         else:
             m.bbox_head.num_classes = num_det_classes
-    with DefaultScope.overwrite_default_scope(
-            'mmseg' if family == 'fcn' else 'mmdet'):
+    with DefaultScope.overwrite_default_scope('mmseg' if family ==
+                                              'fcn' else 'mmdet'):
         model = REG.build(m)
     logger = MMLogger.get_current_instance()
     level, logger.level = logger.level, 40  # init_weights logs each tensor
@@ -152,8 +158,11 @@ def make_batch(model, family, size, images, device):
         h, w = img.shape[:2]
         resized = mmcv.imresize(img, (size, size))
         inputs.append(torch.from_numpy(resized).permute(2, 0, 1).contiguous())
-        meta = dict(ori_shape=(h, w), img_shape=(size, size),
-                    scale_factor=(size / w, size / h), pad_shape=(size, size))
+        meta = dict(
+            ori_shape=(h, w),
+            img_shape=(size, size),
+            scale_factor=(size / w, size / h),
+            pad_shape=(size, size))
         samples.append(Sample(metainfo=meta))
     model.to(device)
     data = model.data_preprocessor(

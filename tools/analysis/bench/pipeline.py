@@ -42,11 +42,12 @@ COCO_MINI = os.environ.get('BLITZNET_COCO_MINI',
 # the VOC and COCO configs share one training pipeline (coco.py inherits
 # voc0712.py's); the 512 configs only change the Resize scale, which
 # ``sizes`` sets
-DEFAULT_CONFIGS = ('configs/blitznet300_coco.py',)
+DEFAULT_CONFIGS = ('configs/blitznet300_coco.py', )
 LOAD_STAGE = 'data_info'  # the dataset's copy of the annotation record
 
 
-def workers_needed(images_per_s_per_worker: float, batch_size: int = 32,
+def workers_needed(images_per_s_per_worker: float,
+                   batch_size: int = 32,
                    steps_per_s: float = 10.) -> int:
     """Data-loader workers that keep up with ``steps_per_s`` training steps
     of ``batch_size`` images, each worker delivering
@@ -80,22 +81,26 @@ def _single_worker_threads():
 def build_pipeline(config: str, size: int):
     """The dataset of data/samples (COCO layout) and the list of training
     transforms of ``config`` with the Resize scale set to ``size``."""
-    import blitznet_mm  # noqa: F401  (registers the transforms)
     from mmdet.registry import DATASETS, TRANSFORMS
     from mmdet.utils import register_all_modules
     from mmengine.config import Config
+
+    import blitznet_mm  # noqa: F401  (registers the transforms)
     register_all_modules()
-    cfg = Config.fromfile(config if osp.isabs(config)
-                          else osp.join(_ROOT, config))
+    cfg = Config.fromfile(
+        config if osp.isabs(config) else osp.join(_ROOT, config))
     steps = []
     for t in copy.deepcopy(cfg.train_pipeline):
         if t['type'] == 'Resize':
             t['scale'] = (size, size)
         steps.append(TRANSFORMS.build(t))
-    ds = DATASETS.build(dict(
-        type='BlitzNetCocoDataset', data_root=COCO_MINI,
-        ann_file='annotations/instances_train2017.json',
-        data_prefix=dict(img='train2017/'), pipeline=[]))
+    ds = DATASETS.build(
+        dict(
+            type='BlitzNetCocoDataset',
+            data_root=COCO_MINI,
+            ann_file='annotations/instances_train2017.json',
+            data_prefix=dict(img='train2017/'),
+            pipeline=[]))
     return ds, steps
 
 
@@ -132,14 +137,21 @@ def time_pipeline(ds, steps, passes: int = 5, seed: int = 0) -> dict:
                 dropped += 1
             else:
                 images += 1
-    return dict(total_s=sum(stage), wall_s=time.perf_counter() - wall,
-                images=images, dropped=dropped,
-                stage_s=dict(zip(names, stage)))
+    return dict(
+        total_s=sum(stage),
+        wall_s=time.perf_counter() - wall,
+        images=images,
+        dropped=dropped,
+        stage_s=dict(zip(names, stage)))
 
 
-def pipeline_rows(configs=DEFAULT_CONFIGS, sizes=(300, 512),
-                  passes: int = 5, repeats: int = 5, warmup: int = 1,
-                  batch_size: int = 32, steps_per_s: float = 10.,
+def pipeline_rows(configs=DEFAULT_CONFIGS,
+                  sizes=(300, 512),
+                  passes: int = 5,
+                  repeats: int = 5,
+                  warmup: int = 1,
+                  batch_size: int = 32,
+                  steps_per_s: float = 10.,
                   verbose: bool = True) -> list:
     """Images/s per worker of the training pipeline of each config at each
     input size, with the time of each transform.
@@ -158,24 +170,34 @@ def pipeline_rows(configs=DEFAULT_CONFIGS, sizes=(300, 512),
         for size in sizes:
             ds, steps = build_pipeline(config, size)
             with _single_worker_threads():
-                runs = [time_pipeline(ds, steps, passes) for _ in
-                        range(warmup + repeats)][warmup:]
+                runs = [
+                    time_pipeline(ds, steps, passes)
+                    for _ in range(warmup + repeats)
+                ][warmup:]
             rates = [r['images'] / r['total_s'] for r in runs]
             rate = statistics.median(rates)
             wall_rate = statistics.median(r['images'] / r['wall_s']
                                           for r in runs)
             names = list(runs[0]['stage_s'])
-            stages = {n: statistics.median(
-                1e3 * r['stage_s'][n] / r['images'] for r in runs)
-                for n in names}
-            row = dict(config=config, size=size, images_per_s=rate,
-                       ms_per_image=1e3 / rate,
-                       wall_images_per_s=wall_rate,
-                       spread=(min(rates), max(rates)), stages_ms=stages,
-                       dropped=runs[0]['dropped'] / (
-                           runs[0]['dropped'] + runs[0]['images']),
-                       workers=workers_needed(rate, batch_size, steps_per_s),
-                       batch_size=batch_size, steps_per_s=steps_per_s)
+            stages = {
+                n:
+                statistics.median(1e3 * r['stage_s'][n] / r['images']
+                                  for r in runs)
+                for n in names
+            }
+            row = dict(
+                config=config,
+                size=size,
+                images_per_s=rate,
+                ms_per_image=1e3 / rate,
+                wall_images_per_s=wall_rate,
+                spread=(min(rates), max(rates)),
+                stages_ms=stages,
+                dropped=runs[0]['dropped'] /
+                (runs[0]['dropped'] + runs[0]['images']),
+                workers=workers_needed(rate, batch_size, steps_per_s),
+                batch_size=batch_size,
+                steps_per_s=steps_per_s)
             rows.append(row)
             if verbose:
                 print(format_row(row), flush=True)
@@ -196,16 +218,18 @@ def format_row(row: dict) -> str:
 def markdown(rows: list) -> str:
     """The rows as a markdown table (ms per delivered image per stage)."""
     names = list(rows[0]['stages_ms'])
-    head = (['config', 'size', 'images/s per worker', 'ms/image'] + names
-            + ['workers'])
+    head = (['config', 'size', 'images/s per worker', 'ms/image'] + names +
+            ['workers'])
     out = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     for r in rows:
-        out.append('| ' + ' | '.join(
-            [osp.basename(r['config']), str(r['size']),
-             f'{r["images_per_s"]:.1f}', f'{r["ms_per_image"]:.2f}']
-            + [f'{r["stages_ms"][n]:.2f}' for n in names]
-            + [f'{r["workers"]} (for {r["batch_size"]} x '
-               f'{r["steps_per_s"]:g}/s)']) + ' |')
+        out.append('| ' + ' | '.join([
+            osp.basename(r['config']),
+            str(r['size']), f'{r["images_per_s"]:.1f}',
+            f'{r["ms_per_image"]:.2f}'
+        ] + [f'{r["stages_ms"][n]:.2f}' for n in names] + [
+            f'{r["workers"]} (for {r["batch_size"]} x '
+            f'{r["steps_per_s"]:g}/s)'
+        ]) + ' |')
     return '\n'.join(out)
 
 
@@ -213,16 +237,23 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--configs', nargs='+', default=list(DEFAULT_CONFIGS))
     p.add_argument('--sizes', nargs='+', type=int, default=[300, 512])
-    p.add_argument('--passes', type=int, default=5,
-                   help='passes over the images per repeat')
+    p.add_argument(
+        '--passes',
+        type=int,
+        default=5,
+        help='passes over the images per repeat')
     p.add_argument('--repeats', type=int, default=5)
     p.add_argument('--batch-size', type=int, default=32)
     p.add_argument('--steps-per-s', type=float, default=10.)
     p.add_argument('--json', default=None, help='write the rows here')
     args = p.parse_args(argv)
-    rows = pipeline_rows(args.configs, args.sizes, args.passes, args.repeats,
-                         batch_size=args.batch_size,
-                         steps_per_s=args.steps_per_s)
+    rows = pipeline_rows(
+        args.configs,
+        args.sizes,
+        args.passes,
+        args.repeats,
+        batch_size=args.batch_size,
+        steps_per_s=args.steps_per_s)
     print(markdown(rows))
     if args.json:
         with open(args.json, 'w') as f:

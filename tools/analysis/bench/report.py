@@ -1,9 +1,7 @@
 """The markdown report, the targets and the summary."""
-import os.path as osp
-
-
 import json
 import os
+import os.path as osp
 
 from .figure import write_figure
 from .models import BLITZNETS, MODELS, PEERS, STAGES, TRAINED
@@ -59,8 +57,8 @@ def write_report(res, out_dir):
         f'({res["wall_s"] / 60:.1f} min). Machine: {mach["cpu"]}, '
         f'{mach["cores"]} cores, torch {mach["torch"]} with '
         f'{mach["torch_threads"]} threads ({mach["cpu_capability"]}), '
-        f'device `{mach["device"]}`'
-        + (f' ({mach["gpu"]})' if 'gpu' in mach else '') + '.', '',
+        f'device `{mach["device"]}`' +
+        (f' ({mach["gpu"]})' if 'gpu' in mach else '') + '.', '',
         peak_text(res) + ' FLOPs = 2 x multiply-adds '
         '(mmengine analyzer); the FLOP floor is FLOPs / peak. Randomly '
         'initialised weights, real coco_mini images resized to the input '
@@ -71,58 +69,68 @@ def write_report(res, out_dir):
         'every path of the model is resident) or peak allocated memory '
         '(CUDA) while the path ran. "end to end" times the same calls '
         'without the per-stage synchronisations, back to back (on CUDA '
-        'with CUDA events and one synchronisation per run of calls).', '']
+        'with CUDA events and one synchronisation per run of calls).', ''
+    ]
     if res.get('cuda_settings'):
         cs = res['cuda_settings']
-        L += [f'CUDA settings (PyTorch defaults, as tools/test.py runs): '
-              f'cuDNN TF32 {cs["cudnn_allow_tf32"]}, matmul TF32 '
-              f'{cs["matmul_allow_tf32"]}, cudnn.benchmark '
-              f'{cs["cudnn_benchmark"]} (env_cfg of '
-              f'{osp.basename(cs["config"])}); the "fp32" rows run their '
-              'convolutions in TF32.', '']
+        L += [
+            f'CUDA settings (PyTorch defaults, as tools/test.py runs): '
+            f'cuDNN TF32 {cs["cudnn_allow_tf32"]}, matmul TF32 '
+            f'{cs["matmul_allow_tf32"]}, cudnn.benchmark '
+            f'{cs["cudnn_benchmark"]} (env_cfg of '
+            f'{osp.basename(cs["config"])}); the "fp32" rows run their '
+            'convolutions in TF32.', ''
+        ]
     inf = res['inference']
     write_figure(res, out_dir)
-    L += ['![per-stage latency, batch 1](benchmark.png)', '',
-          "Stages: trunk, neck and heads as the PyTorch model runs them; "
-          "'graph' is an exported model's whole network with the softmax "
-          "and the decoding of every anchor's box (the PyTorch paths decode "
-          "only the candidates, inside 'decode+nms'); 'decode+nms' and "
-          "'mask' are the same functions on every path.", '']
+    L += [
+        '![per-stage latency, batch 1](benchmark.png)', '',
+        "Stages: trunk, neck and heads as the PyTorch model runs them; "
+        "'graph' is an exported model's whole network with the softmax "
+        "and the decoding of every anchor's box (the PyTorch paths decode "
+        "only the candidates, inside 'decode+nms'); 'decode+nms' and "
+        "'mask' are the same functions on every path.", ''
+    ]
     if any('export' in r for r in inf):
-        L += ['Export (tools/deployment/export.py): ' + '; '.join(
-            f'{r["model"]}: ONNX {r["export"]["onnx_export_s"]:.0f} s, '
-            f'{r["export"]["onnx_mib"]:.0f} MiB; OpenVINO IR +'
-            f'{r["export"]["openvino_convert_s"]:.0f} s, '
-            f'{r["export"]["openvino_mib"]:.0f} MiB'
-            for r in inf if 'export' in r) + '.', '']
+        L += [
+            'Export (tools/deployment/export.py): ' + '; '.join(
+                f'{r["model"]}: ONNX {r["export"]["onnx_export_s"]:.0f} s, '
+                f'{r["export"]["onnx_mib"]:.0f} MiB; OpenVINO IR +'
+                f'{r["export"]["openvino_convert_s"]:.0f} s, '
+                f'{r["export"]["openvino_mib"]:.0f} MiB'
+                for r in inf if 'export' in r) + '.', ''
+        ]
     for bs in res['batch_sizes']:
-        L += [f'## Inference, batch {bs} (ms per image)', '',
-              '| model | path | runs | total | ' + ' | '.join(STAGES)
-              + ' | images/s | end to end | GFLOPs | GFLOP/s | x floor | '
-              'peak mem (MiB) |',
-              '|---' * (10 + len(STAGES)) + '|']
+        L += [
+            f'## Inference, batch {bs} (ms per image)', '',
+            '| model | path | runs | total | ' + ' | '.join(STAGES) +
+            ' | images/s | end to end | GFLOPs | GFLOP/s | x floor | '
+            'peak mem (MiB) |', '|---' * (10 + len(STAGES)) + '|'
+        ]
         for r in inf:
             for pname, byb in r['paths'].items():
                 e = byb.get(str(bs))
                 if e is None:
                     continue
-                st = ' | '.join(ms(e['stages_s'][s]) if s in e['stages_s']
-                                else '-' for s in STAGES)
+                st = ' | '.join(
+                    ms(e['stages_s'][s]) if s in e['stages_s'] else '-'
+                    for s in STAGES)
                 L.append(
                     f'| {r["model"]} | {pname} | {e["runs"]} | '
                     f'{ms(e["median_s"])} '
                     f'({ms(e["p25_s"])}-{ms(e["p75_s"])}) | {st} | '
-                    f'{e["images_per_s"]:.2f} | '
-                    + (ms(e['end_to_end_s']) if 'end_to_end_s' in e else '-')
-                    + f' | {r["flops"] / 1e9:.1f} | '
+                    f'{e["images_per_s"]:.2f} | ' +
+                    (ms(e['end_to_end_s']) if 'end_to_end_s' in e else '-') +
+                    f' | {r["flops"] / 1e9:.1f} | '
                     f'{e["gflops_per_s"]:.0f} | {e["vs_floor"]:.2f} | '
                     f'{e["peak_mem_mib"]:.0f} |')
         L.append('')
     if res.get('ratios'):
-        L += ['## BlitzNet versus two separate networks (batch 1, '
-              'same path)', '',
-              '| BlitzNet | path | / detector | / segmenter | '
-              '/ (detector + segmenter) |', '|---|---|---|---|---|']
+        L += [
+            '## BlitzNet versus two separate networks (batch 1, '
+            'same path)', '', '| BlitzNet | path | / detector | / segmenter | '
+            '/ (detector + segmenter) |', '|---|---|---|---|---|'
+        ]
         for r in res['ratios']:
             L.append(f'| {r["model"]} vs {r["detector"]} + {r["segmenter"]}'
                      f' | {r["path"]} | {r["vs_det"]:.2f} | '
@@ -130,16 +138,17 @@ def write_report(res, out_dir):
         L.append('')
     if res.get('postproc'):
         pp = res['postproc']
-        L += ['## Box decoding + NMS versus candidate anchors', '',
-              f'BlitzNet300 s4 (COCO head, 80 classes), scores from '
-              f'{pp["score_source"]}; candidates are random subsets of the '
-              'anchors of real images (their score distribution kept); '
-              'median ms per image (detections kept in brackets). '
-              f'End-to-end fp32 predict of this model: '
-              f'{ms(pp["end_to_end_s"])} ms per image.', '',
-              '| candidates | ' + ' | '.join(pp['strategies']) +
-              ' | share of end-to-end (paper) |',
-              '|---' * (len(pp['strategies']) + 2) + '|']
+        L += [
+            '## Box decoding + NMS versus candidate anchors', '',
+            f'BlitzNet300 s4 (COCO head, 80 classes), scores from '
+            f'{pp["score_source"]}; candidates are random subsets of the '
+            'anchors of real images (their score distribution kept); '
+            'median ms per image (detections kept in brackets). '
+            f'End-to-end fp32 predict of this model: '
+            f'{ms(pp["end_to_end_s"])} ms per image.', '', '| candidates | ' +
+            ' | '.join(pp['strategies']) + ' | share of end-to-end (paper) |',
+            '|---' * (len(pp['strategies']) + 2) + '|'
+        ]
         first = pp['strategies'][0]
         for row in pp['rows']:
             cells = ' | '.join(
@@ -149,10 +158,12 @@ def write_report(res, out_dir):
             L.append(f'| {row["candidates"]} | {cells} | {share:.1%} |')
         L.append('')
     if res.get('training'):
-        L += ['## Training throughput (300x300, real coco_mini images, '
-              'forward + backward + optimiser step)', '',
-              '| model | precision | optimiser | batch | s / iteration | '
-              'images/s |', '|---|---|---|---|---|---|']
+        L += [
+            '## Training throughput (300x300, real coco_mini images, '
+            'forward + backward + optimiser step)', '',
+            '| model | precision | optimiser | batch | s / iteration | '
+            'images/s |', '|---|---|---|---|---|---|'
+        ]
         for r in res['training']:
             opt = (f'{r.get("optimizer", "SGD")} '
                    f'({r.get("wrapper", "OptimWrapper")})')
@@ -163,8 +174,10 @@ def write_report(res, out_dir):
     if res.get('pipeline'):
         L += pipeline_lines(res['pipeline'])
     if res.get('targets'):
-        L += ['## Targets (issue 6)', '', '| target | measured | met |',
-              '|---|---|---|']
+        L += [
+            '## Targets (issue 6)', '', '| target | measured | met |',
+            '|---|---|---|'
+        ]
         for t in res['targets']:
             L.append(f'| {t["target"]} | {t["measured"]} | '
                      f'{"yes" if t["met"] else "no"} |')
@@ -180,8 +193,10 @@ def pipeline_lines(pipe) -> list:
     own ``markdown`` lines where it gives them, else its json."""
     if isinstance(pipe, dict) and pipe.get('markdown'):
         return list(pipe['markdown']) + ['']
-    return ['## Training input pipeline, this run', '', '```',
-            json.dumps(pipe, indent=1), '```', '']
+    return [
+        '## Training input pipeline, this run', '', '```',
+        json.dumps(pipe, indent=1), '```', ''
+    ]
 
 
 def find(inf, model, path, bs='1'):
@@ -201,17 +216,22 @@ def summarise(res, low_fast):
         for path in ('fp32', low_fast):
             b, d, s = (find(inf, n, path) for n in (name, det, seg))
             if b and d and s:
-                ratios.append(dict(
-                    model=name, detector=det, segmenter=seg, path=path,
-                    vs_det=b['median_s'] / d['median_s'],
-                    vs_seg=b['median_s'] / s['median_s'],
-                    vs_sum=b['median_s'] / (d['median_s'] + s['median_s'])))
+                ratios.append(
+                    dict(
+                        model=name,
+                        detector=det,
+                        segmenter=seg,
+                        path=path,
+                        vs_det=b['median_s'] / d['median_s'],
+                        vs_seg=b['median_s'] / s['median_s'],
+                        vs_sum=b['median_s'] /
+                        (d['median_s'] + s['median_s'])))
     res['ratios'] = ratios
     main = 'BlitzNet300 s4'
 
     def add(target, value, ok, fmt='{:.2f}x'):
-        targets.append(dict(target=target, measured=fmt.format(value),
-                            met=bool(ok)))
+        targets.append(
+            dict(target=target, measured=fmt.format(value), met=bool(ok)))
 
     for model, label in ((main, 'random init'), (TRAINED, 'trained')):
         for path in ('fp32', 'fp32 fast'):
@@ -227,7 +247,8 @@ def summarise(res, low_fast):
             e = find(inf, model, path)
             if e:
                 share = e['stages_s']['decode+nms'] / e['median_s']
-                add(f'decode + NMS <= 10% of end-to-end, 45,390 anchors '
+                add(
+                    f'decode + NMS <= 10% of end-to-end, 45,390 anchors '
                     f'({label}, {path})', share, share <= .1, '{:.1%}')
     for r in ratios:
         if r['model'] == main:
@@ -236,4 +257,3 @@ def summarise(res, low_fast):
             add(f'{main} <= 0.5x SSD300 + FCN ({r["path"]})', r['vs_sum'],
                 r['vs_sum'] <= .5)
     res['targets'] = targets
-

@@ -5,7 +5,6 @@ import time
 import torch
 
 from blitznet_mm.utils import default_dtype
-
 from .machine import PeakMemory, sync, time_runs
 from .models import COCO_BLITZNET, build
 from .postproc import coco_dataset
@@ -39,8 +38,8 @@ def make_optim(model, kind, dtype, device):
     else:
         opt = torch.optim.Adam(model.parameters(), lr=1e-4)
     if kind == 'amp':
-        return AmpOptimWrapper(optimizer=opt, loss_scale='dynamic',
-                               dtype=dtype)
+        return AmpOptimWrapper(
+            optimizer=opt, loss_scale='dynamic', dtype=dtype)
     return OptimWrapper(opt)
 
 
@@ -89,22 +88,26 @@ def bench_train(args, device):
         for prec, kind, dtype in precisions(device):
             optim = make_optim(model, kind, dtype, device)
             # the AMP wrapper opens its own autocast in optim_context
-            amp = torch.autocast(device.type, dtype=dtype,
-                                 enabled=kind == 'autocast')
-            times, peak = step_times(model, optim, data, amp,
-                                     args.train_iters, args.train_warmup,
-                                     device)
+            amp = torch.autocast(
+                device.type, dtype=dtype, enabled=kind == 'autocast')
+            times, peak = step_times(model, optim, data, amp, args.train_iters,
+                                     args.train_warmup, device)
             med = statistics.median(times)
-            row = dict(model=name.replace(' (COCO head)', ''),
-                       precision=prec, batch=args.train_batch, iter_s=med,
-                       images_per_s=args.train_batch / med,
-                       optimizer=type(optim.optimizer).__name__,
-                       wrapper=type(optim).__name__)
+            row = dict(
+                model=name.replace(' (COCO head)', ''),
+                precision=prec,
+                batch=args.train_batch,
+                iter_s=med,
+                images_per_s=args.train_batch / med,
+                optimizer=type(optim.optimizer).__name__,
+                wrapper=type(optim).__name__)
             if peak is not None:
                 row['peak_mem_mib'] = peak
             out.append(row)
-            print(f'  train {name:24s} {prec}: '
-                  f'{args.train_batch / med:.2f} images/s', flush=True)
+            print(
+                f'  train {name:24s} {prec}: '
+                f'{args.train_batch / med:.2f} images/s',
+                flush=True)
             del optim
         del model
     return out

@@ -17,12 +17,22 @@ import time
 # already has is not shadowed by our copy (numpy, opencv etc. come from the
 # machine; see gpu_check_wheels.sh)
 MODULES = {
-    'mmengine': 'mmengine', 'mmdet': 'mmdet', 'mmsegmentation': 'mmseg',
-    'mmcv': 'mmcv', 'mmcv_lite': 'mmcv', 'pycocotools': 'pycocotools',
-    'shapely': 'shapely', 'terminaltables': 'terminaltables',
-    'addict': 'addict', 'yapf': 'yapf', 'termcolor': 'termcolor',
-    'platformdirs': 'platformdirs', 'ftfy': 'ftfy', 'wcwidth': 'wcwidth',
-    'prettytable': 'prettytable'}
+    'mmengine': 'mmengine',
+    'mmdet': 'mmdet',
+    'mmsegmentation': 'mmseg',
+    'mmcv': 'mmcv',
+    'mmcv_lite': 'mmcv',
+    'pycocotools': 'pycocotools',
+    'shapely': 'shapely',
+    'terminaltables': 'terminaltables',
+    'addict': 'addict',
+    'yapf': 'yapf',
+    'termcolor': 'termcolor',
+    'platformdirs': 'platformdirs',
+    'ftfy': 'ftfy',
+    'wcwidth': 'wcwidth',
+    'prettytable': 'prettytable'
+}
 NEEDED = ('numpy', 'cv2', 'matplotlib', 'scipy', 'yaml', 'PIL', 'rich',
           'regex', 'six', 'tqdm', 'onnx', 'onnxscript', 'onnxruntime')
 
@@ -42,28 +52,37 @@ def build_mmcv_ops(wheels: str, seconds: float, log) -> str:
     cap = '.'.join(map(str, torch.cuda.get_device_capability()))
     tools = '/tmp/gpu_check_buildtools'  # setuptools<82: pkg_resources
     st = glob.glob(osp.join(wheels, 'setuptools-*.whl'))
-    subprocess.run([sys.executable, '-m', 'pip', 'install', '-q',
-                    '--no-index', '--no-deps', '--target', tools, *st],
+    subprocess.run([
+        sys.executable, '-m', 'pip', 'install', '-q', '--no-index',
+        '--no-deps', '--target', tools, *st
+    ],
                    check=False)
-    env = dict(os.environ, MMCV_WITH_OPS='1', FORCE_CUDA='1',
-               TORCH_CUDA_ARCH_LIST=cap, MAX_JOBS=str(os.cpu_count()),
-               PYTHONPATH=tools + os.pathsep + os.environ.get('PYTHONPATH',
-                                                              ''))
+    env = dict(
+        os.environ,
+        MMCV_WITH_OPS='1',
+        FORCE_CUDA='1',
+        TORCH_CUDA_ARCH_LIST=cap,
+        MAX_JOBS=str(os.cpu_count()),
+        PYTHONPATH=tools + os.pathsep + os.environ.get('PYTHONPATH', ''))
     out = '/tmp/gpu_check_mmcv'
     t = time.time()
     try:
-        res = subprocess.run(
-            [sys.executable, '-m', 'pip', 'wheel', '-q', '--no-deps',
-             '--no-build-isolation', '--no-index', '-w', out, sdist[-1]],
-            env=env, capture_output=True, text=True, timeout=seconds)
+        res = subprocess.run([
+            sys.executable, '-m', 'pip', 'wheel', '-q', '--no-deps',
+            '--no-build-isolation', '--no-index', '-w', out, sdist[-1]
+        ],
+                             env=env,
+                             capture_output=True,
+                             text=True,
+                             timeout=seconds)
     except subprocess.TimeoutExpired:
         log(f'mmcv ops build: not done in {seconds:.0f} s (sm {cap}); '
             'using mmcv-lite + the stub')
         return ''
     built = glob.glob(osp.join(out, 'mmcv-*.whl'))
     if res.returncode or not built:
-        log(f'mmcv ops build failed after {time.time() - t:.0f} s: '
-            + (res.stderr or res.stdout)[-1500:])
+        log(f'mmcv ops build failed after {time.time() - t:.0f} s: ' +
+            (res.stderr or res.stdout)[-1500:])
         return ''
     log(f'mmcv ops built in {time.time() - t:.0f} s for sm {cap}')
     return built[0]
@@ -77,12 +96,16 @@ def install_wheels(wheels: str, target: str, log, ops_wheel: str = '') -> list:
     files = sorted(glob.glob(osp.join(wheels, '*.whl')))
     if ops_wheel:
         files = [f for f in files if _dist(f) != 'mmcv_lite'] + [ops_wheel]
-    todo = [f for f in files if _dist(f) in MODULES
-            and importlib.util.find_spec(MODULES[_dist(f)]) is None]
+    todo = [
+        f for f in files if _dist(f) in MODULES
+        and importlib.util.find_spec(MODULES[_dist(f)]) is None
+    ]
     if todo:
-        cmd = [sys.executable, '-m', 'pip', 'install', '-q', '--no-index',
-               '--no-deps', '--no-compile', '--no-cache-dir', '--upgrade',
-               '--target', target, *todo]
+        cmd = [
+            sys.executable, '-m', 'pip', 'install', '-q', '--no-index',
+            '--no-deps', '--no-compile', '--no-cache-dir', '--upgrade',
+            '--target', target, *todo
+        ]
         subprocess.run(cmd, check=True)
         log(f'installed into {target}: ' +
             ', '.join(osp.basename(f) for f in todo))
@@ -98,8 +121,8 @@ def prepare(args, log) -> dict:
     """Install (``args.wheels``, when mmdet is not importable), make
     ``mmcv.ops`` importable, and describe the machine. Returns a dict for
     the report's environment part."""
-    env = dict(python=platform.python_version(), installed=[],
-               argv=sys.argv[1:])
+    env = dict(
+        python=platform.python_version(), installed=[], argv=sys.argv[1:])
     if args.wheels and osp.isdir(args.wheels) and \
             importlib.util.find_spec('mmdet') is None:
         ops = build_mmcv_ops(args.wheels, args.build_mmcv_ops, log) \
@@ -108,8 +131,9 @@ def prepare(args, log) -> dict:
     elif args.wheels and not osp.isdir(args.wheels):
         log(f'{args.wheels}: no such folder (make gpu-check-wheels); using '
             'the packages this Python has')
-    env['missing_modules'] = [m for m in NEEDED
-                              if importlib.util.find_spec(m) is None]
+    env['missing_modules'] = [
+        m for m in NEEDED if importlib.util.find_spec(m) is None
+    ]
     from .mmcv_ext_stub import backend, install
     try:
         env['mmcv_ext'] = install(force=args.mmcv_ext == 'stub')
@@ -118,13 +142,15 @@ def prepare(args, log) -> dict:
     if env['mmcv_ext'] == 'stub':
         env['mmcv_ext'] += f' ({backend()}; no compiled mmcv ops)'
     import torch
-    env.update(torch=torch.__version__, cuda=torch.version.cuda,
-               cudnn=torch.backends.cudnn.version(),
-               cuda_available=torch.cuda.is_available())
+    env.update(
+        torch=torch.__version__,
+        cuda=torch.version.cuda,
+        cudnn=torch.backends.cudnn.version(),
+        cuda_available=torch.cuda.is_available())
     if torch.cuda.is_available():
         env['gpu'] = torch.cuda.get_device_name()
-        env['capability'] = '.'.join(map(str,
-                                         torch.cuda.get_device_capability()))
+        env['capability'] = '.'.join(
+            map(str, torch.cuda.get_device_capability()))
         env['gpu_count'] = torch.cuda.device_count()
     for mod in ('mmengine', 'mmcv', 'mmdet', 'mmseg', 'torchvision',
                 'onnxruntime', 'numpy', 'cv2'):

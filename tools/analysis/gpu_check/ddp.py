@@ -72,8 +72,9 @@ def grads(model, step, data, mode):
     batch = base.data_preprocessor(pseudo_collate(copy.deepcopy(data)), True)
     losses = step(**batch, mode='loss')
     sum(losses.values()).backward()
-    return torch.cat([p.grad.flatten() for p in base.parameters()
-                      if p.requires_grad]).cpu()
+    return torch.cat([
+        p.grad.flatten() for p in base.parameters() if p.requires_grad
+    ]).cpu()
 
 
 def _worker(rank, world, port, device, stub, out, size):
@@ -85,8 +86,7 @@ def _worker(rank, world, port, device, stub, out, size):
     try:
         from torch.nn.parallel import DistributedDataParallel as DDP
         model = _model(device)
-        ddp = DDP(model, device_ids=[0] if device.startswith('cuda')
-                  else None)
+        ddp = DDP(model, device_ids=[0] if device.startswith('cuda') else None)
         mine = samples(size)[2 * rank:2 * rank + 2]
         result = {m: grads(model, ddp, mine, m) for m in MODES}
         if rank == 0:
@@ -98,9 +98,12 @@ def _worker(rank, world, port, device, stub, out, size):
 def _spawn(device, stub, deadline, size):
     import torch.multiprocessing as mp
     out = os.path.join(tempfile.mkdtemp(prefix='gpu_check_ddp_'), 'r0.pt')
-    ctx = mp.start_processes(_worker, args=(2, _free_port(), device, stub,
-                                            out, size),
-                             nprocs=2, start_method='spawn', join=False)
+    ctx = mp.start_processes(
+        _worker,
+        args=(2, _free_port(), device, stub, out, size),
+        nprocs=2,
+        start_method='spawn',
+        join=False)
     try:
         while not ctx.join(timeout=2):
             if deadline.over(2.):
@@ -122,15 +125,18 @@ def compare(device, stub, deadline, size=300):
     data = samples(size)
     ref = {m: grads(model, model, data, m) for m in MODES}
     del model
-    print(f'   1-process gradients on {device} in '
-          f'{time.perf_counter() - t:.1f} s; 2 DDP processes next',
-          flush=True)
+    print(
+        f'   1-process gradients on {device} in '
+        f'{time.perf_counter() - t:.1f} s; 2 DDP processes next',
+        flush=True)
     got = _spawn(device, stub, deadline, size)
-    rel = {m: float((got[m] - ref[m]).norm() / ref[m].norm())
-           for m in MODES}
-    return dict(device=device, backend='gloo', rel_diff=rel,
-                seconds=time.perf_counter() - t,
-                ok=all(v < 1e-4 for v in rel.values()))
+    rel = {m: float((got[m] - ref[m]).norm() / ref[m].norm()) for m in MODES}
+    return dict(
+        device=device,
+        backend='gloo',
+        rel_diff=rel,
+        seconds=time.perf_counter() - t,
+        ok=all(v < 1e-4 for v in rel.values()))
 
 
 def equivalence(device, deadline, stub=False, size=300):

@@ -27,6 +27,7 @@ def hard_limit(seconds: float):
 
     def fire(signum, frame):
         raise SectionTimeout(f'hard limit of {seconds:.0f} s')
+
     old = signal.signal(signal.SIGALRM, fire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
@@ -65,8 +66,9 @@ class Check:
     def __init__(self, out_dir, render, log):
         self.out_dir, self.render, self.log = out_dir, render, log
         self.t0 = time.monotonic()
-        self.res = dict(sections={}, started=time.strftime(
-            '%Y-%m-%d %H:%M UTC', time.gmtime()))
+        self.res = dict(
+            sections={},
+            started=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()))
         os.makedirs(out_dir, exist_ok=True)
 
     def run(self, name, budget, fn, *args, grace=30., **kwargs):
@@ -86,16 +88,17 @@ class Check:
             if deadline.partial is not None:
                 entry['result'] = deadline.partial
         except Exception as e:  # recorded; the next section still runs
-            entry.update(status='failed',
-                         error=f'{type(e).__name__}: {e}'[:2000],
-                         traceback=traceback.format_exc()[-3000:])
+            entry.update(
+                status='failed',
+                error=f'{type(e).__name__}: {e}'[:2000],
+                traceback=traceback.format_exc()[-3000:])
         entry['seconds'] = time.monotonic() - t
         # this process's CPU seconds (not spawned workers'): on a shared
         # machine the wall time says more about the neighbours
         entry['cpu_s'] = time.process_time() - cpu
         self.res['sections'][name] = entry
-        self.log(f'   {name}: {entry["status"]} in {entry["seconds"]:.1f} s'
-                 + (f' ({entry["error"][:300]})' if 'error' in entry else ''))
+        self.log(f'   {name}: {entry["status"]} in {entry["seconds"]:.1f} s' +
+                 (f' ({entry["error"][:300]})' if 'error' in entry else ''))
         self.write()
         return entry
 

@@ -81,6 +81,7 @@ def _missing(name):
         raise NotImplementedError(
             f'mmcv._ext.{name}: mmcv was installed without its compiled ops; '
             'the GPU check stands in for nms only')
+
     op.__name__ = name
     return op
 

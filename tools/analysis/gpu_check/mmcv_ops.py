@@ -53,8 +53,8 @@ def check_nms(device: str) -> str:
 def main(argv=None) -> int:
     import torch
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--device', default='cuda' if torch.cuda.is_available()
-                   else 'cpu')
+    p.add_argument(
+        '--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     args = p.parse_args(argv)
     try:
         print(check_nms(args.device))

@@ -9,15 +9,18 @@ def _f(x, fmt='{:.1f}'):
 def _env(env):
     keys = ('python', 'torch', 'cuda', 'cudnn', 'gpu', 'capability',
             'gpu_count', 'mmengine', 'mmcv', 'mmdet', 'mmseg', 'torchvision',
-            'onnxruntime', 'onnxruntime_providers', 'numpy', 'cv2',
-            'mmcv_ext', 'mmcv_nms', 'installed', 'missing_modules', 'log')
+            'onnxruntime', 'onnxruntime_providers', 'numpy', 'cv2', 'mmcv_ext',
+            'mmcv_nms', 'installed', 'missing_modules', 'log')
     return ['| | |', '|---|---|'] + [
-        f'| {k} | {env[k]} |' for k in keys if k in env and env[k] != []]
+        f'| {k} | {env[k]} |' for k in keys if k in env and env[k] != []
+    ]
 
 
 def _speed(res):
-    L = ['| model | path | batch | images/s | ms per batch | peak MiB | '
-         'runs |', '|---|---|---|---|---|---|---|']
+    L = [
+        '| model | path | batch | images/s | ms per batch | peak MiB | '
+        'runs |', '|---|---|---|---|---|---|---|'
+    ]
     for r in res.get('rows', []):
         if 'error' in r:
             L.append(f'| {r["model"]} | {r["path"]} | {r["batch"]} | '
@@ -27,21 +30,26 @@ def _speed(res):
                  f'{r["images_per_s"]:.1f} | {r["batch_s"] * 1e3:.2f} | '
                  f'{_f(r["peak_mem_mib"], "{:.0f}")} | {r["runs"]} |')
     if res.get('skipped'):
-        L += ['', 'Not run (section budget spent): '
-              + ', '.join(res['skipped'])]
+        L += [
+            '', 'Not run (section budget spent): ' + ', '.join(res['skipped'])
+        ]
     if res.get('settings'):
         L += ['', f'CUDA settings: {res["settings"]}']
     if res.get('targets'):
         L += ['', '| target | measured images/s | met |', '|---|---|---|']
-        L += [f'| {t["target"]} | {t["measured"]:.1f} | '
-              f'{"yes" if t["met"] else "no"} |' for t in res['targets']]
+        L += [
+            f'| {t["target"]} | {t["measured"]:.1f} | '
+            f'{"yes" if t["met"] else "no"} |' for t in res['targets']
+        ]
     return L
 
 
 def _train(res):
-    L = ['| model | precision | input | batch | steps/s | images/s | '
-         'peak MiB | loss finite | loss scale |',
-         '|---|---|---|---|---|---|---|---|---|']
+    L = [
+        '| model | precision | input | batch | steps/s | images/s | '
+        'peak MiB | loss finite | loss scale |',
+        '|---|---|---|---|---|---|---|---|---|'
+    ]
     for r in res.get('rows', []):
         if 'error' in r:
             L.append(f'| {r["model"]} | {r["precision"]} | {r["input"]} | '
@@ -71,18 +79,26 @@ preprocessed batch (no input pipeline)."""
 def render(res) -> str:
     L = [HEADER, '']
     if res.get('dry_run'):
-        L += ['**Dry run** (tiny iteration counts and batches): the numbers '
-              'below only show that every section runs; they are not '
-              'measurements.', '']
-    L += [f'Started {res.get("started")}, {res.get("wall_s", 0):.0f} s in '
-          'all.', '', '## Environment', ''] + _env(res.get('env', {})) + ['']
+        L += [
+            '**Dry run** (tiny iteration counts and batches): the numbers '
+            'below only show that every section runs; they are not '
+            'measurements.', ''
+        ]
+    L += [
+        f'Started {res.get("started")}, {res.get("wall_s", 0):.0f} s in '
+        'all.', '', '## Environment', ''
+    ] + _env(res.get('env', {})) + ['']
     if 'stub' in str(res.get('env', {}).get('mmcv_ext', '')):
-        L += ['mmcv was installed without its compiled ops (mmcv-lite); '
-              '`mmcv._ext` is a stand-in (gpu_check/mmcv_ext_stub.py) '
-              'whose NMS is torchvision\'s. NMS timings are therefore '
-              'torchvision\'s, not mmcv\'s CUDA kernel\'s.', '']
-    L += ['## Sections', '', '| section | status | seconds | CPU s | '
-          'budget s | ok |', '|---|---|---|---|---|---|']
+        L += [
+            'mmcv was installed without its compiled ops (mmcv-lite); '
+            '`mmcv._ext` is a stand-in (gpu_check/mmcv_ext_stub.py) '
+            'whose NMS is torchvision\'s. NMS timings are therefore '
+            'torchvision\'s, not mmcv\'s CUDA kernel\'s.', ''
+        ]
+    L += [
+        '## Sections', '', '| section | status | seconds | CPU s | '
+        'budget s | ok |', '|---|---|---|---|---|---|'
+    ]
     for name, e in res['sections'].items():
         ok = (e.get('result') or {}).get('ok', '') \
             if isinstance(e.get('result'), dict) else ''
@@ -99,6 +115,8 @@ def render(res) -> str:
         if name in RENDER:
             L += RENDER[name](result) + ['']
         else:
-            L += ['```json', json.dumps(result, indent=1, default=str)[:4000],
-                  '```', '']
+            L += [
+                '```json',
+                json.dumps(result, indent=1, default=str)[:4000], '```', ''
+            ]
     return '\n'.join(L)

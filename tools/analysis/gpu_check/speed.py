@@ -9,7 +9,6 @@ import copy
 import statistics
 
 import torch
-
 from bench.machine import PeakMemory, cuda_settings, time_runs
 from bench.models import MODELS, build, coco_images, make_batch
 from bench.postproc import coco_dataset
@@ -51,11 +50,19 @@ def measure_predict(model, size, bs, dtype, runs, warmup, device):
             times = time_runs(lambda: model.predict(inputs, samples), runs,
                               device)
     med = statistics.median(times)
-    return dict(batch=bs, runs=runs, batch_s=med, images_per_s=bs / med,
-                peak_mem_mib=mem.peak)
+    return dict(
+        batch=bs,
+        runs=runs,
+        batch_s=med,
+        images_per_s=bs / med,
+        peak_mem_mib=mem.peak)
 
 
-def inference(device, deadline, batches=(1, 8), target_batch=32, runs=20,
+def inference(device,
+              deadline,
+              batches=(1, 8),
+              target_batch=32,
+              runs=20,
               warmup=5):
     """Every (model, path, batch) row it has time for; a row that fails
     is recorded with its error and the others still run."""
@@ -85,19 +92,25 @@ def inference(device, deadline, batches=(1, 8), target_batch=32, runs=20,
                     row = measure_predict(model, size, bs, dtype, n, warmup,
                                           device)
                 except Exception as e:  # recorded; next row
-                    row = dict(batch=bs, error=f'{type(e).__name__}: '
-                               f'{str(e)[:400]}')
+                    row = dict(
+                        batch=bs,
+                        error=f'{type(e).__name__}: '
+                        f'{str(e)[:400]}')
                 row.update(model=name, path=pname)
                 rows.append(row)
-                print(f'   {label}: ' + (
-                    f'{row["images_per_s"]:.1f} images/s' if 'error' not in
-                    row else row['error']), flush=True)
+                print(
+                    f'   {label}: ' + (f'{row["images_per_s"]:.1f} images/s' if
+                                       'error' not in row else row['error']),
+                    flush=True)
         del paths, base
         if device.type == 'cuda':
             torch.cuda.empty_cache()
-    return dict(rows=rows, skipped=skipped, settings=settings,
-                targets=targets(rows, target_batch),
-                ok=bool(rows) and not any('error' in r for r in rows))
+    return dict(
+        rows=rows,
+        skipped=skipped,
+        settings=settings,
+        targets=targets(rows, target_batch),
+        ok=bool(rows) and not any('error' in r for r in rows))
 
 
 def targets(rows, target_batch):
@@ -108,10 +121,12 @@ def targets(rows, target_batch):
             continue
         need = {1: TARGETS[1], target_batch: TARGETS[32]}.get(r['batch'])
         if need:
-            out.append(dict(target=f'BlitzNet300 s4 {r["path"]} batch '
-                            f'{r["batch"]} >= {need:.0f} images/s',
-                            measured=r['images_per_s'],
-                            met=r['images_per_s'] >= need))
+            out.append(
+                dict(
+                    target=f'BlitzNet300 s4 {r["path"]} batch '
+                    f'{r["batch"]} >= {need:.0f} images/s',
+                    measured=r['images_per_s'],
+                    met=r['images_per_s'] >= need))
     return out
 
 
@@ -120,16 +135,15 @@ def train_precisions(device):
     scale) and bf16 AMP through mmengine's AmpOptimWrapper on CUDA; on a
     CPU (dry run) fp32 and bf16 autocast (AmpOptimWrapper needs a GPU)."""
     if device.type != 'cuda':
-        return [('fp32', 'plain', None), ('bf16 autocast', 'autocast',
-                                          torch.bfloat16)]
+        return [('fp32', 'plain', None),
+                ('bf16 autocast', 'autocast', torch.bfloat16)]
     rows = [('tf32', 'plain', None), ('fp16 AMP', 'amp', torch.float16)]
     if torch.cuda.is_bf16_supported():
         rows.append(('bf16 AMP', 'amp', torch.bfloat16))
     return rows
 
 
-def training(device, deadline, batches=None, iters=10, warmup=3,
-             size=None):
+def training(device, deadline, batches=None, iters=10, warmup=3, size=None):
     """Steps/s of each model and precision at its batch (300: 32, 512:
     16, or ``batches``) and input size (its own, or ``size`` px)."""
     from mmengine.dataset import pseudo_collate
@@ -143,28 +157,36 @@ def training(device, deadline, batches=None, iters=10, warmup=3,
         batch = model.data_preprocessor(data, True)
         for prec, kind, dtype in train_precisions(device):
             if deadline.over(10.):
-                rows.append(dict(model=name, precision=prec, batch=bs,
-                                 input=side,
-                                 error='skipped: section budget spent'))
+                rows.append(
+                    dict(
+                        model=name,
+                        precision=prec,
+                        batch=bs,
+                        input=side,
+                        error='skipped: section budget spent'))
                 continue
             row = dict(model=name, precision=prec, batch=bs, input=side)
             try:
                 optim = make_optim(model, kind, dtype, device)
-                amp = torch.autocast(device.type, dtype=dtype,
-                                     enabled=kind == 'autocast')
+                amp = torch.autocast(
+                    device.type, dtype=dtype, enabled=kind == 'autocast')
                 for _ in range(warmup):
                     train_step(model, optim, batch, amp)
                 with PeakMemory(device) as mem:
                     losses = []
-                    times = time_runs(lambda: losses.append(train_step(
-                        model, optim, batch, amp)), iters, device)
+                    times = time_runs(
+                        lambda: losses.append(
+                            train_step(model, optim, batch, amp)), iters,
+                        device)
                 med = statistics.median(times)
-                row.update(step_s=med, steps_per_s=1 / med,
-                           images_per_s=bs / med, peak_mem_mib=mem.peak,
-                           loss_finite=all(bool(torch.isfinite(v))
-                                           for v in losses),
-                           wrapper=type(optim).__name__,
-                           optimizer=type(optim.optimizer).__name__)
+                row.update(
+                    step_s=med,
+                    steps_per_s=1 / med,
+                    images_per_s=bs / med,
+                    peak_mem_mib=mem.peak,
+                    loss_finite=all(bool(torch.isfinite(v)) for v in losses),
+                    wrapper=type(optim).__name__,
+                    optimizer=type(optim.optimizer).__name__)
                 scaler = getattr(optim, 'loss_scaler', None)
                 if scaler is not None and scaler.is_enabled():
                     row['loss_scale'] = float(scaler.get_scale())
@@ -172,9 +194,11 @@ def training(device, deadline, batches=None, iters=10, warmup=3,
             except Exception as e:  # recorded; next row
                 row['error'] = f'{type(e).__name__}: {str(e)[:400]}'
             rows.append(row)
-            print(f'   train {name} {prec} batch {bs}: ' + (
-                f'{row["steps_per_s"]:.2f} steps/s' if 'error' not in row
-                else row['error']), flush=True)
+            print(
+                f'   train {name} {prec} batch {bs}: ' +
+                (f'{row["steps_per_s"]:.2f} steps/s'
+                 if 'error' not in row else row['error']),
+                flush=True)
         model = batch = None
-    return dict(rows=rows, ok=bool(rows) and not any('error' in r
-                                                      for r in rows))
+    return dict(
+        rows=rows, ok=bool(rows) and not any('error' in r for r in rows))

@@ -10,7 +10,6 @@ import time
 import warnings
 
 import torch
-
 from bench.machine import sync
 from bench.models import COCO_BLITZNET, COCO_MINI, build
 from bench.postproc import coco_dataset
@@ -45,13 +44,14 @@ def mixed_batch(device, deadline, size=300):
     samples = mixed_samples(size)
     model = build(COCO_BLITZNET, num_det_classes=80).to(device).train()
     try:  # the same batch with a masked sample first
-        model.data_preprocessor(pseudo_collate(copy.deepcopy(
-            samples[1:2] + samples[:1] + samples[2:])), True)
+        model.data_preprocessor(
+            pseudo_collate(
+                copy.deepcopy(samples[1:2] + samples[:1] + samples[2:])), True)
         mask_first = 'ok'
     except Exception as e:
         mask_first = f'{type(e).__name__}: {str(e)[:300]}'
-    data = model.data_preprocessor(pseudo_collate(copy.deepcopy(samples)),
-                                   True)
+    data = model.data_preprocessor(
+        pseudo_collate(copy.deepcopy(samples)), True)
     losses = model(**data, mode='loss')
     loss, _ = model.parse_losses(losses)
     loss.backward()
@@ -66,15 +66,23 @@ def mixed_batch(device, deadline, size=300):
     out = dict(
         order='boxes only, boxes + mask, mask only',
         preprocessor_with_masked_sample_first=mask_first,
-        losses={k: float(v) for k, v in losses.items()},
+        losses={
+            k: float(v)
+            for k, v in losses.items()
+        },
         losses_finite=all(_finite(v) for v in losses.values()),
         grads_finite=all(_finite(g) for g in grads),
         amp_dtype=str(low),
-        amp_loss_dtypes={k: str(v.dtype) for k, v in amp_losses.items()},
-        predict=[dict(detections=len(p.pred_instances),
-                      device=str(p.pred_instances.bboxes.device),
-                      sem_seg=list(p.pred_sem_seg.sem_seg.shape))
-                 for p in preds])
+        amp_loss_dtypes={
+            k: str(v.dtype)
+            for k, v in amp_losses.items()
+        },
+        predict=[
+            dict(
+                detections=len(p.pred_instances),
+                device=str(p.pred_instances.bboxes.device),
+                sem_seg=list(p.pred_sem_seg.sem_seg.shape)) for p in preds
+        ])
     out['ok'] = out['losses_finite'] and out['grads_finite'] and all(
         d == 'torch.float32' for d in out['amp_loss_dtypes'].values())
     return out
@@ -90,31 +98,42 @@ def fast_path_dtype(device, deadline):
 
     from blitznet_mm.utils import default_dtype
     root = osp.abspath(COCO_MINI) + '/'
-    cfg = Config.fromfile(osp.join(ROOT, 'configs',
-                                   'blitznet300_coco_mini.py'))
+    cfg = Config.fromfile(
+        osp.join(ROOT, 'configs', 'blitznet300_coco_mini.py'))
     cfg.merge_from_dict({
-        'test_dataloader.dataset.data_root': root,
-        'test_dataloader.dataset.indices': 2,
-        'test_dataloader.num_workers': 0,
-        'test_dataloader.persistent_workers': False,
+        'test_dataloader.dataset.data_root':
+        root,
+        'test_dataloader.dataset.indices':
+        2,
+        'test_dataloader.num_workers':
+        0,
+        'test_dataloader.persistent_workers':
+        False,
         'test_evaluator.0.ann_file':
-        root + 'annotations/instances_train2017.json'})
+        root + 'annotations/instances_train2017.json'
+    })
     cfg.work_dir = tempfile.mkdtemp(prefix='gpu_check_test_')
     cfg.load_from, cfg.launcher = None, 'none'
-    cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
-        dict(type='FastInferenceHook')]
+    cfg.custom_hooks = list(cfg.get('custom_hooks',
+                                    [])) + [dict(type='FastInferenceHook')]
     runner = Runner.from_cfg(cfg)
     seen = set()
 
     def hook(module, inputs, output):
         first = output[0] if isinstance(output, (list, tuple)) else output
         seen.add(str(first.dtype))
+
     runner.model.neck.register_forward_hook(hook)
     metrics = runner.test()
     expected = str(default_dtype(device.type))
-    return dict(neck_output_dtypes=sorted(seen), expected=expected,
-                ok=seen == {expected},
-                metrics={k: float(v) for k, v in metrics.items()})
+    return dict(
+        neck_output_dtypes=sorted(seen),
+        expected=expected,
+        ok=seen == {expected},
+        metrics={
+            k: float(v)
+            for k, v in metrics.items()
+        })
 
 
 def _op_name(message):
@@ -147,8 +166,9 @@ def deterministic(device, deadline, size=300):
             model.train_step(pseudo_collate(copy.deepcopy(samples)), optim)
             sync(device)
         out['nondeterministic_ops'] = sorted({
-            _op_name(str(w.message)) for w in caught
-            if 'deterministic' in str(w.message)})
+            _op_name(str(w.message))
+            for w in caught if 'deterministic' in str(w.message)
+        })
         set_random_seed(0, deterministic=True)
         try:
             model.train_step(pseudo_collate(copy.deepcopy(samples)), optim)
@@ -178,17 +198,29 @@ def export_on_device(device, deadline, size=300):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
         sess = BackendSession(path, device=str(device))
-    x = torch.randn(2, 3, size, size, device=device,
-                    generator=torch.Generator(device).manual_seed(0)) * 50
+    x = torch.randn(
+        2,
+        3,
+        size,
+        size,
+        device=device,
+        generator=torch.Generator(device).manual_seed(0)) * 50
     with torch.no_grad():
         ref = graph(x)
     outs = sess(x.cpu().numpy())
-    diffs = {name: float((torch.from_numpy(o) - r.cpu()).abs().max())
-             for name, o, r in zip(graph.output_names, outs, ref)}
-    out = dict(export_s=export_s, session_device=sess.device,
-               providers=sess._ort.get_providers(), max_abs_diff=diffs,
-               warnings=[str(w.message)[:300] for w in caught
-                         if issubclass(w.category, RuntimeWarning)])
+    diffs = {
+        name: float((torch.from_numpy(o) - r.cpu()).abs().max())
+        for name, o, r in zip(graph.output_names, outs, ref)
+    }
+    out = dict(
+        export_s=export_s,
+        session_device=sess.device,
+        providers=sess._ort.get_providers(),
+        max_abs_diff=diffs,
+        warnings=[
+            str(w.message)[:300] for w in caught
+            if issubclass(w.category, RuntimeWarning)
+        ])
     # scores are probabilities, boxes pixels, logits unbounded (TF32 on
     # the PyTorch side makes fp32-vs-fp32 differ by ~1e-3 relative)
     out['ok'] = diffs.get('scores', 0) < 1e-3 and \
