@@ -7,10 +7,17 @@ import os.path as osp
 import pytest
 import torch
 
+import blitznet_mm
 from blitznet_mm.testing.builders import (COCO_MINI, REPO, build_model,
                                           coco_mini_dataset, config_path)
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+# The tools and demos import blitznet_mm as an installed package would be
+# (no sys.path edits, as mmdet's); the ones these tests start import the
+# copy under test, the one imported here (a checkout's, or the installed)
+os.environ['PYTHONPATH'] = os.pathsep.join(
+    p for p in (osp.dirname(osp.dirname(blitznet_mm.__file__)),
+                os.environ.get('PYTHONPATH')) if p)
 
 
 @pytest.fixture(scope='session')

@@ -6,22 +6,17 @@ import glob
 import logging
 import os
 import os.path as osp
-import sys
 
 import numpy as np
 import pytest
 
+from blitznet_mm.datasets.bdd100k import convert_bdd100k
+from blitznet_mm.datasets.blur_dataset import make_blur_dataset
 from blitznet_mm.testing import write_things_stuff_layouts
+from blitznet_mm.testing.bdd100k_layout import write_bdd100k_layout
 from blitznet_mm.testing.builders import REPO
 from blitznet_mm.testing.value_checks import check_metrics, check_predictions
 from blitznet_mm.testing.voc_layout import build_coco_layout, build_vocdevkit
-
-sys.path.insert(0, osp.join(REPO, 'tools', 'dataset_converters'))
-from bdd100k_to_coco import convert as convert_bdd100k  # noqa: E402
-from make_blur_dataset import make_blur_dataset  # noqa: E402
-
-from blitznet_mm.testing.bdd100k_layout import \
-    write_bdd100k_layout  # noqa: E402
 
 #: detection loss terms of heads that do not name them loss_cls/loss_bbox
 DET_LOSSES = {'CornerHead': ('det_loss', 'off_loss', 'pull_loss', 'push_loss')}

@@ -115,6 +115,9 @@ def test_mim_train_and_test_run_from_the_installed_package(
     mim = osp.join(osp.dirname(sys.executable), 'mim')
     if not osp.isfile(mim):
         pytest.fail(f'{mim} missing: openmim is part of the environment')
+    # the installed package's own code (`make install`), not the copy
+    # conftest puts on PYTHONPATH
+    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
     res = subprocess.run(
         [
             mim, 'train', 'blitznet_mm', CFG, '--work-dir',
@@ -122,6 +125,7 @@ def test_mim_train_and_test_run_from_the_installed_package(
         ] + _data_options(coco_mini) + _iters(1) +
         ['default_hooks.checkpoint.save_optimizer=False'],
         cwd=tmp_path,
+        env=env,
         capture_output=True,
         text=True,
         timeout=900)
@@ -136,6 +140,7 @@ def test_mim_train_and_test_run_from_the_installed_package(
             str(tmp_path / 't'), '--cfg-options'
         ] + _data_options(coco_mini),
         cwd=tmp_path,
+        env=env,
         capture_output=True,
         text=True,
         timeout=900)

@@ -119,11 +119,7 @@ def test_metadata_of_the_voc_and_coco_configs():
 
 @pytest.mark.slow
 def test_flops_and_params_are_get_flops_measurements():
-    sys.path.insert(0, osp.join(REPO, 'tools', 'analysis'))
-    try:
-        from get_flops import complexity
-    finally:
-        sys.path.pop(0)
+    from blitznet_mm.analysis.complexity import complexity
     meta = _models()['blitznet300_s8_voc'].metadata.data
     params, flops, _ = complexity(
         osp.join(REPO, 'configs', 'blitznet300_s8_voc.py'))
@@ -250,17 +246,22 @@ def _runner_like_checkpoint(path):
 
 
 def test_publish_model_keeps_weights_and_names_the_file_by_its_hash(tmp_path):
-    sys.path.insert(0, osp.join(REPO, 'tools', 'model_converters'))
-    try:
-        from publish_model import process_checkpoint
-    finally:
-        sys.path.pop(0)
     ckpt = _runner_like_checkpoint(tmp_path / 'iter_3.pth')
-    final = process_checkpoint(
-        str(tmp_path / 'iter_3.pth'), str(tmp_path / 'blitznet300_coco.pth'))
+    res = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools', 'model_converters', 'publish_model.py'),
+        str(tmp_path / 'iter_3.pth'),
+        str(tmp_path / 'blitznet300_coco.pth')
+    ],
+                         capture_output=True,
+                         text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    final, = glob.glob(str(tmp_path / 'blitznet300_coco-*.pth'))
     with open(final, 'rb') as f:
         sha = hashlib.sha256(f.read()).hexdigest()
     assert final == str(tmp_path / f'blitznet300_coco-{sha[:8]}.pth')
+    assert f'saved at {final}' in res.stdout + res.stderr
     assert not (tmp_path / 'blitznet300_coco.pth').exists()
     pub = torch.load(final, weights_only=True)  # nothing but tensors left
     assert set(pub) == {'meta', 'state_dict'}

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from blitznet_mm.testing.builders import REPO
+from blitznet_mm.testing.scripts import load_script
 
 
 def test_browse_dataset_draws_augmented_samples(tmp_path, coco_mini):
@@ -175,20 +176,13 @@ def test_benchmark_quick_run_writes_consistent_report(tmp_path, coco_mini):
     assert (tmp_path / 'benchmark.png').stat().st_size > 10_000
 
 
-def _gpu_check_pkg():
-    sys.path.insert(0, osp.join(REPO, 'tools', 'analysis'))
-    import gpu_check  # noqa: F401  (tools/analysis/gpu_check/)
-    return gpu_check
-
-
 def test_gpu_check_nms_stand_in_keeps_what_mmcv_keeps():
     """The GPU check's mmcv._ext stand-in (torchvision's NMS there, a
     greedy torch NMS here) keeps the indices mmcv's compiled NMS keeps, in
     its order, for both box conventions."""
     import torch
     from mmcv.ops import nms as mmcv_nms
-    _gpu_check_pkg()
-    from gpu_check import mmcv_ext_stub as stub
+    stub = load_script('tools/analysis/gpu_check/mmcv_ext_stub.py')
     g = torch.Generator().manual_seed(0)
     xy = torch.rand(300, 2, generator=g) * 200
     boxes = torch.cat([xy, xy + 10 + torch.rand(300, 2, generator=g) * 60], 1)
@@ -210,8 +204,7 @@ def test_gpu_check_sections_are_guarded(tmp_path):
     report is written after each."""
     import json
     import time
-    _gpu_check_pkg()
-    from gpu_check.guard import Check
+    Check = load_script('tools/analysis/gpu_check/guard.py').Check
     check = Check(str(tmp_path), lambda res: 'report', lambda msg: None)
 
     def fails(deadline):
@@ -273,8 +266,7 @@ def test_benchmark_keeps_the_hand_written_sections(tmp_path):
     """`make bench` rewrites docs/benchmark.md; the hand-written pipeline
     and GPU sections of the old file come back (each up to the next
     '## ' heading), nothing else."""
-    sys.path.insert(0, osp.join(REPO, 'tools', 'analysis'))
-    from bench.report import kept_sections
+    from blitznet_mm.analysis.bench.report import kept_sections
     old = tmp_path / 'benchmark.md'
     old.write_text('# B\n\n## Inference\nrows\n\n## Training input pipeline\n'
                    'before/after\n\n## Targets\nt\n\n## GPU\nhow to run\n')
@@ -290,10 +282,6 @@ def test_benchmark_keeps_the_hand_written_sections(tmp_path):
 def test_test_py_fast_flag_parses(monkeypatch, argv, fast):
     """Plain ``--fast`` is a valid choice of its own (argparse checks the
     ``const`` against ``choices`` on Python >= 3.11)."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'blitznet_test_cli', osp.join(REPO, 'tools', 'test.py'))
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
+    cli = load_script('tools/test.py')
     monkeypatch.setattr(sys, 'argv', ['test.py', 'c.py', 'k.pth'] + argv)
     assert cli.parse_args().fast == fast

@@ -10,6 +10,7 @@ import cv2
 import pytest
 
 from blitznet_mm.testing.builders import REPO, config_path
+from blitznet_mm.testing.scripts import load_script
 
 DEMO = osp.join(REPO, 'demo', 'video_demo.py')
 CFG = config_path('blitznet300_coco_mini.py')
@@ -72,11 +73,7 @@ def test_video_demo_names_a_missing_or_bad_source(tmp_path):
 
 
 def _load_demo():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location('blitznet_video_demo', DEMO)
-    demo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(demo)
-    return demo
+    return load_script('demo/video_demo.py')
 
 
 def test_video_demo_reads_a_stream_url(coco_mini, tmp_path):

@@ -15,10 +15,10 @@ Official files (BDD100K toolkit, ``bdd100k/label/label.py`` and
         white, single yellow) + style << 4 (dashed) + direction << 5
         (vertical)
 
-``tools/dataset_converters/bdd100k_to_coco.py`` writes the detection json
-as COCO (``det_{split}_coco.json``) and the lane masks as multi-label
-PNGs (``labels/lane/multi_label/{split}/``, bit i = class i of
-:data:`LANE_CLASSES`) with :func:`bdd_det_to_coco` and
+:func:`convert_bdd100k` (``tools/dataset_converters/bdd100k_to_coco.py``)
+writes the detection json as COCO (``det_{split}_coco.json``) and the lane
+masks as multi-label PNGs (``labels/lane/multi_label/{split}/``, bit i =
+class i of :data:`LANE_CLASSES`) with :func:`bdd_det_to_coco` and
 :func:`convert_lane_masks`.
 """
 import json
@@ -141,6 +141,36 @@ def convert_lane_masks(src_dir: str, dst_dir: str) -> int:
             mode='L').save(osp.join(dst_dir, name))
         n += 1
     return n
+
+
+def convert_bdd100k(root: str, splits=('train', 'val')) -> dict:
+    """Convert every split of ``root`` (the bdd100k folder: images/,
+    labels/) that has a detection json, with :func:`bdd_det_to_coco` and
+    :func:`convert_lane_masks` (module docstring: the files written).
+
+    Returns:
+        dict: split -> counts (images, boxes, skipped labels, lane masks).
+
+    Raises:
+        FileNotFoundError: no split of ``root`` has a detection json.
+    """
+    done = {}
+    for split in splits:
+        det = osp.join(root, 'labels', 'det_20', f'det_{split}.json')
+        if not osp.isfile(det):
+            continue
+        stats = bdd_det_to_coco(
+            det, osp.join(root, 'images', '100k', split),
+            osp.join(root, 'labels', 'det_20', f'det_{split}_coco.json'))
+        lanes = osp.join(root, 'labels', 'lane', 'masks', split)
+        if osp.isdir(lanes):
+            stats['lane masks'] = convert_lane_masks(
+                lanes, osp.join(root, 'labels', 'lane', 'multi_label', split))
+        done[split] = stats
+    if not done:
+        raise FileNotFoundError(f'{root}: no labels/det_20/det_<split>.json '
+                                f'for the splits {list(splits)}')
+    return done
 
 
 @DATASETS.register_module()

@@ -10,18 +10,16 @@ import sys
 import numpy as np
 import pytest
 
+from blitznet_mm.datasets.bdd100k import convert_bdd100k
 from blitznet_mm.testing.bdd100k_layout import write_bdd100k_layout
 from blitznet_mm.testing.builders import REPO, build_model, load_cfg
-
-sys.path.insert(0, osp.join(REPO, 'tools', 'dataset_converters'))
-from bdd100k_to_coco import convert  # noqa: E402
 
 
 @pytest.fixture(scope='module')
 def bdd(coco_mini, tmp_path_factory):
     root = str(tmp_path_factory.mktemp('bdd') / 'bdd100k')
     written = write_bdd100k_layout(coco_mini, root)
-    stats = convert(root)
+    stats = convert_bdd100k(root)
     return root, written, stats
 
 

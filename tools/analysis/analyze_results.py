@@ -15,18 +15,12 @@ pipeline's loading steps (``get_loading_pipeline``), which drops BlitzNet's
 ``LoadBlitzNetAnnotations``, so it stops with ``KeyError: 'gt_bboxes'``;
 and it ranks detection (or panoptic) only, not the semantic masks.
 """
-import os.path as osp
-import sys
-
-_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-if osp.isdir(osp.join(_ROOT, 'blitznet_mm')):
-    sys.path.insert(0, _ROOT)
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-
 import argparse
 import copy
 import json
 import os
+import os.path as osp
+import sys
 
 import mmcv
 import numpy as np
@@ -36,8 +30,8 @@ from mmengine.fileio import load
 from mmengine.structures import InstanceData, PixelData
 
 import blitznet_mm  # noqa: F401  (registers the datasets, the visualizer)
+from blitznet_mm.analysis.mmdet_tools import load_mmdet_tool
 from blitznet_mm.structures import IGNORE_INDEX
-from confusion_matrix import load_mmdet_tool
 
 
 def build_dataset(cfg):

@@ -34,38 +34,37 @@ Writes ``<out-dir>/benchmark.md`` (tables, machine described) and
    scale and bf16 through mmengine's ``AmpOptimWrapper`` with Adam on CUDA
    (what ``tools/train.py --amp`` runs);
 5. the training input pipeline: images/s per data-loader worker of the
-   full augmentation at 300 and 512 (``bench/pipeline.py``; ``--no-pipeline``).
+   full augmentation at 300 and 512
+   (``blitznet_mm.analysis.bench.pipeline``; ``--no-pipeline``).
 
 Models are randomly initialised (no weights can be downloaded here); speed
 does not depend on the weights except in post-processing, which section 3
 measures with trained scores.
 """
+import argparse
 import os.path as osp
 import sys
-
-_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-if osp.isdir(osp.join(_ROOT, 'blitznet_mm')):
-    sys.path.insert(0, _ROOT)
-
-import argparse
 import time
 
 import torch
-# the measuring pieces live beside this entry point, in bench/
-from bench.inference import low_precisions  # noqa: E402
-from bench.inference import bench_inference, precision_name
-from bench.machine import machine  # noqa: E402
-from bench.machine import PEAK_SIZES, cuda_settings, matmul_peak
-from bench.models import MODELS  # noqa: E402
-from bench.models import BLITZNETS, DEFAULT_MODELS, TRAINED, coco_images
-from bench.pipeline import markdown as pipeline_markdown
-from bench.pipeline import pipeline_rows
-from bench.postproc import bench_postproc, trained_blitznet
-from bench.report import summarise, write_report
-from bench.training import bench_train
 
-import blitznet_mm  # noqa: E402,F401  (registers the modules)
+import blitznet_mm  # noqa: F401  (registers the modules)
+from blitznet_mm.analysis.bench.inference import (bench_inference,
+                                                  low_precisions,
+                                                  precision_name)
+from blitznet_mm.analysis.bench.machine import (PEAK_SIZES, cuda_settings,
+                                                machine, matmul_peak)
+from blitznet_mm.analysis.bench.models import (BLITZNETS, DEFAULT_MODELS,
+                                               MODELS, TRAINED, coco_images)
+from blitznet_mm.analysis.bench.pipeline import markdown as pipeline_markdown
+from blitznet_mm.analysis.bench.pipeline import pipeline_rows
+from blitznet_mm.analysis.bench.postproc import (bench_postproc,
+                                                 trained_blitznet)
+from blitznet_mm.analysis.bench.report import summarise, write_report
+from blitznet_mm.analysis.bench.training import bench_train
 from blitznet_mm.utils import default_dtype
+
+_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 
 
 def parse_args(argv=None):
@@ -139,7 +138,8 @@ def parse_args(argv=None):
 
 
 def bench_pipeline(args) -> dict:
-    """Section 5 (``bench/pipeline.py``): rows and their markdown."""
+    """Section 5 (``blitznet_mm.analysis.bench.pipeline``): rows and their
+    markdown."""
     quick = dict(sizes=(300, ), passes=1, repeats=1, warmup=0) \
         if args.quick else {}
     rows = pipeline_rows(**quick)

@@ -9,25 +9,20 @@ split (other source images) during training.
 Writes ``docs/blur_check.json`` (losses, evaluations with per-class IoU)
 and ``docs/blur_check.md`` (tables).
 """
-import os.path as osp
-import sys
-
-_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-if osp.isdir(osp.join(_ROOT, 'blitznet_mm')):
-    sys.path.insert(0, _ROOT)
-sys.path.insert(0, osp.join(_ROOT, 'tools'))
-
 import argparse
 import json
 import os
+import os.path as osp
 import time
 
-from analysis.learning_check import read_curve  # noqa: E402
-from analysis.learning_check import SEG_INITS, short_schedule
-from dataset_converters.make_blur_dataset import make_blur_dataset
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+from blitznet_mm.analysis.short_run import (SEG_INITS, read_curve,
+                                            short_schedule)
+from blitznet_mm.datasets.blur_dataset import make_blur_dataset
+
+_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 CONFIG = osp.join(_ROOT, 'configs', 'blur', 'blitznet300_blur_seg.py')
 SAMPLES = osp.join(_ROOT, 'data', 'samples')
 

@@ -14,45 +14,18 @@ Detection: mmdet's own tool works unchanged on the same pickle and config
 docs/tools.md). mmseg's does not: it reads ``gt_sem_seg.data`` (mmdet packs
 ``sem_seg``) and takes the class names without background.
 """
+import argparse
+import os
 import os.path as osp
 import sys
-
-_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-if osp.isdir(osp.join(_ROOT, 'blitznet_mm')):
-    sys.path.insert(0, _ROOT)
-
-import argparse
-import importlib.util
-import os
 
 import numpy as np
 from mmengine.config import Config, DictAction
 from mmengine.fileio import load
 
 import blitznet_mm  # noqa: F401  (registers the datasets)
+from blitznet_mm.analysis.mmdet_tools import load_mmdet_tool
 from blitznet_mm.structures import IGNORE_INDEX, SegLabelSet
-
-
-def load_mmdet_tool(name: str):
-    """Imports one of mmdet's analysis tools (``tools/analysis_tools/
-    <name>.py``, shipped under ``mmdet/.mim``) as a module, to reuse its
-    functions rather than copy them.
-
-    Raises:
-        FileNotFoundError: mmdet is installed without its tools (an
-            editable install keeps them in its checkout's tools/).
-    """
-    import mmdet
-    base = osp.dirname(mmdet.__file__)
-    for root in (osp.join(base, '.mim'), osp.dirname(base)):
-        path = osp.join(root, 'tools', 'analysis_tools', name + '.py')
-        if osp.isfile(path):
-            spec = importlib.util.spec_from_file_location(
-                f'mmdet_tools_{name}', path)
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            return module
-    raise FileNotFoundError(f'mmdet tool {name}.py not found under {base}')
 
 
 def seg_label_names(cfg) -> tuple:

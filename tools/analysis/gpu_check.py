@@ -31,12 +31,11 @@ import os.path as osp
 import sys
 import time
 
-# light module level only: spawned DDP workers import this file again
-_HERE = osp.dirname(osp.abspath(__file__))
-_ROOT = osp.abspath(osp.join(_HERE, '..', '..'))
-for _p in (_HERE, _ROOT):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
+# light module level only: spawned DDP workers import this file again. The
+# helpers are the package gpu_check/ beside this script (its folder is
+# first on sys.path); bootstrap.find_blitznet_mm finds blitznet_mm (the
+# installed copy, else this checkout's)
+_ROOT = osp.abspath(osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
 # (name, GPU budget, dry-run budget) in seconds; 445 s of sections + ~30 s
 # of set-up and imports keeps a GPU run under 8 minutes
@@ -123,6 +122,7 @@ def main(argv=None) -> int:
     check.res['dry_run'] = args.dry_run
     try:
         env = bootstrap.prepare(args, log)
+        env['blitznet_mm'] = bootstrap.find_blitznet_mm(_ROOT, log)
     except Exception as e:  # nothing else can run; say why in the report
         check.res['env'] = dict(setup_error=f'{type(e).__name__}: {e}')
         check.write()

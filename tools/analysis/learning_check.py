@@ -11,27 +11,21 @@ Each run writes ``docs/learning_check/<name>.json``; every call rebuilds
 ``docs/learning_check.md`` (tables of all runs) and
 ``docs/learning_check.png`` (their curves) from the JSON files there.
 """
+import argparse
+import json
+import os
 import os.path as osp
-import sys
+import time
+
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from blitznet_mm.analysis.short_run import (SEG_INITS, read_curve,
+                                            short_schedule)
+from blitznet_mm.datasets import coco_subset
 
 _ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-if osp.isdir(osp.join(_ROOT, 'blitznet_mm')):
-    sys.path.insert(0, _ROOT)
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import time  # noqa: E402
-
-from mmengine.config import Config  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-
-from blitznet_mm.datasets import coco_subset  # noqa: E402
-
 CONFIG = osp.join(_ROOT, 'configs', 'blitznet300_coco_mini.py')
-SEG_INITS = dict(
-    xavier=dict(type='Xavier', layer='Conv2d', distribution='uniform', bias=0),
-    kaiming=dict(type='Kaiming', layer='Conv2d', distribution='uniform'))
 
 
 def build_cfg(args, ann: str) -> Config:
@@ -61,54 +55,6 @@ def build_cfg(args, ann: str) -> Config:
     ]
     cfg.test_evaluator = cfg.val_evaluator
     return short_schedule(cfg, args)
-
-
-def short_schedule(cfg: Config, args) -> Config:
-    """The check's schedule: ``args.iters`` iterations at ``args.lr``,
-    x0.1 at 80%, evaluation every ``args.eval_interval``, one checkpoint
-    at the end, seed 0, in ``args.work_dir``."""
-    cfg.train_cfg = dict(
-        type='IterBasedTrainLoop',
-        max_iters=args.iters,
-        val_interval=args.eval_interval)
-    cfg.optim_wrapper.optimizer.lr = args.lr
-    cfg.param_scheduler = [
-        dict(
-            type='MultiStepLR',
-            by_epoch=False,
-            begin=0,
-            end=args.iters,
-            milestones=[int(args.iters * 0.8)],
-            gamma=0.1)
-    ]
-    cfg.default_hooks.checkpoint = dict(
-        type='CheckpointHook',
-        interval=args.iters,
-        by_epoch=False,
-        save_optimizer=False)
-    # a loss record at every evaluation's iteration
-    cfg.default_hooks.logger.interval = max(1, min(10, args.eval_interval))
-    cfg.randomness = dict(seed=0)
-    cfg.work_dir = args.work_dir
-    return cfg
-
-
-def read_curve(work_dir: str, eval_key: str = 'coco/bbox_mAP_50'):
-    """(losses, evals) from the newest run's ``scalars.json``; an
-    evaluation record is one holding ``eval_key``."""
-    runs = sorted(d for d in os.listdir(work_dir) if d[:2] == '20')
-    path = osp.join(work_dir, runs[-1], 'vis_data', 'scalars.json')
-    losses, evals = [], []
-    with open(path) as f:
-        for line in f:
-            rec = json.loads(line)
-            if 'loss' in rec:
-                losses.append(rec)
-            elif eval_key in rec:
-                # evaluation runs after the iteration logged last
-                rec['iter'] = losses[-1]['iter'] if losses else 0
-                evals.append(rec)
-    return losses, evals
 
 
 def load_runs(run_dir: str) -> list:

@@ -7,28 +7,24 @@
 
 Every field is read from the config (tasks, architecture, training data,
 iterations, batch size, input size) or measured (``Parameters``, ``FLOPs``
-by tools/analysis/get_flops.py: mmengine's analyzer, which counts one
-multiply-add as one FLOP, the OpenMMLab convention of mmpretrain's
-metafiles). ``Results`` stay empty and ``Weights`` null until trained
-weights are published (tools/model_converters/publish_model.py); with
-``--only``, the other models' entries are kept as they are.
+by ``blitznet_mm.analysis.complexity``, as tools/analysis/get_flops.py:
+mmengine's analyzer, which counts one multiply-add as one FLOP, the
+OpenMMLab convention of mmpretrain's metafiles). ``Results`` stay empty
+and ``Weights`` null until trained weights are published
+(tools/model_converters/publish_model.py); with ``--only``, the other
+models' entries are kept as they are.
 """
-import os.path as osp
-import sys
-
-_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-if osp.isdir(osp.join(_ROOT, 'blitznet_mm')):
-    sys.path.insert(0, _ROOT)
-sys.path.insert(0, osp.join(_ROOT, 'tools', 'analysis'))
-
 import argparse
 import glob
+import os.path as osp
+import sys
 
 import yaml
 from mmengine.config import Config
 
-from get_flops import complexity  # noqa: E402  (tools/analysis)
+from blitznet_mm.analysis.complexity import complexity
 
+_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 METAFILE = osp.join(_ROOT, 'configs', 'metafile.yml')
 COLLECTION = {
     'Name': 'BlitzNet',

@@ -1,1 +1,2 @@
-"""Modules of tools/analysis/benchmark.py (`make bench`)."""
+"""The measuring pieces of ``tools/analysis/benchmark.py`` (``make bench``),
+also used by the GPU check (``tools/analysis/gpu_check.py``)."""

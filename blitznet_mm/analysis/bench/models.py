@@ -1,9 +1,6 @@
 """The models compared, built randomly initialised, and their inputs."""
-import os.path as osp
-
-_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..', '..'))
-
 import os
+import os.path as osp
 from typing import Optional
 
 import mmcv
@@ -15,10 +12,9 @@ from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import DefaultScope
 
 from blitznet_mm.compat import give_ssd_head_loss_cls
+from blitznet_mm.testing.builders import COCO_MINI, REPO
 
-COCO_MINI = os.environ.get('BLITZNET_COCO_MINI',
-                           osp.join(_ROOT, 'data', 'samples'))
-CFG = osp.join(_ROOT, 'configs')
+CFG = osp.join(REPO, 'configs')
 # name -> (family, config, input size)
 MODELS = {
     'BlitzNet300 s4': ('blitznet', osp.join(CFG, 'blitznet300_voc.py'), 300),

@@ -19,26 +19,19 @@ by machine noise; the figures are medians over the repeats.
 :func:`workers_needed` turns a rate into the number of workers that feed a
 GPU step rate.
 """
+import argparse
+import contextlib
+import copy
+import json
+import math
 import os.path as osp
-import sys
+import statistics
+import time
 
-_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..', '..'))
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
+import numpy as np
 
-import argparse  # noqa: E402
-import contextlib  # noqa: E402
-import copy  # noqa: E402
-import json  # noqa: E402
-import math  # noqa: E402
-import os  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
+from blitznet_mm.testing.builders import COCO_MINI, REPO
 
-import numpy as np  # noqa: E402
-
-COCO_MINI = os.environ.get('BLITZNET_COCO_MINI',
-                           osp.join(_ROOT, 'data', 'samples'))
 # the VOC and COCO configs share one training pipeline (coco.py inherits
 # voc0712.py's); the 512 configs only change the Resize scale, which
 # ``sizes`` sets
@@ -88,7 +81,7 @@ def build_pipeline(config: str, size: int):
     import blitznet_mm  # noqa: F401  (registers the transforms)
     register_all_modules()
     cfg = Config.fromfile(
-        config if osp.isabs(config) else osp.join(_ROOT, config))
+        config if osp.isabs(config) else osp.join(REPO, config))
     steps = []
     for t in copy.deepcopy(cfg.train_pipeline):
         if t['type'] == 'Resize':

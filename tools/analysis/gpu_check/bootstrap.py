@@ -91,8 +91,8 @@ def build_mmcv_ops(wheels: str, seconds: float, log) -> str:
 def install_wheels(wheels: str, target: str, log, ops_wheel: str = '') -> list:
     """``pip install --no-index --no-deps --target`` of the wheels whose
     module this Python cannot import yet; puts ``target`` first on
-    ``sys.path`` and ``PYTHONPATH`` (spawned processes see it too).
-    Returns the wheel file names installed."""
+    ``sys.path`` and ``PYTHONPATH``. Returns the wheel file names
+    installed."""
     files = sorted(glob.glob(osp.join(wheels, '*.whl')))
     if ops_wheel:
         files = [f for f in files if _dist(f) != 'mmcv_lite'] + [ops_wheel]
@@ -109,12 +109,34 @@ def install_wheels(wheels: str, target: str, log, ops_wheel: str = '') -> list:
         subprocess.run(cmd, check=True)
         log(f'installed into {target}: ' +
             ', '.join(osp.basename(f) for f in todo))
-    if osp.isdir(target) and target not in sys.path:
-        sys.path.insert(0, target)
-        os.environ['PYTHONPATH'] = os.pathsep.join(
-            p for p in (target, os.environ.get('PYTHONPATH')) if p)
-        importlib.invalidate_caches()
+    if osp.isdir(target):
+        _put_first_on_path(target)
     return [osp.basename(f) for f in todo]
+
+
+def _put_first_on_path(folder: str) -> None:
+    """``folder`` first on ``sys.path`` and ``PYTHONPATH`` (spawned
+    processes see it too)."""
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+        os.environ['PYTHONPATH'] = os.pathsep.join(
+            p for p in (folder, os.environ.get('PYTHONPATH')) if p)
+        importlib.invalidate_caches()
+
+
+def find_blitznet_mm(checkout: str, log) -> str:
+    """The folder ``import blitznet_mm`` loads, found without importing it
+    (that would import mmcv.ops before the stub). An installed copy is used
+    as every tool uses it; where there is none (the GPU machine runs this
+    checkout with its own Python), the checkout's copy is put first on the
+    path, like the wheels' target."""
+    if importlib.util.find_spec('blitznet_mm') is None:
+        _put_first_on_path(checkout)
+        log(f'blitznet_mm is not installed: using the checkout {checkout}')
+    spec = importlib.util.find_spec('blitznet_mm')
+    if spec is None:
+        raise ImportError(f'{checkout}: no blitznet_mm package there')
+    return osp.dirname(spec.origin)
 
 
 def prepare(args, log) -> dict:

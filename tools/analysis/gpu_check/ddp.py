@@ -44,7 +44,7 @@ def samples(size=300):
     one leads its batch (and rank 0's pair): mmdet's DetDataPreprocessor
     with ``pad_seg=True`` pads masks only when the first sample has one,
     and then reads every sample's (see unit.mixed_batch)."""
-    from bench.postproc import coco_dataset
+    from blitznet_mm.analysis.bench.postproc import coco_dataset
     ds = coco_dataset(size)
     out = [ds[i] for i in range(4)]
     del out[0]['data_samples'].gt_sem_seg
@@ -54,7 +54,7 @@ def samples(size=300):
 
 
 def _model(device):
-    from bench.models import COCO_BLITZNET, build
+    from blitznet_mm.analysis.bench.models import COCO_BLITZNET, build
     torch.manual_seed(0)
     model = build(COCO_BLITZNET, num_det_classes=80).to(device).train()
     for m in model.modules():  # BN statistics are per process by design

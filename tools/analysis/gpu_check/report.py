@@ -10,7 +10,7 @@ def _env(env):
     keys = ('python', 'torch', 'cuda', 'cudnn', 'gpu', 'capability',
             'gpu_count', 'mmengine', 'mmcv', 'mmdet', 'mmseg', 'torchvision',
             'onnxruntime', 'onnxruntime_providers', 'numpy', 'cv2', 'mmcv_ext',
-            'mmcv_nms', 'installed', 'missing_modules', 'log')
+            'mmcv_nms', 'blitznet_mm', 'installed', 'missing_modules', 'log')
     return ['| | |', '|---|---|'] + [
         f'| {k} | {env[k]} |' for k in keys if k in env and env[k] != []
     ]

@@ -9,10 +9,13 @@ import copy
 import statistics
 
 import torch
-from bench.machine import PeakMemory, cuda_settings, time_runs
-from bench.models import MODELS, build, coco_images, make_batch
-from bench.postproc import coco_dataset
-from bench.training import make_optim, train_step
+
+from blitznet_mm.analysis.bench.machine import (PeakMemory, cuda_settings,
+                                                time_runs)
+from blitznet_mm.analysis.bench.models import (MODELS, build, coco_images,
+                                               make_batch)
+from blitznet_mm.analysis.bench.postproc import coco_dataset
+from blitznet_mm.analysis.bench.training import make_optim, train_step
 
 # the target batch (32) is added for BlitzNet300 s4's reduced-precision
 # paths, where the targets are

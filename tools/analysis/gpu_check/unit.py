@@ -10,9 +10,10 @@ import time
 import warnings
 
 import torch
-from bench.machine import sync
-from bench.models import COCO_BLITZNET, COCO_MINI, build
-from bench.postproc import coco_dataset
+
+from blitznet_mm.analysis.bench.machine import sync
+from blitznet_mm.analysis.bench.models import COCO_BLITZNET, COCO_MINI, build
+from blitznet_mm.analysis.bench.postproc import coco_dataset
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..', '..'))
 
