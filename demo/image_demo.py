@@ -17,17 +17,11 @@ The older form ``IMAGE_OR_FOLDER CONFIG CHECKPOINT`` still works.
 An input that cannot be read is reported in the JSON and the others are
 still drawn; the command then exits with status 1, naming the failed files.
 """
-import os.path as osp
-import sys
-
-# from a checkout, use its blitznet_mm rather than an installed copy
-_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
-if osp.isdir(osp.join(_ROOT, 'blitznet_mm')):
-    sys.path.insert(0, _ROOT)
-
 import argparse
 import json
 import os
+import os.path as osp
+import sys
 
 import mmcv
 import mmengine

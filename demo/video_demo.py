@@ -10,15 +10,9 @@ MODEL is a .pth checkpoint or a model exported by tools/deployment/export.py
 (.onnx / .xml). The FPS drawn and printed counts the model (pre-processing,
 network, post-processing), not the drawing or the video I/O.
 """
+import argparse
 import os.path as osp
 import sys
-
-# from a checkout, use its blitznet_mm rather than an installed copy
-_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
-if osp.isdir(osp.join(_ROOT, 'blitznet_mm')):
-    sys.path.insert(0, _ROOT)
-
-import argparse
 import time
 
 import cv2

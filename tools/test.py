@@ -8,16 +8,10 @@ CHECKPOINT may also be a model exported by tools/deployment/export.py
 (.onnx for ONNX Runtime, .xml for OpenVINO): the same data, evaluator and
 post-processing then score the exported graph (docs/deployment.md).
 """
-import os.path as osp
-import sys
-
-# from a checkout, use its blitznet_mm rather than an installed copy
-_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
-if osp.isdir(osp.join(_ROOT, 'blitznet_mm')):
-    sys.path.insert(0, _ROOT)
-
 import argparse
 import os
+import os.path as osp
+import sys
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner

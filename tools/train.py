@@ -4,16 +4,9 @@
         [--resume [CKPT]] [--amp [{fp16,bf16}]] [--cfg-options k=v ...]
     mim train blitznet_mm configs/blitznet300_voc.py
 """
-import os.path as osp
-import sys
-
-# from a checkout, use its blitznet_mm rather than an installed copy
-_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..'))
-if osp.isdir(osp.join(_ROOT, 'blitznet_mm')):
-    sys.path.insert(0, _ROOT)
-
 import argparse
 import os
+import os.path as osp
 
 import torch
 from mmengine.config import Config, DictAction

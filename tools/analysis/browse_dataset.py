@@ -4,21 +4,15 @@ them aligned.
 
     python tools/analysis/browse_dataset.py CONFIG --output-dir DIR [--num 20]
 """
+import argparse
+import os
 import os.path as osp
-import sys
 
-_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-if osp.isdir(osp.join(_ROOT, 'blitznet_mm')):
-    sys.path.insert(0, _ROOT)
+from mmdet.registry import DATASETS, VISUALIZERS
+from mmdet.utils import register_all_modules
+from mmengine.config import Config, DictAction
 
-import argparse  # noqa: E402
-import os  # noqa: E402
-
-from mmdet.registry import DATASETS, VISUALIZERS  # noqa: E402
-from mmdet.utils import register_all_modules  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
-
-import blitznet_mm  # noqa: E402,F401
+import blitznet_mm  # noqa: F401
 
 
 def main():

@@ -4,18 +4,12 @@ download: a json with the first N images and links to their files.
     python tools/dataset_converters/coco_subset.py data/coco train2017 80 \
         data/my_coco_mini
 """
+import argparse
+import json
+import os
 import os.path as osp
-import sys
 
-_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-if osp.isdir(osp.join(_ROOT, 'blitznet_mm')):
-    sys.path.insert(0, _ROOT)
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-
-from blitznet_mm.datasets import coco_subset  # noqa: E402
+from blitznet_mm.datasets import coco_subset
 
 
 def main():

@@ -4,20 +4,14 @@ to PNGs in VOC's palette format (0 background, 1..20 classes), e.g. to build
 
     python tools/dataset_converters/sbd_to_png.py SBD/dataset/cls OUT_DIR
 """
+import argparse
+import os
 import os.path as osp
-import sys
 
-_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-if osp.isdir(osp.join(_ROOT, 'blitznet_mm')):
-    sys.path.insert(0, _ROOT)
+import numpy as np
+from scipy.io import loadmat
 
-import argparse  # noqa: E402
-import os  # noqa: E402
-
-import numpy as np  # noqa: E402
-from scipy.io import loadmat  # noqa: E402
-
-from blitznet_mm.datasets.voc import save_palette_png  # noqa: E402
+from blitznet_mm.datasets.voc import save_palette_png
 
 
 def sbd_mat_to_label(path: str) -> np.ndarray:

@@ -8,19 +8,13 @@ Image ids are ``voc_int_id`` of the VOC ids; evaluate with
 ``BlitzNetVOCDataset(int_img_ids=True)``. Difficult boxes get ``iscrowd=1``
 (ignored by COCO evaluation, as by the VOC protocol).
 """
+import argparse
+import json
 import os.path as osp
-import sys
 
-_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-if osp.isdir(osp.join(_ROOT, 'blitznet_mm')):
-    sys.path.insert(0, _ROOT)
+from mmdet.utils import register_all_modules
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-
-from mmdet.utils import register_all_modules  # noqa: E402
-
-from blitznet_mm.datasets import BlitzNetVOCDataset  # noqa: E402
+from blitznet_mm.datasets import BlitzNetVOCDataset
 
 
 def voc_to_coco(data_root: str, sub_root: str, image_list: str) -> dict:

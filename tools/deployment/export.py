@@ -16,16 +16,10 @@ The file is a drop-in for the checkpoint in tools/test.py,
 demo/image_demo.py, demo/video_demo.py and BlitzNetInferencer
 (docs/deployment.md).
 """
-import os.path as osp
-import sys
-
-# from a checkout, use its blitznet_mm rather than an installed copy
-_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-if osp.isdir(osp.join(_ROOT, 'blitznet_mm')):
-    sys.path.insert(0, _ROOT)
-
 import argparse
 import os
+import os.path as osp
+import sys
 import time
 
 from mmdet.apis import init_detector

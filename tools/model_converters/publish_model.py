@@ -16,16 +16,10 @@ CRCs let the loader catch a corrupted download; mmdet writes the legacy
 format for torch < 1.6, which this package does not support); the hash is
 computed in Python (no ``sha256sum`` binary needed).
 """
-import os.path as osp
-import sys
-
-_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-if osp.isdir(osp.join(_ROOT, 'blitznet_mm')):
-    sys.path.insert(0, _ROOT)
-
 import argparse
 import hashlib
 import os
+import sys
 
 from mmengine.logging import print_log
 from mmengine.runner.checkpoint import save_checkpoint
