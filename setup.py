@@ -7,9 +7,10 @@ Why not editable (``pip install -e .``): mim finds a package's ``.mim``
 folder at ``<site-packages>/blitznet_mm`` (the location of its
 distribution). An editable install of setuptools >= 64 leaves only a path
 hook there, no ``blitznet_mm/`` folder, so mim reports the package as
-having no ``model-index.yml`` and cannot find its tools. From a checkout,
-run ``tools/*.py`` directly instead (they import the checkout's
-``blitznet_mm``); ``make install`` installs the package non-editably.
+having no ``model-index.yml`` and cannot find its tools. ``make install``
+installs the package non-editably; the scripts of ``tools/`` import the
+installed package, so between two installs ``PYTHONPATH=$PWD`` runs a
+checkout's own code (docs/install.md).
 """
 import os
 import os.path as osp
