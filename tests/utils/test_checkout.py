@@ -1,8 +1,10 @@
-"""``import blitznet_mm`` from a script of a checkout that runs another,
-installed copy warns (the tools import the installed package, as mmdet's
-do, and would otherwise ignore the checkout's edits silently); installs,
-``mim``'s copies of the tools and the copy under test do not."""
+"""``import blitznet_mm`` from a script of a checkout whose package differs
+from the imported (installed) copy warns (the tools import the installed
+package, as mmdet's do, and would otherwise ignore the checkout's edits
+silently); an up-to-date install, ``mim``'s copies of the tools and the
+copy under test do not."""
 import os.path as osp
+import shutil
 import subprocess
 import sys
 
@@ -32,6 +34,29 @@ def test_a_script_of_another_checkout_names_both_copies(tmp_path):
     assert f'in the checkout {tmp_path / "checkout"},' in msg
     assert f'imported from {IMPORTED_FROM},' in msg
     assert f'PYTHONPATH={tmp_path / "checkout"} ' in msg
+    assert f'({osp.join("blitznet_mm", "__init__.py")} differs)' in msg
+
+
+def test_a_checkout_equal_to_the_install_says_nothing_until_edited(
+        tmp_path, recwarn):
+    """Files newer than the install but with the same bytes (a fresh clone
+    of the installed commit) are not a difference; one edited file is."""
+    root = tmp_path / 'checkout'
+    script = _layout(root)
+    shutil.rmtree(root / 'blitznet_mm')
+    shutil.copytree(
+        osp.join(IMPORTED_FROM, 'blitznet_mm'),
+        root / 'blitznet_mm',
+        copy_function=shutil.copy,  # new mtimes: every file is newer
+        ignore=shutil.ignore_patterns('__pycache__', '.mim'))
+    assert warn_if_other_copy(str(script)) is None
+    assert not recwarn.list
+    edited = root / 'blitznet_mm' / 'utils' / 'checkout.py'
+    edited.write_text(edited.read_text() + '# edited\n')
+    with pytest.warns(UserWarning):
+        msg = warn_if_other_copy(str(script))
+    assert f'({osp.join("blitznet_mm", "utils", "checkout.py")} differs)' \
+        in msg
 
 
 def test_installs_mim_tools_and_the_copy_under_test_say_nothing(
