@@ -232,6 +232,8 @@ def main(argv=None):
                     preds += inferencer.forward(data)
         except Exception as e:  # a bad file must not stop the folder
             preds, batch = [], [(p, e) for p, _ in batch]
+        if progress is not None:
+            print()  # the bar's line ends, so the lines below start clean
         for path, img in batch:
             if not isinstance(img, np.ndarray):
                 failed.append(dict(image=path, error=str(img)))
@@ -242,6 +244,8 @@ def main(argv=None):
                         seg_names))
         if progress is not None:
             progress.update(len(batch))
+    if progress is not None:
+        print()
     with open(osp.join(args.out_dir, 'results.json'), 'w') as f:
         json.dump(dict(results=results, failed=failed), f, indent=1)
     print(f'{len(results)} images done, {len(failed)} skipped; results: '
