@@ -30,6 +30,9 @@ MIRRORED: Dict[str, Tuple[str, ...]] = {
     # visualization/local_visualizer.py: BlitzNetLocalVisualizer
     'mmdet.visualization:DetLocalVisualizer._draw_sem_seg':
     ('image', 'sem_seg', 'classes', 'palette'),
+    # ... and the font scale of its region labels, as mmdet's
+    'mmdet.visualization.palette:_get_adaptive_scales': ('areas', 'min_area',
+                                                         'max_area'),
     # datasets/transforms/mix_with_masks.py: the mask-carrying Mosaic
     'mmdet.datasets.transforms:Mosaic._mosaic_combine':
     ('loc', 'center_position_xy', 'img_shape_wh'),

@@ -9,6 +9,8 @@ from typing import Tuple
 import torch
 from torch import Tensor, nn
 
+from ..models.detectors.dense_head_adapter import head_outputs
+
 #: output names of an exported graph, in order; a detection-only model has
 #: the first two, a segmentation-only model the last; each extra
 #: segmentation task adds ``seg_logits_<name>`` after them
@@ -89,15 +91,12 @@ class ExportGraph(nn.Module):
         return len(self.priors) if self.with_det else 0
 
     def forward(self, inputs: Tensor) -> Tuple[Tensor, ...]:
-        x = self.model.extract_feat(inputs)
+        # the detector's own dispatch over heads (BlitzNet.predict's)
+        heads = head_outputs(self.model, self.model.extract_feat(inputs))
         outs = ()
-        if self.with_det:
-            cls_scores, bbox_preds = self.model.bbox_head(x)
+        if self.with_det:  # decoded in the graph; NMS is the runtime's
+            cls_scores, bbox_preds = heads.pop('det')
             outs += self.model.bbox_head.predict_dense(cls_scores, bbox_preds,
                                                        self.priors,
                                                        self.input_size)
-        if self.with_seg:
-            outs += (self.model.seg_head(x), )
-        for task in getattr(self.model, 'seg_tasks', ()):
-            outs += (self.model.task_heads[task.name](x), )
-        return outs
+        return outs + tuple(heads.values())

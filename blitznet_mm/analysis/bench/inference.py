@@ -8,7 +8,7 @@ import torch
 from mmengine.analysis import get_model_complexity_info
 
 from blitznet_mm.models.detectors.dense_head_adapter import (
-    det_forward, det_predict_by_feat)
+    det_predict_by_feat, head_outputs)
 from blitznet_mm.utils import default_dtype, optimize_for_inference
 from .backends import exported_paths, staged_backend
 from .machine import PeakMemory, sync, time_runs
@@ -46,9 +46,8 @@ def staged_forward(model, family, inputs, samples, autocast, laps=True):
             feats = model.neck(feats)
             lap('neck')
             # the detector's own dispatch (BlitzNet.predict calls the same)
-            det = det_forward(model.bbox_head, feats)
-            seg = model.seg_head(feats) if getattr(model, 'with_seg',
-                                                   False) else None
+            heads = head_outputs(model, feats)
+            det, seg = heads['det'], heads.get('seg')
             lap('heads')
     with torch.autocast(device.type, enabled=False):
         if family == 'fcn':

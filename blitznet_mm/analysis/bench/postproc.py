@@ -6,6 +6,7 @@ import torch
 from mmengine.config import ConfigDict
 from mmengine.registry import DefaultScope
 
+from blitznet_mm.models.detectors.dense_head_adapter import head_outputs
 from .machine import sync
 from .models import COCO_BLITZNET, COCO_MINI, build, make_batch
 
@@ -71,7 +72,8 @@ def bench_postproc(args, device, images, model, source):
         model.predict(inputs, samples)
         sync(device)
         e2e = (time.perf_counter() - t) / len(samples)
-        cls_scores, bbox_preds = model.bbox_head(model.extract_feat(inputs))
+        cls_scores, bbox_preds = head_outputs(
+            model, model.extract_feat(inputs))['det']
     priors = head.prior_generator.grid_priors(
         [c.shape[-2:] for c in cls_scores], device=device)
     c = head.cls_out_channels

@@ -15,7 +15,7 @@ from torch import Tensor
 from ...structures.seg_labels import num_seg_classes
 from ..heads.mmseg_head import wrap_mmseg_head
 from .class_sets import agree_num_classes, agree_seg_classes
-from .dense_head_adapter import (det_forward, det_loss, det_predict_by_feat,
+from .dense_head_adapter import (det_loss, det_predict_by_feat, head_outputs,
                                  head_rule, neck_num_levels, seg_label_maps)
 from .seg_tasks import (check_task_outputs, parse_seg_tasks, task_losses,
                         task_predictions, task_samples)
@@ -232,13 +232,7 @@ class BlitzNet(BaseDetector):
         """
         x = self.extract_feat(batch_inputs)
         metas = [ds.metainfo for ds in batch_data_samples]
-        head_outs = {}
-        if self.with_bbox:
-            head_outs['det'] = det_forward(self.bbox_head, x)
-        if self.with_seg:
-            head_outs['seg'] = self.seg_head(x)
-        for task in self.seg_tasks:
-            head_outs[task.name] = self.task_heads[task.name](x)
+        head_outs = head_outputs(self, x)
         with torch.autocast(batch_inputs.device.type, enabled=False):
             if self.with_bbox:  # any number of outputs (FCOS: 3)
                 results = det_predict_by_feat(self.bbox_head, head_outs['det'],
@@ -268,12 +262,5 @@ class BlitzNet(BaseDetector):
     ) -> Tuple[Union[Tensor, tuple], ...]:
         """Raw outputs: ``(cls_scores, bbox_preds)`` and/or seg logits,
         then each extra task's logits in ``seg_tasks`` order."""
-        x = self.extract_feat(batch_inputs)
-        outs = ()
-        if self.with_bbox:
-            outs += (det_forward(self.bbox_head, x), )
-        if self.with_seg:
-            outs += (self.seg_head(x), )
-        for task in self.seg_tasks:
-            outs += (self.task_heads[task.name](x), )
-        return outs
+        return tuple(
+            head_outputs(self, self.extract_feat(batch_inputs)).values())

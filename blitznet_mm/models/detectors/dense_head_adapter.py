@@ -18,7 +18,7 @@ differ is
   never trained as background.
 """
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmdet.registry import MODELS
@@ -149,6 +149,29 @@ def det_loss(head: nn.Module, x: Tuple[Tensor],
 def det_forward(head: nn.Module, x: Tuple[Tensor]) -> tuple:
     """The head's raw outputs (a tuple of per-level lists) on its levels."""
     return head(head_levels(head, x))
+
+
+def head_outputs(model: nn.Module, x: Tuple[Tensor]) -> Dict[str, Any]:
+    """Every head's raw outputs on the neck levels ``x``: the one dispatch
+    over heads, which ``BlitzNet.predict`` / ``_forward``, the export graph
+    and ``make bench`` all call.
+
+    Returns:
+        dict in output order: ``'det'`` (the detection head's tuple of
+        per-level lists, :func:`det_forward`) if the model has one,
+        ``'seg'`` ((N, C, H/s, W/s) logits) if it segments, then each extra
+        task's logits under its name (``model.seg_tasks``). A detector
+        without ``with_seg`` / ``seg_tasks`` (mmdet's SSD in the benchmark)
+        gives only ``'det'``.
+    """
+    outs = {}
+    if getattr(model, 'with_bbox', False):
+        outs['det'] = det_forward(model.bbox_head, x)
+    if getattr(model, 'with_seg', False):
+        outs['seg'] = model.seg_head(x)
+    for task in getattr(model, 'seg_tasks', ()):
+        outs[task.name] = model.task_heads[task.name](x)
+    return outs
 
 
 def _fp32(outs):
