@@ -22,7 +22,7 @@ PROJECT_FILES := $(shell find blitznet_mm configs tools demo -type f \
 	-not -path '*/.mim/*' -not -name '*.pyc' 2>/dev/null) setup.py README.md \
 	model-index.yml requirements/mminstall.txt
 
-.PHONY: env install test demo bench clean-venv
+.PHONY: env install test test-fast demo bench clean-venv
 env: $(VENV)/.stack-stamp
 install: $(VENV)/.project-stamp
 
@@ -60,9 +60,18 @@ $(VENV)/.project-stamp: $(VENV)/.stack-stamp $(PROJECT_FILES)
 	rm -rf build blitznet_mm.egg-info
 	touch $@
 
-# lint first: it takes seconds and a finding stops before the half-hour suite
+# lint first (seconds; a finding stops the run), then the suite in
+# $(TEST_WORKERS) processes (pytest-xdist; the trained-model fixtures are
+# built once for all of them: blitznet_mm/testing/workers.py)
+TEST_WORKERS ?= 2
 test: install lint
-	$(PY) -m pytest -q --durations=10
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --durations=15
+
+# the edit-test loop: the tests not marked slow (no training beyond a few
+# steps, no tool runs)
+test-fast: install
+	$(PY) -m pytest -q -n $(TEST_WORKERS) -m 'not slow and not cuda' \
+	  --durations=15
 
 # the embedded real images in data/samples are the default data of both;
 # DATA_ROOT=/path/to/coco_layout_set/ uses a larger set for the demo
@@ -134,7 +143,7 @@ $(COMPAT_VENV)/.project-stamp: $(COMPAT_VENV)/.stack-stamp $(PROJECT_FILES)
 	touch $@
 
 test-compat: $(COMPAT_VENV)/.project-stamp
-	$(COMPAT_PY) -m pytest -q --durations=10 $(COMPAT_PYTEST_ARGS)
+	$(COMPAT_PY) -m pytest -q -n $(TEST_WORKERS) --durations=15 $(COMPAT_PYTEST_ARGS)
 
 clean-venv-compat:
 	rm -rf $(COMPAT_VENV)

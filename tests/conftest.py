@@ -10,8 +10,11 @@ import torch
 import blitznet_mm
 from blitznet_mm.testing.builders import (COCO_MINI, REPO, build_model,
                                           coco_mini_dataset, config_path)
+from blitznet_mm.testing.workers import once_per_run, xdist_worker_count
 
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+# the cores shared by the xdist workers (make test runs 2), at most 2 each
+torch.set_num_threads(
+    max(1, min(2, (os.cpu_count() or 1) // xdist_worker_count())))
 # The tools and demos import blitznet_mm as an installed package would be
 # (no sys.path edits, as mmdet's); the ones these tests start import the
 # copy under test, the one imported here (a checkout's, or the installed)
@@ -29,27 +32,41 @@ def coco_mini() -> str:
 
 
 @pytest.fixture(scope='session')
-def trained(coco_mini):
+def trained(coco_mini, tmp_path_factory):
     """BlitzNet300 s4 (COCO head) after 24 Adam steps on 4 real images, in
     eval mode, with its fp32 predictions on those images: its scores are
     peaked like a trained model's (a random model's are near uniform, so
     any rounding would reorder them). Returns (model, samples, predictions);
-    copy the model before changing it."""
-    from mmengine.dataset import pseudo_collate
-    from mmengine.optim import OptimWrapper
-    torch.manual_seed(0)
+    copy the model before changing it. Trained once per run (all xdist
+    workers share it)."""
+
+    def produce(_):
+        from mmengine.dataset import pseudo_collate
+        from mmengine.optim import OptimWrapper
+        torch.manual_seed(0)
+        model = build_model('blitznet300_coco.py')
+        ds = coco_mini_dataset(coco_mini)
+        samples = [ds[i] for i in range(4)]
+        optim = OptimWrapper(torch.optim.Adam(model.parameters(), lr=1e-3))
+        model.train()
+        for it in range(24):
+            model.train_step(pseudo_collate(samples[it % 2 * 2:][:2]), optim)
+        model.eval()
+        model.dataset_meta = ds.metainfo
+        with torch.no_grad():
+            ref = [model.test_step(pseudo_collate([s]))[0] for s in samples]
+        return dict(
+            state=model.state_dict(),
+            meta=ds.metainfo,
+            samples=samples,
+            ref=ref)
+
+    run = once_per_run(tmp_path_factory, 'trained', produce)
     model = build_model('blitznet300_coco.py')
-    ds = coco_mini_dataset(coco_mini)
-    samples = [ds[i] for i in range(4)]
-    optim = OptimWrapper(torch.optim.Adam(model.parameters(), lr=1e-3))
-    model.train()
-    for it in range(24):
-        model.train_step(pseudo_collate(samples[it % 2 * 2:][:2]), optim)
+    model.load_state_dict(run['state'])
     model.eval()
-    model.dataset_meta = ds.metainfo
-    with torch.no_grad():
-        ref = [model.test_step(pseudo_collate([s]))[0] for s in samples]
-    return model, samples, ref
+    model.dataset_meta = run['meta']
+    return model, run['samples'], run['ref']
 
 
 @pytest.fixture(scope='session')
@@ -64,25 +81,28 @@ def exported(trained, tmp_path_factory):
     if onnx_export_unavailable():
         pytest.skip(onnx_export_unavailable())
     model = trained[0]
-    out = tmp_path_factory.mktemp('exported')
-    pth = out / 'trained.pth'
-    torch.save(
-        dict(
-            state_dict=model.state_dict(),
-            meta=dict(dataset_meta=model.dataset_meta)), pth)
-    res = subprocess.run([
-        sys.executable,
-        osp.join(REPO, 'tools', 'deployment', 'export.py'),
-        config_path('blitznet300_coco_mini.py'),
-        str(pth), '--backend', 'openvino', '--out-dir',
-        str(out)
-    ],
-                         capture_output=True,
-                         text=True,
-                         timeout=900)
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    return dict(
-        pth=str(pth),
-        onnx=str(out / 'blitznet300_coco_mini.onnx'),
-        xml=str(out / 'blitznet300_coco_mini.xml'),
-        log=res.stdout + res.stderr)
+
+    def produce(out):
+        pth = out / 'trained.pth'
+        torch.save(
+            dict(
+                state_dict=model.state_dict(),
+                meta=dict(dataset_meta=model.dataset_meta)), pth)
+        res = subprocess.run([
+            sys.executable,
+            osp.join(REPO, 'tools', 'deployment', 'export.py'),
+            config_path('blitznet300_coco_mini.py'),
+            str(pth), '--backend', 'openvino', '--out-dir',
+            str(out)
+        ],
+                             capture_output=True,
+                             text=True,
+                             timeout=900)
+        assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+        return dict(
+            pth=str(pth),
+            onnx=str(out / 'blitznet300_coco_mini.onnx'),
+            xml=str(out / 'blitznet300_coco_mini.xml'),
+            log=res.stdout + res.stderr)
+
+    return once_per_run(tmp_path_factory, 'exported', produce)
