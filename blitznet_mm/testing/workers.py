@@ -21,8 +21,10 @@ def xdist_worker_count() -> int:
     return int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '1'))
 
 
-def once_per_run(tmp_path_factory, name: str,
-                 produce: Callable[[Path], Any]) -> Any:
+Produce = Callable[[Path], Any]
+
+
+def once_per_run(tmp_path_factory, name: str, produce: Produce) -> Any:
     """``produce(folder)`` run once for the whole test run and its picklable
     result shared by every xdist worker.
 
