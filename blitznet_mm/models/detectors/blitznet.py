@@ -12,16 +12,18 @@ from mmengine.logging import MessageHub
 from mmengine.structures import PixelData
 from torch import Tensor
 
-from ...structures.seg_labels import num_seg_classes
+from ...structures.seg_labels import IGNORE_INDEX, num_seg_classes
 from ..heads.mmseg_head import wrap_mmseg_head
-from .class_sets import agree_num_classes, agree_seg_classes
+from .class_sets import (agree_ignore_index, agree_num_classes,
+                         agree_seg_classes)
 from .dense_head_adapter import (det_loss, det_predict_by_feat, head_outputs,
                                  head_rule, neck_num_levels, seg_label_maps)
 from .seg_tasks import (check_task_outputs, parse_seg_tasks, task_losses,
                         task_predictions, task_samples)
 
 __all__ = [
-    'BlitzNet', 'agree_num_classes', 'agree_seg_classes', 'levels_from_neck'
+    'BlitzNet', 'agree_ignore_index', 'agree_num_classes', 'agree_seg_classes',
+    'levels_from_neck'
 ]
 
 
@@ -72,7 +74,7 @@ class BlitzNet(BaseDetector):
             ``num_classes``.
         seg_num_classes (int, optional): Named segmentation classes, stated
             once and given to the segmentation head; the dataset's
-            ``seg_classes`` must have as many (``ClassCountCheckHook``).
+            ``seg_classes`` must have as many (``TaskSettingsCheckHook``).
             Defaults to ``num_classes``: BlitzNet's rule, the detection
             classes painted with background (C + 1 outputs).
         seg_background (bool, optional): Whether segmentation label 0 is a
@@ -115,6 +117,7 @@ class BlitzNet(BaseDetector):
                  num_classes: Optional[int] = None,
                  seg_num_classes: Optional[int] = None,
                  seg_background: Optional[bool] = None,
+                 ignore_index: int = IGNORE_INDEX,
                  bbox_head: OptConfigType = None,
                  seg_head: OptConfigType = None,
                  seg_tasks: Optional[list] = None,
@@ -122,8 +125,6 @@ class BlitzNet(BaseDetector):
                  test_cfg: OptConfigType = None,
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
-        super().__init__(
-            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if bbox_head is None and seg_head is None:
             raise ValueError('BlitzNet needs a bbox_head, a seg_head or both')
         if seg_tasks and seg_head is None:
@@ -132,6 +133,13 @@ class BlitzNet(BaseDetector):
         # the extra tasks copy the first head's config as written
         tasks = parse_seg_tasks(seg_tasks, seg_head)
         seg_head = wrap_mmseg_head(seg_head)  # 'mmseg.X' heads: an adapter
+        named = {f'seg_tasks[{t.name}].seg_head': h for t, h in tasks}
+        data_preprocessor, seg_head, *task_heads = agree_ignore_index(
+            ignore_index, data_preprocessor, seg_head=seg_head, **named)
+        tasks = list(zip((t for t, _ in tasks), task_heads))
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.ignore_index = ignore_index
         if bbox_head is not None:
             bbox_head, num_classes = agree_num_classes(
                 num_classes, bbox_head=bbox_head)
@@ -188,7 +196,9 @@ class BlitzNet(BaseDetector):
             losses.update(
                 task_losses(
                     self.task_heads[task.name].loss(
-                        x, task_samples(batch_data_samples, task)), task))
+                        x,
+                        task_samples(batch_data_samples, task,
+                                     self.ignore_index)), task))
         return losses
 
     def parse_losses(

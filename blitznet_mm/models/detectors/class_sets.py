@@ -93,3 +93,83 @@ def agree_seg_classes(seg_num_classes: Optional[int],
     background = next(iter(bg.values()), True)
     return dict(seg_head, num_classes=n, background=background), n, \
         background
+
+
+def _constructor_params(cfg) -> dict:
+    """The constructor arguments of ``cfg``'s registered class, following
+    ``**kwargs`` up its bases (name -> default); {} for an unknown type."""
+    import inspect
+
+    from mmdet.registry import MODELS
+    if not isinstance(cfg, dict) or 'type' not in cfg:
+        return {}
+    cls = cfg['type'] if isinstance(cfg['type'], type) else \
+        MODELS.get(cfg['type'])
+    params = {}
+    for klass in getattr(cls, '__mro__', ()):
+        if '__init__' not in vars(klass):
+            continue
+        more = inspect.signature(klass.__init__).parameters.values()
+        for p in more:
+            if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+                params.setdefault(p.name, p.default)
+        if not any(p.kind == p.VAR_KEYWORD for p in more):
+            break
+    return params
+
+
+def agree_ignore_index(ignore_index: int, data_preprocessor: OptConfigType,
+                       **heads) -> tuple:
+    """The ignored segmentation label of the model, stated once as
+    ``model.ignore_index``: given to each segmentation head config (its
+    ``ignore_index``, its ``loss_seg``'s, an mmseg decode head's) and to
+    the data preprocessor's ``seg_pad_value`` (the label of the padding and
+    of an image without a mask), where their classes take it.
+
+    Returns:
+        tuple: the data preprocessor config and the head configs (copies,
+        or None, in the order given).
+
+    Raises:
+        ValueError: naming ``model.ignore_index`` and each statement that
+            differs (``seg_head.ignore_index``,
+            ``seg_head.loss_seg.ignore_index``,
+            ``data_preprocessor.seg_pad_value``, ...).
+    """
+    stated, out = {}, []
+    if isinstance(data_preprocessor, dict):
+        data_preprocessor = dict(data_preprocessor)
+        if data_preprocessor.get('seg_pad_value') is not None:
+            stated['data_preprocessor.seg_pad_value'] = \
+                data_preprocessor['seg_pad_value']
+        if 'seg_pad_value' in _constructor_params(data_preprocessor):
+            data_preprocessor['seg_pad_value'] = ignore_index
+    for name, head in heads.items():
+        if head is None:
+            out.append(None)
+            continue
+        head = dict(head)
+        if head.get('ignore_index') is not None:
+            stated[f'{name}.ignore_index'] = head['ignore_index']
+        for key in ('loss_seg', 'decode_head'):
+            sub = head.get(key)
+            if isinstance(sub, dict) and sub.get('ignore_index') is not None:
+                stated[f'{name}.{key}.ignore_index'] = sub['ignore_index']
+        params = _constructor_params(head)
+        if 'ignore_index' in params:
+            head['ignore_index'] = ignore_index
+        loss = head.get('loss_seg', params.get('loss_seg'))
+        if isinstance(loss, dict) and \
+                'ignore_index' in {**loss, **_constructor_params(loss)}:
+            head['loss_seg'] = dict(loss, ignore_index=ignore_index)
+        if isinstance(head.get('decode_head'), dict):
+            head['decode_head'] = dict(
+                head['decode_head'], ignore_index=ignore_index)
+        out.append(head)
+    differ = {k: v for k, v in stated.items() if v != ignore_index}
+    if differ:
+        sides = ', '.join(f'{k}={v}' for k, v in differ.items())
+        raise ValueError(f'BlitzNet: model.ignore_index={ignore_index}, '
+                         f'{sides} disagree; state the ignored label once, '
+                         'as model.ignore_index')
+    return (data_preprocessor, ) + tuple(out)

@@ -115,8 +115,13 @@ def task_head_cfg(task: SegTask, head: Optional[dict],
                     f'model.seg_tasks[{task.name}]: a multi-label task copies '
                     f"a BlitzNetSegHead, the model's is {head.get('type')}; "
                     'give the task a seg_head')
-            head.update(
-                type='BlitzNetMultiLabelSegHead', loss_seg=LOSS_MULTI_LABEL)
+            # per-class sigmoid BCE; its ignored label is the model's
+            # (BlitzNet gives it: agree_ignore_index)
+            loss = {
+                k: v
+                for k, v in LOSS_MULTI_LABEL.items() if k != 'ignore_index'
+            }
+            head.update(type='BlitzNetMultiLabelSegHead', loss_seg=loss)
         head.pop('num_classes', None)
         head.pop('background', None)
     head = dict(head)
@@ -203,7 +208,7 @@ def check_task_outputs(task: SegTask, head: torch.nn.Module) -> None:
 def check_task_sets(tasks: Sequence[SegTask], meta: Optional[dict],
                     where: str) -> None:
     """Check the model's extra tasks against a dataset's metainfo
-    ``seg_tasks`` (``ClassCountCheckHook``). A dataset that states no
+    ``seg_tasks`` (``TaskSettingsCheckHook``). A dataset that states no
     ``seg_tasks`` is not checked (its images carry no task masks).
 
     Raises:

@@ -6,6 +6,10 @@ norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
     type='BlitzNet',
     num_classes=20,
+    # the ignored segmentation label (void, padding, an image without a
+    # mask): the model gives it to the seg heads, their losses and the
+    # data preprocessor's seg_pad_value
+    ignore_index=255,
     data_preprocessor=dict(
         # mmdet's, accepting images without a mask among images with one
         type='BlitzNetDataPreprocessor',
@@ -14,7 +18,6 @@ model = dict(
         bgr_to_rgb=False,
         pad_size_divisor=1,
         pad_seg=True,
-        seg_pad_value=255,
         # host-to-GPU copies overlap compute (pinned loader memory)
         non_blocking=True),
     backbone=dict(
@@ -63,12 +66,10 @@ model = dict(
         type='BlitzNetSegHead',
         in_channels=512,  # per neck level
         channels=64,
-        ignore_index=255,
         resize_mode='nearest',
         loss_seg=dict(
             type='CrossEntropyLoss',
             use_sigmoid=False,
-            ignore_index=255,
             avg_non_ignore=True,
             loss_weight=1.0),
         loss_at='logits',

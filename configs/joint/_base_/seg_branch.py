@@ -4,16 +4,15 @@
 # everything else (pipeline, schedule, optimizer) stays its detector's recipe.
 custom_imports = dict(imports=['blitznet_mm'], allow_failed_imports=False)
 
-# the batch pads masks with 255 (ignored) as it pads images; an image
-# that came without a mask gets an all-255 one (BlitzNetDataPreprocessor)
-seg_data_preprocessor = dict(
-    type='BlitzNetDataPreprocessor', pad_seg=True, seg_pad_value=255)
+# the batch pads masks with the ignored label as it pads images; an image
+# that came without a mask gets an all-ignored one (BlitzNetDataPreprocessor;
+# the label is the model's ignore_index, 255, given to it by BlitzNet)
+seg_data_preprocessor = dict(type='BlitzNetDataPreprocessor', pad_seg=True)
 # BlitzNet's branch on every neck level (in_channels: the neck's width);
 # masks from the instances: background 0, class c -> c + 1
 seg_head = dict(
     type='BlitzNetSegHead',
     channels=64,
-    ignore_index=255,
     resize_mode='nearest',
     loss_at='logits',
     # from scratch or on an ImageNet trunk alike: the branch is new
