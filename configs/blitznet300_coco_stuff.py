@@ -6,7 +6,7 @@
 _base_ = './blitznet300_coco.py'
 data_root = 'data/'
 # the segmentation set, stated once; the dataset's (mmseg's COCOStuffDataset
-# names) must agree (ClassCountCheckHook)
+# names) must agree (TaskSettingsCheckHook)
 model = dict(seg_num_classes=171, seg_background=False)
 dataset = dict(type='BlitzNetCocoStuffDataset', data_root=data_root)
 train_dataloader = dict(

@@ -44,6 +44,7 @@ def test_mmcv_compiled_batched_nms_suppresses_overlap():
     ('DATASETS', 'SharedPipelineConcatDataset'),
     ('DATASETS', 'BlitzNetSegDataset'),
     ('HOOKS', 'ClassCountCheckHook'),
+    ('HOOKS', 'TaskSettingsCheckHook'),
     ('METRICS', 'BlitzNetSegMetric'),
 ])
 def test_import_registers_into_mmdet(registry, name):

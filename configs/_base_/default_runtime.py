@@ -20,8 +20,9 @@ default_hooks = dict(
 custom_hooks = [
     dict(type='SyncBuffersHook'),
     dict(type='ReplicaConsistencyHook'),
-    # the model's num_classes must match the dataset's classes
-    dict(type='ClassCountCheckHook')
+    # the model's task settings (classes, ignored label, pixel mean, input
+    # size) must match the dataset, pipeline and metric
+    dict(type='TaskSettingsCheckHook')
 ]
 
 env_cfg = dict(

@@ -31,5 +31,6 @@ with_masks = dict(
     RandomCenterCropPad='RandomCenterCropPadWithMasks')
 seg_dataset_type = 'BlitzNetCocoDataset'
 seg_metric = dict(type='BlitzNetSegMetric', iou_metrics=['mIoU'])
-# the dataset's classes must match the model's num_classes
-seg_hooks = [dict(type='ClassCountCheckHook')]
+# the dataset, pipeline and metric must match the model's task settings
+# (classes, ignored label, pixel mean)
+seg_hooks = [dict(type='TaskSettingsCheckHook')]

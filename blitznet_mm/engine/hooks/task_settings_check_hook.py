@@ -1,10 +1,13 @@
-"""A check that the model and its data agree on the number of classes: the
-detection classes and the segmentation label set."""
+"""A check that the model and its data agree on the task settings the model
+states once: the detection classes, the segmentation label set, the ignored
+label, the pixel mean and the input size (docs/custom_data.md)."""
 from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from ...structures.seg_labels import SegLabelSet, describe_set
+from .task_settings import (check_ignore_index, check_input_size, check_mean,
+                            dataset_transforms)
 
 
 def _describe(dataset) -> str:
@@ -13,7 +16,7 @@ def _describe(dataset) -> str:
 
 
 @HOOKS.register_module()
-class ClassCountCheckHook(Hook):
+class TaskSettingsCheckHook(Hook):
     """Before training, validation and testing:
 
     - a model that detects: its ``num_classes`` must equal the number of
@@ -24,14 +27,21 @@ class ClassCountCheckHook(Hook):
       or the detection classes with background);
     - each extra segmentation task of the model (``model.seg_tasks``) must
       have the count, background and multi-label flag the dataset's
-      ``seg_tasks`` state (``seg_tasks.check_task_sets``).
+      ``seg_tasks`` state (``seg_tasks.check_task_sets``);
+    - the split's pipeline and ``BlitzNetSegMetric`` ignore
+      ``model.ignore_index`` (``task_settings.check_ignore_index``);
+    - the canvas colour of a zoom-out / expand transform is the data
+      preprocessor's ``mean`` (``task_settings.check_mean``);
+    - before training, a fixed-size ``Resize`` gives the input size the
+      model states, if it states one (``task_settings.check_input_size``).
 
     A mismatch would train or score the wrong labels without any error, so
     it stops the run. Models without these attributes are not checked.
+    Registered also as ``ClassCountCheckHook`` (its former name).
 
     Raises:
         ValueError: naming the split, the dataset (and its annotation file)
-            and both counts (for segmentation, the model's keys).
+            and both sides (for the model, its config keys).
     """
 
     def _check(self, runner, split: str) -> None:
@@ -39,6 +49,14 @@ class ClassCountCheckHook(Hook):
         dataset = getattr(loader, 'dataset', None)
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
+        where = f'the {split} pipeline of {_describe(dataset)}'
+        transforms = list(dataset_transforms(dataset))
+        check_mean(model, transforms, where)
+        if split == 'train':  # later, the anchors follow the last batch
+            check_input_size(model, transforms, where)
+        evaluator = getattr(runner, f'{split}_evaluator',
+                            None) if split != 'train' else None
+        check_ignore_index(model, transforms, evaluator, where)
         meta = getattr(dataset, 'metainfo', None) or {}
         if not (meta.get('classes') or meta.get('seg_classes')):
             return
@@ -79,3 +97,8 @@ class ClassCountCheckHook(Hook):
 
     def before_test(self, runner) -> None:
         self._check(runner, 'test')
+
+
+# the former name: configs and work dirs that state it keep working
+ClassCountCheckHook = TaskSettingsCheckHook
+HOOKS.register_module(name='ClassCountCheckHook', module=TaskSettingsCheckHook)
