@@ -75,6 +75,50 @@ def test_learning_check_two_iterations(tmp_path, coco_mini):
     assert '## ci' in out.read_text()
 
 
+def test_learning_check_puts_joint_configs_on_the_baseline_footing(coco_mini):
+    """An mmdet recipe of configs/joint/ in the learning check: the
+    baseline's resize-only pipelines at --input-size, the baseline's
+    optimizer (--optim-from), no ImageNet download, no EMA copy or stage-2
+    switch; without --input-size it stops and says so."""
+    from types import SimpleNamespace
+
+    from mmengine.config import Config
+    lc = load_script('tools/analysis/learning_check.py')
+    args = SimpleNamespace(
+        config=osp.join(REPO, 'configs', 'joint', 'rtmdet_tiny_seg_coco.py'),
+        data_root=coco_mini,
+        input_size=320,
+        augment=False,
+        seg_init='kaiming',
+        optim_from=lc.CONFIG,
+        batch_size=4,
+        iters=6,
+        eval_interval=3,
+        lr=1e-3,
+        work_dir='w')
+    cfg = lc.build_cfg(args, 'ann.json')
+    recipe = Config.fromfile(args.config)
+    hooks = [h['type'] for h in recipe.custom_hooks]
+    assert {'EMAHook', 'PipelineSwitchHook'} <= set(hooks)
+    assert [h['type'] for h in cfg.custom_hooks] == [
+        h for h in hooks if h not in ('EMAHook', 'PipelineSwitchHook')
+    ]
+    for key in ('train_dataloader', 'test_dataloader', 'val_dataloader'):
+        resize = [
+            t for t in cfg[key].dataset.pipeline if t['type'] == 'Resize'
+        ]
+        assert [(t['scale'], t['keep_ratio'])
+                for t in resize] == [((320, 320), False)], key
+    opt = cfg.optim_wrapper
+    assert opt.optimizer.type == 'Adam' and opt.optimizer.weight_decay == 5e-5
+    assert opt.paramwise_cfg.bypass_duplicate  # RTMDet shares its convs
+    assert cfg.model.backbone.init_cfg is None
+    assert cfg.model.seg_head.init_cfg == lc.SEG_INITS['kaiming']
+    args.input_size = None
+    with pytest.raises(SystemExit, match='states no input_size'):
+        lc.build_cfg(args, 'ann.json')
+
+
 def test_blur_check_two_iterations(tmp_path, coco_mini):
     """The blur learning check in miniature: it makes the set, trains the
     blur config 2 iterations and scores the held-out split per class."""

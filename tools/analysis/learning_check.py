@@ -31,14 +31,40 @@ CONFIG = osp.join(_ROOT, 'configs', 'blitznet300_coco_mini.py')
 def build_cfg(args, ann: str) -> Config:
     cfg = Config.fromfile(args.config)
     root = osp.abspath(args.data_root) + '/'
+    size = args.input_size or cfg.get('input_size')
+    if size is None:
+        raise SystemExit(f'{args.config}: the config states no input_size '
+                         '(an mmdet recipe, configs/joint/): pass '
+                         '--input-size')
+    if not cfg.get('input_size'):
+        # an mmdet recipe: the baseline's test pipeline at this size, so
+        # every model is scored on the same resized images and masks
+        test = Config.fromfile(CONFIG).test_dataloader.dataset.pipeline
+        cfg.test_dataloader.dataset.pipeline = [
+            dict(t, scale=(size, ) * 2) if t['type'] == 'Resize' else t
+            for t in test
+        ]
+        cfg.model.backbone.init_cfg = None  # from scratch, as the baseline
     if not args.augment:  # overfitting: nothing beyond the fixed resize
         cfg.train_dataloader.dataset.pipeline = [
             dict(type='LoadImageFromFile'),
             dict(type='LoadBlitzNetAnnotations'),
-            dict(
-                type='Resize', scale=(cfg.input_size, ) * 2, keep_ratio=False),
+            dict(type='Resize', scale=(size, ) * 2, keep_ratio=False),
             dict(type='PackDetInputs')
         ]
+    if args.optim_from:  # one optimizer for all compared models
+        cfg.optim_wrapper = Config.fromfile(args.optim_from).optim_wrapper
+        # heads that share convolutions over levels (RTMDet's) list a
+        # parameter once per level
+        cfg.optim_wrapper.setdefault('paramwise_cfg',
+                                     {})['bypass_duplicate'] = True
+    # the weights trained are the weights scored: an EMA copy (RTMDet's
+    # recipe) would lag far behind in so short a schedule, and the
+    # recipe's stage-2 pipeline switch is past its end
+    cfg.custom_hooks = [
+        h for h in cfg.get('custom_hooks', [])
+        if h['type'] not in ('EMAHook', 'PipelineSwitchHook')
+    ]
     if args.seg_init:
         cfg.model.seg_head.init_cfg = SEG_INITS[args.seg_init]
     cfg.val_dataloader = cfg.test_dataloader
@@ -151,7 +177,11 @@ def write_report(run_dir: str, out: str) -> None:
         --lr {a['lr']}{' --seg-init ' + a['seg_init'] if a.get('seg_init')
                        else ''}{' --augment' if a.get('augment') else ''}{
             ' --config ' + osp.relpath(a['config'], _ROOT)
-            if a.get('config', CONFIG) != CONFIG else ''}
+            if a.get('config', CONFIG) != CONFIG else ''}{
+            ' --input-size ' + str(a['input_size'])
+            if a.get('input_size') else ''}{
+            ' --optim-from ' + osp.relpath(a['optim_from'], _ROOT)
+            if a.get('optim_from') else ''}
 
 {_eval_table(run)}
 
@@ -187,6 +217,15 @@ def main():
         default=CONFIG,
         help='a from-scratch COCO-layout config (default: '
         'configs/blitznet300_coco_mini.py)')
+    p.add_argument(
+        '--input-size',
+        type=int,
+        help="square input side in pixels (default: the config's "
+        'input_size; needed for the mmdet recipes of configs/joint/)')
+    p.add_argument(
+        '--optim-from',
+        help='a config whose optim_wrapper replaces this one\'s (the '
+        'joint models are compared under the baseline\'s Adam)')
     p.add_argument('--what', default='', help='one line for the report')
     p.add_argument('--data-root', default=osp.join(_ROOT, 'data', 'samples'))
     p.add_argument('--num-images', type=int, default=16)
@@ -219,7 +258,13 @@ def main():
         start = time.time()
         runner.train()
         wall = time.time() - start
-        losses, evals = read_curve(args.work_dir)
+        # every evaluation has mIoU; mmdet's CocoMetric logs nothing when
+        # no box passed the score threshold (a from-scratch RetinaNet's
+        # first evaluations): bbox AP 0 there
+        losses, evals = read_curve(args.work_dir, 'sem_seg/mIoU')
+        for rec in evals:
+            for key in ('coco/bbox_mAP', 'coco/bbox_mAP_50'):
+                rec.setdefault(key, 0.0)
         os.makedirs(args.run_dir, exist_ok=True)
         with open(osp.join(args.run_dir, args.name + '.json'), 'w') as f:
             json.dump(
