@@ -4,7 +4,7 @@ parameters each was written against (mmdet 3.3.0, mmengine 0.10.7, mmcv
 checks mmcv's version).
 
 A new upstream release that renames or reorders one of them then fails
-``tests/compat/test_upstream_contracts.py`` and, at import, stops with the
+``tests/test_compat/test_upstream_contracts.py`` and, at import, stops with the
 method and both parameter lists named, instead of training with an
 override that is silently no longer called.
 """

@@ -11,7 +11,7 @@ boxes; the mask is then placed with the same geometry:
   recorded as it runs) and its keep-ratio scale, nearest-neighbour;
 - MixUp: mmdet draws its jitter, flip and crop offsets inline, so the draws
   are replayed from the RNG state it started from (the state afterwards is
-  restored); ``tests/datasets/test_mix_with_masks.py`` checks the replayed
+  restored); ``tests/test_datasets/test_mix_with_masks.py`` checks the replayed
   geometry against mmdet's own output image.
 
 Labels where two images meet (MixUp shows both at 50%): :func:`mix_labels`.

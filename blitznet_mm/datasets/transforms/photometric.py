@@ -26,7 +26,7 @@ ORDERS = (('brightness', 'saturation', 'hue',
 # broadcasting over a last axis of length 3. The results equal the
 # straightforward numpy expressions they replace bit for bit, except the
 # contrast and the hue + saturation pair of order 3, equal to float32
-# rounding (tests/datasets/test_augmentation.py compares them).
+# rounding (tests/test_datasets/test_augmentation.py compares them).
 
 
 def _brightness_(img: np.ndarray, delta: float) -> np.ndarray:

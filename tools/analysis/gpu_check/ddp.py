@@ -1,6 +1,6 @@
 """Section (c2) of the GPU check: 2 processes x 2 images under DDP give the
 gradient of 1 process on the same 4 images (the objective of the authors'
-one-GPU batch; tests/models/test_ddp_objective.py is the CPU version).
+one-GPU batch; tests/test_models/test_ddp_objective.py is the CPU version).
 
 With one GPU both processes share it. NCCL refuses two ranks on one
 device, so the processes talk gloo over CUDA tensors (gloo's all-reduce
