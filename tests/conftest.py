@@ -3,6 +3,7 @@ set of the same layout named by BLITZNET_COCO_MINI) and a briefly trained
 BlitzNet; the helpers they use are ``blitznet_mm.testing``'s."""
 import os
 import os.path as osp
+import shutil
 
 import pytest
 import torch
@@ -21,6 +22,25 @@ torch.set_num_threads(
 os.environ['PYTHONPATH'] = os.pathsep.join(
     p for p in (osp.dirname(osp.dirname(blitznet_mm.__file__)),
                 os.environ.get('PYTHONPATH')) if p)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    """The folders a module- or class-scoped fixture makes with
+    ``tmp_path_factory`` are removed when it is torn down: pytest keeps
+    them to the end of the session, and the training fixtures' checkpoints
+    would add up to several GB (``tmp_path`` folders of passed tests go at
+    once, ``tmp_path_retention_policy`` in setup.cfg)."""
+    if fixturedef.scope not in ('module', 'class'):
+        yield
+        return
+    base = request.getfixturevalue('tmp_path_factory').getbasetemp()
+    before = set(os.listdir(base))
+    yield
+    made = [base / n for n in set(os.listdir(base)) - before]
+    if made:
+        fixturedef.addfinalizer(
+            lambda: [shutil.rmtree(p, ignore_errors=True) for p in made])
 
 
 @pytest.fixture(scope='session')
