@@ -43,6 +43,15 @@ def pytest_fixture_setup(fixturedef, request):
             lambda: [shutil.rmtree(p, ignore_errors=True) for p in made])
 
 
+def pytest_collection_modifyitems(config, items):
+    """A test of the trained (or exported) model is slow by definition: the
+    fixture trains 24 steps (and exports) before it, out of
+    ``make test-fast``."""
+    for item in items:
+        if {'trained', 'exported'} & set(getattr(item, 'fixturenames', ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope='session')
 def coco_mini() -> str:
     ann = osp.join(COCO_MINI, 'annotations', 'instances_train2017.json')

@@ -42,6 +42,7 @@ def test_get_flops_reports_blitznet300(tmp_path):
     assert 55 < params < 65 and 14 < gflops < 18  # 59.4 M, 16.1 GMAC
 
 
+@pytest.mark.slow
 def test_learning_check_two_iterations(tmp_path, coco_mini):
     """The CI-sized version of the learning-evidence run: the JSON it
     writes holds an evaluation with finite scores, and the report and the
@@ -119,6 +120,7 @@ def test_learning_check_puts_joint_configs_on_the_baseline_footing(coco_mini):
         lc.build_cfg(args, 'ann.json')
 
 
+@pytest.mark.slow
 def test_blur_check_two_iterations(tmp_path, coco_mini):
     """The blur learning check in miniature: it makes the set, trains the
     blur config 2 iterations and scores the held-out split per class."""
@@ -152,6 +154,7 @@ def test_blur_check_two_iterations(tmp_path, coco_mini):
     assert '| 2 |' in md and 'IoU defocus' in md
 
 
+@pytest.mark.slow
 def test_benchmark_quick_run_writes_consistent_report(tmp_path, coco_mini):
     """Smoke run of tools/analysis/benchmark.py (one BlitzNet, a peer, the
     trained-score post-processing path and a training step): the report's

@@ -76,6 +76,7 @@ def _load_demo():
     return load_script('demo/video_demo.py')
 
 
+@pytest.mark.slow
 def test_video_demo_reads_a_stream_url(coco_mini, tmp_path):
     """A real clip served over HTTP by a local server opens by URL, frame
     for frame the file's; a URL nothing answers is named in the error.
