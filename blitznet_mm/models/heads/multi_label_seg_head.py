@@ -18,16 +18,11 @@ from torch import Tensor
 from ...structures.seg_labels import IGNORE_INDEX
 from ..utils.global_batch import global_normaliser
 from ..utils.resize import bilinear_resize
-from .seg_head import BlitzNetSegHead
+from .seg_head import LOSS_SEG, BlitzNetSegHead
 
 #: per-pixel, per-class binary cross-entropy averaged over the scored
 #: (pixel, class) pairs; a batch without any mask gives exactly 0
-LOSS_MULTI_LABEL = dict(
-    type='CrossEntropyLoss',
-    use_sigmoid=True,
-    ignore_index=IGNORE_INDEX,
-    avg_non_ignore=True,
-    loss_weight=1.0)
+LOSS_MULTI_LABEL = dict(LOSS_SEG, use_sigmoid=True)
 
 
 def gt_multi_label_batch(batch_data_samples: SampleList,
