@@ -104,3 +104,61 @@ def shipped_configs() -> List[str]:
         osp.relpath(p, root)
         for p in glob.glob(osp.join(root, '**', '*.py'), recursive=True)
         if '_base_' not in p)
+
+
+def _source_files(cls) -> set:
+    """The files of ``cls`` and its bases, and of the functions and classes
+    their modules import from the same package (BlitzNet's head reads
+    ``test_cfg`` in ``postprocess.py``)."""
+    import inspect
+    import sys
+
+    import torch
+    files = set()
+    for klass in cls.__mro__:
+        if klass in (object, torch.nn.Module):
+            continue
+        module = sys.modules.get(klass.__module__)
+        if module is None or not getattr(module, '__file__', None):
+            continue
+        files.add(module.__file__)
+        package = klass.__module__.split('.')[0]
+        for obj in vars(module).values():
+            home = getattr(obj, '__module__', None) or ''
+            if home.split('.')[0] == package and (inspect.isfunction(obj)
+                                                  or inspect.isclass(obj)):
+                path = getattr(sys.modules.get(home), '__file__', None)
+                if path:
+                    files.add(path)
+    return files
+
+
+def _mentions(cls, key: str) -> bool:
+    """Whether ``_source_files(cls)`` name ``key`` as a string or an
+    attribute (``cfg['key']``, ``cfg.get('key')``, ``cfg.key``)."""
+    import re
+    pattern = re.compile(rf"""['"]{re.escape(key)}['"]|\.{re.escape(key)}\b""")
+    return any(
+        pattern.search(open(path, encoding='utf-8').read())
+        for path in _source_files(cls))
+
+
+def unread_cfg_keys(model) -> List[str]:
+    """The ``train_cfg`` / ``test_cfg`` keys of ``model`` and its submodules
+    that no holder reads, as ``'<train_cfg|test_cfg>.<key>'``. A key counts
+    as read when a source of a module holding it (``_source_files``) names
+    it: these dicts are untyped (``cfg.get('key')``, ``cfg.key``), so a
+    misspelt or stale key is taken silently; e.g. mmdet 3.x configs still
+    carry ``train_cfg.debug``, which no mmdet 3.x head reads. The detector
+    hands its dicts to its heads, so a key is judged over all holders."""
+    stated, read = set(), set()
+    for module in model.modules():
+        for attr in ('train_cfg', 'test_cfg'):
+            cfg = getattr(module, attr, None)
+            if isinstance(cfg, dict):
+                stated |= {f'{attr}.{k}' for k in cfg}
+                read |= {
+                    f'{attr}.{k}'
+                    for k in cfg if _mentions(type(module), k)
+                }
+    return sorted(stated - read)

@@ -10,7 +10,9 @@ _base_ = [
 classes = ('motion', 'defocus')  # foreground; background is label 0
 data_root = 'data/blur/'
 input_size = 300
-model = dict(num_classes=len(classes), bbox_head=None)
+# no detection head: nothing reads the detection train_cfg / test_cfg
+model = dict(
+    num_classes=len(classes), bbox_head=None, train_cfg=None, test_cfg=None)
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),

@@ -7,7 +7,14 @@ _base_ = [
 model = dict(
     type='BlitzNet',
     data_preprocessor=_base_.seg_data_preprocessor,
-    seg_head=dict(_base_.seg_head, in_channels=256))
+    seg_head=dict(_base_.seg_head, in_channels=256),
+    # mmdet's recipe less train_cfg.debug, which no mmdet 3.x head reads
+    train_cfg=dict(
+        _delete_=True,
+        **{
+            k: v
+            for k, v in _base_.model.train_cfg.items() if k != 'debug'
+        }))
 train_pipeline = [
     dict(t, type=_base_.with_masks.get(t['type'], t['type']))
     for t in _base_.train_pipeline
