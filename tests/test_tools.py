@@ -118,6 +118,16 @@ def test_learning_check_puts_joint_configs_on_the_baseline_footing(coco_mini):
     args.input_size = None
     with pytest.raises(SystemExit, match='states no input_size'):
         lc.build_cfg(args, 'ann.json')
+    # a BlitzNet config at another size is trained and scored at that size
+    # (the anchors follow the resize: a 300 test resize would score a
+    # 512-trained model on anchors it never saw)
+    args.config, args.input_size = lc.CONFIG, 512
+    cfg = lc.build_cfg(args, 'ann.json')
+    for key in ('train_dataloader', 'test_dataloader', 'val_dataloader'):
+        assert [
+            t['scale'] for t in cfg[key].dataset.pipeline
+            if t['type'] == 'Resize'
+        ] == [(512, 512)], key
 
 
 @pytest.mark.slow
@@ -155,17 +165,20 @@ def test_blur_check_two_iterations(tmp_path, coco_mini):
 
 
 @pytest.mark.slow
-def test_benchmark_quick_run_writes_consistent_report(tmp_path, coco_mini):
+def test_benchmark_quick_run_writes_consistent_report(tmp_path, coco_mini,
+                                                      exported):
     """Smoke run of tools/analysis/benchmark.py (one BlitzNet, a peer, the
-    trained-score post-processing path and a training step): the report's
-    numbers hang together. Speed targets are judged from `make bench`, not
-    here (machines are noisy)."""
+    trained-score post-processing path on the suite's trained model and its
+    export, and a training step): the report's numbers hang together.
+    Speed targets are judged from `make bench`, not here (machines are
+    noisy)."""
     import json
     res = subprocess.run([
         sys.executable,
         osp.join(REPO, 'tools', 'analysis', 'benchmark.py'), '--quick',
         '--models', 'BlitzNet300 s8', 'SSD300 (mmdet)', '--out-dir',
-        str(tmp_path)
+        str(tmp_path), '--checkpoint', exported['pth'], '--exported',
+        exported['onnx']
     ],
                          capture_output=True,
                          text=True,
@@ -181,8 +194,9 @@ def test_benchmark_quick_run_writes_consistent_report(tmp_path, coco_mini):
     ]
     backends = {'fp32 onnxruntime', 'fp32 openvino', 'bf16 openvino'}
     for r in rep['inference']:
-        exported = backends if 'trained' in r['model'] else set()
-        assert set(r['paths']) == {'fp32', 'fp32 fast', 'bf16 fast'} | exported
+        runs_exported = backends if 'trained' in r['model'] else set()
+        assert set(
+            r['paths']) == {'fp32', 'fp32 fast', 'bf16 fast'} | runs_exported
         e = r['paths']['fp32']['1']
         # the stages are consecutive laps of one clock: they add up
         assert abs(sum(e['stages_s'].values()) - e['median_s']) \
@@ -198,13 +212,17 @@ def test_benchmark_quick_run_writes_consistent_report(tmp_path, coco_mini):
             e = path['1']
             assert e['peak_mem_mib'] * 2**20 >= 4 * r['params']
             # the floor comes from a measured matmul peak, which large
-            # convolutions can match (SSD300's VGG runs at 1.00-1.07x of it),
-            # so only a clearly impossible speed (a wrong FLOP count or
-            # clock) fails
-            assert e['vs_floor'] > 0.8
+            # convolutions can beat: SSD300's VGG ran at 1.00-1.07x of it on
+            # an Intel Xeon and at 0.58-0.61x (fp32 fast) on an AMD EPYC,
+            # where oneDNN's 3x3 convolutions outrun the fp32 matmul; so
+            # only a clearly impossible speed (a FLOP count wrong by 3x, a
+            # wrong clock) fails
+            assert e['vs_floor'] > 0.3, (r['model'], e)
             assert 0 < e['stages_s']['decode+nms'] < e['median_s']
     trained = rep['inference'][2]
-    assert trained['export']['onnx_mib'] > 4 * trained['params'] / 2**20
+    # the suite's export of the suite's trained weights, run as it is
+    assert trained['export'] == dict(reused=exported['onnx'])
+    assert rep['trained_source'] == f"checkpoint {exported['pth']}"
     for path in backends:  # the exported graph, then the shared post-proc.
         e = trained['paths'][path]['1']
         assert set(e['stages_s']) == {'graph', 'decode+nms', 'mask'}
@@ -217,9 +235,10 @@ def test_benchmark_quick_run_writes_consistent_report(tmp_path, coco_mini):
     assert pipe['size'] == 300 and pipe['images_per_s'] > 0
     md = (tmp_path / 'benchmark.md').read_text()
     assert '## Inference, batch 1' in md and 'SSD300' in md
-    assert '| fp32 openvino |' in md and 'Export (tools/deployment' in md
+    assert '| fp32 openvino |' in md and 'run as it is (--exported)' in md
     assert '## Training input pipeline, this run' in md and \
-        'square products of 1k-3k' in md
+        'square products of 3k,' in md  # --quick: the largest side
+    assert rep['peak_sizes'] == [3072]
     assert (tmp_path / 'benchmark.png').stat().st_size > 10_000
 
 

@@ -3,6 +3,9 @@
     python tools/analysis/benchmark.py            # = make bench
     python tools/analysis/benchmark.py --quick --models "BlitzNet300 s8" \\
         --no-peers --no-train --no-postproc --out-dir /tmp/bench
+    # the trained row on given weights and their export (no export here;
+    # --quick also takes the matmul peak on the two smaller sides only)
+    python tools/analysis/benchmark.py --checkpoint W.pth --exported W.onnx
 
 Writes ``<out-dir>/benchmark.md`` (tables, machine described) and
 ``<out-dir>/benchmark.json``. Sections:
@@ -98,6 +101,12 @@ def parse_args(argv=None):
         default=None,
         help='BlitzNet300 s4 COCO weights for the post-processing '
         'scores (e.g. the learning check\'s); default: overfit')
+    p.add_argument(
+        '--exported',
+        help='the .onnx of --checkpoint exported by '
+        'tools/deployment/export.py --backend openvino (the .xml beside '
+        'it): the trained row\'s exported paths run it instead of '
+        'exporting again')
     p.add_argument('--overfit-iters', type=int, default=40)
     p.add_argument('--postproc-images', type=int, default=4)
     p.add_argument('--postproc-runs', type=int, default=5)
@@ -128,6 +137,8 @@ def parse_args(argv=None):
         args.postproc_images = args.postproc_runs = 1
         args.train_iters, args.train_batch = 1, 2
         args.compile = False
+    if args.exported and not args.checkpoint:
+        p.error('--exported is an export of --checkpoint: give both')
     if args.no_peers:
         args.models = [m for m in args.models if m in BLITZNETS]
     unknown = set(args.models) - set(MODELS)
@@ -155,15 +166,25 @@ def bench_pipeline(args) -> dict:
     return dict(rows=rows, markdown=md)
 
 
-def measure_peaks(device, dtypes, settings=None) -> dict:
+def peak_sizes(device, quick: bool) -> tuple:
+    """The matrix sides of the peak measurement (``--quick``: the largest
+    only, where the peak is reached; fewer runs, so a lower bound)."""
+    sizes = PEAK_SIZES['cuda' if device.type == 'cuda' else 'cpu']
+    return sizes[-1:] if quick else sizes
+
+
+def measure_peaks(device, dtypes, settings=None, quick=False) -> dict:
     """{precision: GFLOP/s}. On CUDA the fp32 peak is taken with TF32
     matmuls where cuDNN convolutions run in TF32 (PyTorch's default), so
     the fp32 rows' floor is the precision they actually run at."""
     tf32 = torch.backends.cuda.matmul.allow_tf32
     if settings:
         torch.backends.cuda.matmul.allow_tf32 = settings['cudnn_allow_tf32']
+    kw = dict(sizes=peak_sizes(device, quick))
+    if quick:
+        kw.update(runs=3, trials=1)
     try:
-        return {k: matmul_peak(device, d) for k, d in dtypes.items()}
+        return {k: matmul_peak(device, d, **kw) for k, d in dtypes.items()}
     finally:
         torch.backends.cuda.matmul.allow_tf32 = tf32
 
@@ -182,7 +203,7 @@ def main(argv=None):
     images = coco_images(
         max(args.batch_sizes + [args.train_batch, args.postproc_images]))
     dtypes = dict(fp32=torch.float32, **low_precisions(device))
-    peaks = measure_peaks(device, dtypes, settings)
+    peaks = measure_peaks(device, dtypes, settings, args.quick)
     print(
         'matmul peak: ' + ', '.join(f'{k} {v:.0f}'
                                     for k, v in peaks.items()) + ' GFLOP/s',
@@ -193,8 +214,7 @@ def main(argv=None):
         date=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
         machine=machine(device),
         batch_sizes=args.batch_sizes,
-        peak_sizes=list(
-            PEAK_SIZES[device.type if device.type == 'cuda' else 'cpu']),
+        peak_sizes=list(peak_sizes(device, args.quick)),
         peaks_gflops=dict(peaks),
         inference=[])
     if settings:
@@ -230,7 +250,7 @@ def main(argv=None):
     if not args.no_pipeline:
         res['pipeline'] = bench_pipeline(args)
     # the peak again at the end: the best of both sets the floors
-    for key, v in measure_peaks(device, dtypes, settings).items():
+    for key, v in measure_peaks(device, dtypes, settings, args.quick).items():
         peaks[key] = max(peaks[key], v)
     res['peaks_gflops'] = dict(peaks)
     for r in res['inference']:

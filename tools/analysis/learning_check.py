@@ -36,14 +36,17 @@ def build_cfg(args, ann: str) -> Config:
         raise SystemExit(f'{args.config}: the config states no input_size '
                          '(an mmdet recipe, configs/joint/): pass '
                          '--input-size')
-    if not cfg.get('input_size'):
-        # an mmdet recipe: the baseline's test pipeline at this size, so
-        # every model is scored on the same resized images and masks
-        test = Config.fromfile(CONFIG).test_dataloader.dataset.pipeline
-        cfg.test_dataloader.dataset.pipeline = [
-            dict(t, scale=(size, ) * 2) if t['type'] == 'Resize' else t
-            for t in test
-        ]
+    # an mmdet recipe takes the baseline's test pipeline, so every model is
+    # scored on the same resized images and masks; a BlitzNet config keeps
+    # its own; both are scored at the size they are trained at
+    recipe = not cfg.get('input_size')
+    test = Config.fromfile(CONFIG if recipe else args.config) \
+        .test_dataloader.dataset.pipeline
+    cfg.test_dataloader.dataset.pipeline = [
+        dict(t, scale=(size, ) * 2) if t['type'] == 'Resize' else t
+        for t in test
+    ]
+    if recipe:
         cfg.model.backbone.init_cfg = None  # from scratch, as the baseline
     if not args.augment:  # overfitting: nothing beyond the fixed resize
         cfg.train_dataloader.dataset.pipeline = [
@@ -195,7 +198,8 @@ weights cannot be downloaded on these machines), trained and evaluated on the
 same {a['num_images']} images (`data/samples`, the first by image id),
 Adam, batch {a['batch_size']}, {a['iters']} iterations, x0.1 at 80%, on
 this machine's CPU ({os.cpu_count()} cores). Without `--augment` the only
-transform is the 300x300 resize; with it, the authors' training
+transform is the fixed square resize (300x300, or the run's `--input-size`,
+for training and scoring); with it, the authors' training
 augmentation (docs/training_recipe.md). Written by
 `tools/analysis/learning_check.py` from the JSON files in
 `docs/learning_check/`.

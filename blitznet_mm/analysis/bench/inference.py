@@ -216,7 +216,12 @@ def bench_inference(name,
 
         runners[pname] = runner
     if args.backends and name in BACKEND_MODELS and device.type == 'cpu':
-        exported, res['export'] = exported_paths(model, config, size, device)
+        exported, res['export'] = exported_paths(
+            model,
+            config,
+            size,
+            device,
+            onnx=getattr(args, 'exported', None) if name == TRAINED else None)
         for pname, m in exported.items():
             runners[pname] = lambda m=m: (m, lambda i, s: staged_backend(
                 m, i, s), torch.no_grad)

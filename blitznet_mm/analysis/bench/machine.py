@@ -62,13 +62,18 @@ def time_runs(fn, runs: int, device) -> list:
     return [a.elapsed_time(b) / 1e3 for a, b in zip(events, events[1:])]
 
 
-def matmul_peak(device, dtype, runs: int = 5, trials: int = 3) -> float:
+def matmul_peak(device,
+                dtype,
+                runs: int = 5,
+                trials: int = 3,
+                sizes=None) -> float:
     """Best GFLOP/s (2 n^3 per product) of square matrix products over
-    sizes (``PEAK_SIZES``) and trials (the best, not the mean: the floor
-    must not be made easy by a slow moment of a shared machine). fp32 on
-    CUDA follows ``torch.backends.cuda.matmul.allow_tf32``."""
+    sizes (``PEAK_SIZES`` by default) and trials (the best, not the mean:
+    the floor must not be made easy by a slow moment of a shared machine).
+    fp32 on CUDA follows ``torch.backends.cuda.matmul.allow_tf32``."""
     best = 0.
-    for n in PEAK_SIZES['cuda' if device.type == 'cuda' else 'cpu']:
+    sizes = sizes or PEAK_SIZES['cuda' if device.type == 'cuda' else 'cpu']
+    for n in sizes:
         a = torch.randn(n, n, device=device, dtype=dtype)
         b = torch.randn(n, n, device=device, dtype=dtype)
         for _ in range(2):

@@ -40,7 +40,8 @@ def peak_text(res):
     tf32 = res.get('cuda_settings', {}).get('cudnn_allow_tf32', False)
     names = ', '.join(f'{"TF32" if k == "fp32" and tf32 else k} {v:.0f} '
                       'GFLOP/s' for k, v in pk.items())
-    span = '-'.join(f'{n // 1024}k' for n in (sizes[0], sizes[-1]))
+    span = '-'.join(
+        dict.fromkeys(f'{n // 1024}k' for n in (sizes[0], sizes[-1])))
     return (f'Matrix-product peak (best of square products of {span}, '
             f'measured at the start and the end of this run): {names}.')
 
@@ -91,15 +92,20 @@ def write_report(res, out_dir):
         "only the candidates, inside 'decode+nms'); 'decode+nms' and "
         "'mask' are the same functions on every path.", ''
     ]
-    if any('export' in r for r in inf):
+    made = [r for r in inf if 'onnx_export_s' in r.get('export', {})]
+    if made:
         L += [
             'Export (tools/deployment/export.py): ' + '; '.join(
                 f'{r["model"]}: ONNX {r["export"]["onnx_export_s"]:.0f} s, '
                 f'{r["export"]["onnx_mib"]:.0f} MiB; OpenVINO IR +'
                 f'{r["export"]["openvino_convert_s"]:.0f} s, '
                 f'{r["export"]["openvino_mib"]:.0f} MiB'
-                for r in inf if 'export' in r) + '.', ''
+                for r in made) + '.', ''
         ]
+    L += [
+        f'{r["model"]}: the export {r["export"]["reused"]} run as it is '
+        '(--exported).' for r in inf if 'reused' in r.get('export', {})
+    ]
     for bs in res['batch_sizes']:
         L += [
             f'## Inference, batch {bs} (ms per image)', '',
