@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from blitznet_mm.testing.builders import REPO
-from blitznet_mm.testing.runs import CFG
+from blitznet_mm.testing.runs import CFG, SMALL_MODEL
 from blitznet_mm.testing.runs import data_options as _data_options
 from blitznet_mm.utils import load_checkpoint_file
 
@@ -43,7 +43,7 @@ if target:
 
 
 def _opts(coco_mini, iters=ITERS):
-    return _data_options(coco_mini) + [
+    return _data_options(coco_mini) + SMALL_MODEL + [
         f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
         'default_hooks.checkpoint.interval=2',
         'default_hooks.checkpoint.max_keep_ckpts=1',
