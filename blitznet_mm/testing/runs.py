@@ -8,7 +8,6 @@ from .builders import config_path
 # BlitzNet300 s4 on the real images of data/samples
 CFG = config_path('blitznet300_coco_mini.py')
 
-
 #: ``--cfg-options`` for a small BlitzNet (ResNet-18 trunk, 128-channel
 #: levels, 18.8 M parameters against 71.2 M): the tests of the training
 #: machinery (kill and resume, determinism, non-finite losses, two
