@@ -186,6 +186,27 @@ def test_demo_results_are_the_models_predictions(tmp_path, trained):
         assert (got['height'], got['width']) == tuple(seg.shape)
 
 
+def _same_detections(a, b, score_tol=2e-4, box_tol=0.15):
+    """Two runs' detections of one image (results.json's dicts: label,
+    score to 4 decimals, box to 0.1 px) agree: the same sorted scores
+    within ``score_tol``, and each detection whose score no other one of
+    either run comes within ``score_tol`` of has its twin in ``b`` (label,
+    box within ``box_tol`` px). Among near-equal scores the order, and so
+    which of them the per-image cap keeps, is arithmetic's: a batch of 2
+    runs other convolution kernels than a batch of 1 (under torch 2.1 the
+    random model scores dozens of boxes 1.0)."""
+    for x, y in zip(
+            sorted(d['score'] for d in a), sorted(d['score'] for d in b)):
+        assert abs(x - y) <= score_tol, (x, y)
+    scores = [d['score'] for d in a + b]
+    for d in a:
+        if sum(abs(s - d['score']) <= score_tol for s in scores) > 2:
+            continue  # a near tie: either may be kept, in either order
+        assert any(e['label'] == d['label'] and max(
+            abs(x - y) for x, y in zip(e['bbox'], d['bbox'])) <= box_tol
+                   for e in b), (d, b)
+
+
 @pytest.mark.slow
 def test_mmdet_style_arguments_batches_and_prediction_files(
         tmp_path, coco_mini, checkpoint):
@@ -223,11 +244,15 @@ def test_mmdet_style_arguments_batches_and_prediction_files(
     for name in names:
         a, b = runs[1][name], runs[2][name]
         assert a['drawn'] is None
-        assert a['mask_pixels'] == b['mask_pixels']
+        # a pixel whose two best classes tie may flip (torch 2.1: 1 of
+        # an image's 480 x 640)
+        assert a['mask_pixels'].keys() == b['mask_pixels'].keys()
+        assert sum(
+            abs(v - b['mask_pixels'][k])
+            for k, v in a['mask_pixels'].items()) <= 1e-4 * a['height'] * \
+            a['width']
         assert len(a['detections']) == len(b['detections']) > 0
-        for da, db in zip(a['detections'], b['detections']):
-            assert da['label'] == db['label']
-            assert abs(da['score'] - db['score']) <= 2e-4
+        _same_detections(a['detections'], b['detections'])
         stem = osp.splitext(name)[0]
         with open(tmp_path / 'bs2' / 'preds' / f'{stem}.json') as f:
             pred = json.load(f)

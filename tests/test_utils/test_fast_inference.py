@@ -22,14 +22,21 @@ def _kept(ref, out, iou_thr, top=100):
 
 def test_exact_fast_path_keeps_fp32_results(trained):
     """BN folding + channels-last + inference mode: fp32 arithmetic,
-    reordered; the top-100 and the masks are the same."""
+    reordered; the top-100 and the masks are the same, but for a box whose
+    same-class neighbour past the NMS threshold scores within 0.1% of it:
+    the reordered sums may rank the two the other way and keep the other.
+    A box clipped to zero width has no IoU, so it is matched by its
+    corners (one of the top 100 of one image under torch 2.1)."""
     model, samples, ref = trained
     fast = optimize_for_inference(copy.deepcopy(model))
     outs = _run(fast, samples, enabled=False)
     for r, o in zip(ref, outs):
         assert len(r.pred_instances) == len(o.pred_instances) > 0
         matched, _ = _kept(r, o, 0.99)
-        assert matched.all()
+        # IoU cannot match a box clipped to zero width (x1 = x2 = 0 under
+        # torch 2.1): such a box needs its twin (label, score, corners)
+        missing = ~matched & ~_twin_found(r, o, len(matched))
+        assert _near_tie_swapped(r, o, missing, rel=1e-3).all()
         top = min(100, len(r.pred_instances))
         torch.testing.assert_close(
             o.pred_instances.scores[:top],
@@ -37,6 +44,17 @@ def test_exact_fast_path_keeps_fp32_results(trained):
             atol=1e-4,
             rtol=1e-3)
         assert mask_agreement(r, o) >= 0.999
+
+
+def _twin_found(ref, out, top, box_tol=1e-2, score_tol=1e-4):
+    """For each of ref's ``top`` detections: does ``out`` hold one with its
+    label, its score within ``score_tol`` and every corner within
+    ``box_tol`` px?"""
+    a, b = ref.pred_instances[:top], out.pred_instances
+    return ((a.labels[:, None] == b.labels[None]) &
+            ((a.scores[:, None] - b.scores[None]).abs() <= score_tol) &
+            ((a.bboxes[:, None] - b.bboxes[None]).abs().amax(-1)
+             <= box_tol)).any(1)
 
 
 def _near_tie_swapped(ref, out, missing, nms_iou=0.45, rel=0.01):
