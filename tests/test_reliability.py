@@ -42,8 +42,8 @@ if target:
 '''
 
 
-def _opts(coco_mini, iters=ITERS):
-    return _data_options(coco_mini) + SMALL_MODEL + [
+def _opts(coco_mini, iters=ITERS, small=True):
+    return _data_options(coco_mini) + (SMALL_MODEL if small else []) + [
         f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
         'default_hooks.checkpoint.interval=2',
         'default_hooks.checkpoint.max_keep_ckpts=1',
@@ -240,8 +240,11 @@ def test_dist_train_two_cpu_processes_with_syncbn_config(tmp_path, coco_mini):
     """tools/dist_train.sh CONFIG 2 on CPU (gloo), a SyncBN config: SyncBN
     falls back to BN with a warning, and the two replicas end with
     identical weights (ReplicaConsistencyHook)."""
+    # the full model: with the small one a rank once died of SIGABRT at exit,
+    # after both had trained and agreed, under the suite's load (not seen
+    # alone, nor in any run with the full model)
     opts = _opts(
-        coco_mini, iters=2) + [
+        coco_mini, iters=2, small=False) + [
             'train_dataloader.batch_size=2',
             'model.backbone.norm_cfg.type=SyncBN',
             'model.neck.norm_cfg.type=SyncBN',
@@ -262,7 +265,11 @@ def test_dist_train_two_cpu_processes_with_syncbn_config(tmp_path, coco_mini):
                              PORT=str(_free_port()),
                              OMP_NUM_THREADS='1'))
     log = res.stdout + res.stderr
-    assert res.returncode == 0, log[-4000:]
+    causes = [
+        line for line in log.splitlines()
+        if 'terminate called' in line or 'what()' in line
+    ]
+    assert res.returncode == 0, '\n'.join(causes) + log[-4000:]
     assert 'SyncBN setting(s) fall back to BN' in log
     assert 'Iter(train) [2/2]' in log
     assert 'replicas identical at iteration 2' in log

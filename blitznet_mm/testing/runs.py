@@ -9,9 +9,9 @@ from .builders import config_path
 CFG = config_path('blitznet300_coco_mini.py')
 
 #: ``--cfg-options`` for a small BlitzNet (ResNet-18 trunk, 128-channel
-#: levels, 18.8 M parameters against 71.2 M): the tests of the training
-#: machinery (kill and resume, determinism, non-finite losses, two
-#: processes), whose subject is not the network; a checkpoint with Adam's
+#: levels, 18.8 M parameters against 71.2 M): the single-process tests of
+#: the training machinery (kill and resume, determinism, non-finite
+#: losses), whose subject is not the network; a checkpoint with Adam's
 #: state is ~225 MB instead of ~855 MB, and a step ~3x cheaper
 SMALL_MODEL = [
     'model.backbone.depth=18', 'model.neck.in_channels=[64,128,256,512]',
