@@ -13,9 +13,15 @@ from blitznet_mm.testing.builders import (COCO_MINI, REPO, build_model,
                                           coco_mini_dataset, config_path)
 from blitznet_mm.testing.workers import once_per_run, xdist_worker_count
 
-# the cores shared by the xdist workers (make test runs 2), at most 2 each
-torch.set_num_threads(
-    max(1, min(2, (os.cpu_count() or 1) // xdist_worker_count())))
+# the cores shared by the xdist workers (make test runs 2), at most 2 each;
+# the tools the tests start get the same share (OpenMP's and MKL's thread
+# count, which their torch and OpenVINO default to): with the default of one
+# thread per core, a tool beside the other worker's test ran 2-4x slower
+# than alone (threads spinning for cores the other process holds)
+THREADS = max(1, min(2, (os.cpu_count() or 1) // xdist_worker_count()))
+torch.set_num_threads(THREADS)
+for _var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
+    os.environ.setdefault(_var, str(THREADS))
 # The tools and demos import blitznet_mm as an installed package would be
 # (no sys.path edits, as mmdet's); the ones these tests start import the
 # copy under test, the one imported here (a checkout's, or the installed)
@@ -48,7 +54,8 @@ def pytest_collection_modifyitems(config, items):
     fixture trains 24 steps (and exports) before it, out of
     ``make test-fast``."""
     for item in items:
-        if {'trained', 'exported'} & set(getattr(item, 'fixturenames', ())):
+        if {'trained', 'trained_run', 'exported'} & set(
+                getattr(item, 'fixturenames', ())):
             item.add_marker(pytest.mark.slow)
 
 
@@ -61,15 +68,13 @@ def coco_mini() -> str:
 
 
 @pytest.fixture(scope='session')
-def trained(coco_mini, tmp_path_factory):
-    """BlitzNet300 s4 (COCO head) after 24 Adam steps on 4 real images, in
-    eval mode, with its fp32 predictions on those images: its scores are
-    peaked like a trained model's (a random model's are near uniform, so
-    any rounding would reorder them). Returns (model, samples, predictions);
-    copy the model before changing it. Trained once per run (all xdist
-    workers share it)."""
+def trained_run(coco_mini, tmp_path_factory):
+    """BlitzNet300 s4 (COCO head) trained for 24 Adam steps on 4 real
+    images, once per run (all xdist workers share it): dict(pth=its
+    checkpoint, samples=the 4 packed samples, ref=its fp32 predictions on
+    them)."""
 
-    def produce(_):
+    def produce(folder):
         from mmengine.dataset import pseudo_collate
         from mmengine.optim import OptimWrapper
         torch.manual_seed(0)
@@ -84,44 +89,52 @@ def trained(coco_mini, tmp_path_factory):
         model.dataset_meta = ds.metainfo
         with torch.no_grad():
             ref = [model.test_step(pseudo_collate([s]))[0] for s in samples]
-        return dict(
-            state=model.state_dict(),
-            meta=ds.metainfo,
-            samples=samples,
-            ref=ref)
+        # the weights once on disk, as a checkpoint the tools load too
+        # (``exported``); the value the workers unpickle stays small
+        pth = folder / 'trained.pth'
+        torch.save(
+            dict(
+                state_dict=model.state_dict(),
+                meta=dict(dataset_meta=ds.metainfo)), pth)
+        return dict(pth=str(pth), samples=samples, ref=ref)
 
-    run = once_per_run(tmp_path_factory, 'trained', produce)
+    return once_per_run(tmp_path_factory, 'trained', produce)
+
+
+@pytest.fixture(scope='session')
+def trained(trained_run):
+    """The ``trained_run`` model in eval mode, with its fp32 predictions on
+    the 4 images: its scores are peaked like a trained model's (a random
+    model's are near uniform, so any rounding would reorder them). Returns
+    (model, samples, predictions); copy the model before changing it."""
+    run = trained_run
+    ckpt = torch.load(run['pth'], map_location='cpu', weights_only=True)
     model = build_model('blitznet300_coco.py')
-    model.load_state_dict(run['state'])
+    model.load_state_dict(ckpt['state_dict'])
     model.eval()
-    model.dataset_meta = run['meta']
+    model.dataset_meta = ckpt['meta']['dataset_meta']
     return model, run['samples'], run['ref']
 
 
 @pytest.fixture(scope='session')
-def exported(trained, tmp_path_factory):
-    """The ``trained`` model as a checkpoint and exported by
-    tools/deployment/export.py (OpenVINO, which writes the ONNX file on the
-    way). Returns dict(pth=..., onnx=..., xml=..., log=...)."""
+def exported(trained_run, tmp_path_factory):
+    """The ``trained_run`` checkpoint exported by tools/deployment/export.py
+    (OpenVINO, which writes the ONNX file on the way). Returns dict(pth=...,
+    onnx=..., xml=..., log=...)."""
     import subprocess
     import sys
 
     from blitznet_mm.deployment.export import onnx_export_unavailable
     if onnx_export_unavailable():
         pytest.skip(onnx_export_unavailable())
-    model = trained[0]
+    pth = trained_run['pth']
 
     def produce(out):
-        pth = out / 'trained.pth'
-        torch.save(
-            dict(
-                state_dict=model.state_dict(),
-                meta=dict(dataset_meta=model.dataset_meta)), pth)
         res = subprocess.run([
             sys.executable,
             osp.join(REPO, 'tools', 'deployment', 'export.py'),
-            config_path('blitznet300_coco_mini.py'),
-            str(pth), '--backend', 'openvino', '--out-dir',
+            config_path('blitznet300_coco_mini.py'), pth, '--backend',
+            'openvino', '--out-dir',
             str(out)
         ],
                              capture_output=True,
@@ -129,7 +142,7 @@ def exported(trained, tmp_path_factory):
                              timeout=900)
         assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
         return dict(
-            pth=str(pth),
+            pth=pth,
             onnx=str(out / 'blitznet300_coco_mini.onnx'),
             xml=str(out / 'blitznet300_coco_mini.xml'),
             log=res.stdout + res.stderr)
