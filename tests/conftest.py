@@ -14,10 +14,10 @@ from blitznet_mm.testing.builders import (COCO_MINI, REPO, build_model,
 from blitznet_mm.testing.workers import once_per_run, xdist_worker_count
 
 # the cores shared by the xdist workers (make test runs 2), at most 2 each;
-# the tools the tests start get the same share (OpenMP's and MKL's thread
-# count, which their torch and OpenVINO default to): with the default of one
-# thread per core, a tool beside the other worker's test ran 2-4x slower
-# than alone (threads spinning for cores the other process holds)
+# the tools the tests start get the same share of OpenMP's and MKL's
+# threads (their torch's default is one per core, oversubscribing the
+# cores the other worker uses; a fresh-clone run with this was not faster
+# overall: suite times vary by +-15% between runs, docs/install.md)
 THREADS = max(1, min(2, (os.cpu_count() or 1) // xdist_worker_count()))
 torch.set_num_threads(THREADS)
 for _var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
