@@ -107,13 +107,13 @@ def trained(trained_run):
     the 4 images: its scores are peaked like a trained model's (a random
     model's are near uniform, so any rounding would reorder them). Returns
     (model, samples, predictions); copy the model before changing it."""
-    run = trained_run
-    ckpt = torch.load(run['pth'], map_location='cpu', weights_only=True)
+    ckpt = torch.load(
+        trained_run['pth'], map_location='cpu', weights_only=True)
     model = build_model('blitznet300_coco.py')
     model.load_state_dict(ckpt['state_dict'])
     model.eval()
     model.dataset_meta = ckpt['meta']['dataset_meta']
-    return model, run['samples'], run['ref']
+    return model, trained_run['samples'], trained_run['ref']
 
 
 @pytest.fixture(scope='session')

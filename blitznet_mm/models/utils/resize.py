@@ -9,11 +9,28 @@ algorithms are on, and ``F.interpolate`` otherwise (docs/reliability.md,
 "Deterministic runs"). cuBLAS then needs ``CUBLAS_WORKSPACE_CONFIG``, which
 ``tools/train.py`` sets for deterministic runs.
 """
-from typing import Sequence
+from typing import Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+
+def source_index(out_size: int,
+                 in_size: int,
+                 device=None,
+                 dtype=torch.float32) -> Tuple[Tensor, Tensor, Tensor]:
+    """1-D linear sampling with ``align_corners=False`` (PyTorch's and
+    ``tf.image.resize_bilinear``'s half-pixel rule): output pixel i reads
+    source coordinate ``max(0, (i + 0.5) * in / out - 0.5)``. Returns, per
+    output pixel, its lower and upper source index (long, the upper one
+    clamped to the border) and the upper one's weight (``dtype``; fp32 is
+    what ``F.interpolate`` computes in for fp32 input)."""
+    i = torch.arange(out_size, device=device, dtype=dtype)
+    src = ((i + 0.5) * (in_size / out_size) - 0.5).clamp(min=0)
+    i0 = src.floor().long().clamp(max=in_size - 1)
+    i1 = (i0 + 1).clamp(max=in_size - 1)
+    return i0, i1, src - i0
 
 
 def interpolation_matrix(out_size: int,
@@ -21,15 +38,9 @@ def interpolation_matrix(out_size: int,
                          device=None,
                          dtype=torch.float32) -> Tensor:
     """(out_size, in_size) weights of 1-D linear interpolation with
-    ``align_corners=False`` (PyTorch's and ``tf.image.resize_bilinear``'s
-    half-pixel rule): output pixel i reads source coordinate
-    ``max(0, (i + 0.5) * in / out - 0.5)``, its two neighbours weighted by
-    distance, the last one clamped to the border. Rows sum to 1."""
-    i = torch.arange(out_size, device=device, dtype=torch.float64)
-    src = ((i + 0.5) * (in_size / out_size) - 0.5).clamp(min=0)
-    i0 = src.floor().long().clamp(max=in_size - 1)
-    i1 = (i0 + 1).clamp(max=in_size - 1)
-    lam = src - i0
+    ``align_corners=False`` (:func:`source_index`, in fp64): each output
+    pixel's two source neighbours weighted by distance. Rows sum to 1."""
+    i0, i1, lam = source_index(out_size, in_size, device, torch.float64)
     w = torch.zeros(out_size, in_size, device=device, dtype=torch.float64)
     rows = torch.arange(out_size, device=device)
     w[rows, i0] += 1 - lam

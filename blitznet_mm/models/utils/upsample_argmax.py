@@ -24,18 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-
-def source_index(out_size: int,
-                 in_size: int,
-                 device=None) -> Tuple[Tensor, Tensor, Tensor]:
-    """1-D bilinear sampling with ``align_corners=False``, as PyTorch's
-    ``upsample_bilinear2d``: for each of ``out_size`` output pixels the
-    lower and upper source index (long) and the upper one's weight (fp32)."""
-    i = torch.arange(out_size, device=device, dtype=torch.float32)
-    src = ((i + 0.5) * (in_size / out_size) - 0.5).clamp(min=0)
-    i0 = src.floor().long().clamp(max=in_size - 1)
-    i1 = (i0 + 1).clamp(max=in_size - 1)
-    return i0, i1, src - i0
+from .resize import source_index
 
 
 def cell_candidates(logits: Tensor) -> Tuple[Tensor, Tensor]:
