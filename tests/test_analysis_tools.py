@@ -1,5 +1,6 @@
 """The analysis tools on one real BlitzNet run: 2 iterations of
-configs/blitznet300_coco_mini.py on data/samples, validated after each,
+configs/blitznet300_coco_mini.py (with the small network of
+``blitznet_mm.testing.runs.SMALL``) on data/samples, validated after each,
 then tools/test.py --out with format_only (COCO json + label PNGs). The
 expected values are recomputed here from the run's own files."""
 import json
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 
 from blitznet_mm.testing.builders import REPO
+from blitznet_mm.testing.runs import SMALL
 from blitznet_mm.testing.runs import data_options as _data_options
 from blitznet_mm.testing.runs import iters as _iters
 
@@ -49,6 +51,8 @@ def run(tmp_path_factory, coco_mini):
     # the mini config with its test set as validation set, as one file
     from mmengine.config import Config
     base = Config.fromfile(CFG)
+    # the small network: the tools, not the network, are the subject
+    base.merge_from_dict({f'model.{k}': v for k, v in SMALL.items()})
     base.val_cfg = dict(type='ValLoop')
     base.val_dataloader = base.test_dataloader
     base.val_evaluator = base.test_evaluator

@@ -1,6 +1,9 @@
 """The main job end to end on real coco_mini images, 2 iterations: train,
 resume, tools/test.py (COCO bbox AP + mIoU, --out, --show-dir), the image
-demo, and `mim train` from the installed package."""
+demo, and `mim train` from the installed package. The tools are the
+subject: they run the mini config with the small network
+(``blitznet_mm.testing.runs.small_config``; the full one trains in
+test_configs.py and `make demo`)."""
 import json
 import os
 import os.path as osp
@@ -13,9 +16,9 @@ import pytest
 import torch
 
 from blitznet_mm.testing.builders import REPO
-from blitznet_mm.testing.runs import CFG
 from blitznet_mm.testing.runs import data_options as _data_options
 from blitznet_mm.testing.runs import iters as _iters
+from blitznet_mm.testing.runs import small_config
 from blitznet_mm.utils import default_dtype
 
 
@@ -32,11 +35,12 @@ def _run(args, cwd):
 
 @pytest.mark.slow
 def test_train_resume_test_and_demo(tmp_path, coco_mini):
+    cfg = small_config(tmp_path)
     work = str(tmp_path / 'work')
     opts = _data_options(coco_mini)
     log = _run(
         [
-            osp.join(REPO, 'tools', 'train.py'), CFG, '--work-dir', work,
+            osp.join(REPO, 'tools', 'train.py'), cfg, '--work-dir', work,
             '--cfg-options'
         ] + opts + _iters(2),
         cwd=tmp_path)
@@ -46,7 +50,7 @@ def test_train_resume_test_and_demo(tmp_path, coco_mini):
     # resume from the last checkpoint (safe loading) and go on to 3
     log = _run(
         [
-            osp.join(REPO, 'tools', 'train.py'), CFG, '--work-dir', work,
+            osp.join(REPO, 'tools', 'train.py'), cfg, '--work-dir', work,
             '--resume', '--cfg-options'
         ] + opts + _iters(3),
         cwd=tmp_path)
@@ -56,7 +60,7 @@ def test_train_resume_test_and_demo(tmp_path, coco_mini):
     out = str(tmp_path / 'results.pkl')
     log = _run(
         [
-            osp.join(REPO, 'tools', 'test.py'), CFG,
+            osp.join(REPO, 'tools', 'test.py'), cfg,
             osp.join(work, 'iter_3.pth'), '--work-dir', work, '--out', out,
             '--show-dir', 'vis', '--cfg-options'
         ] + opts,
@@ -71,7 +75,7 @@ def test_train_resume_test_and_demo(tmp_path, coco_mini):
     # the same evaluation on the fast inference path (FastInferenceHook)
     log = _run(
         [
-            osp.join(REPO, 'tools', 'test.py'), CFG,
+            osp.join(REPO, 'tools', 'test.py'), cfg,
             osp.join(work, 'iter_3.pth'), '--work-dir', work, '--fast',
             '--cfg-options'
         ] + opts,
@@ -90,7 +94,7 @@ def test_train_resume_test_and_demo(tmp_path, coco_mini):
     res = subprocess.run([
         sys.executable,
         osp.join(REPO, 'demo', 'image_demo.py'),
-        str(imgs), CFG,
+        str(imgs), cfg,
         osp.join(work, 'iter_3.pth'), '--out-dir',
         str(drawn), '--score-thr', '0.0'
     ],
@@ -112,6 +116,7 @@ def test_train_resume_test_and_demo(tmp_path, coco_mini):
 @pytest.mark.slow
 def test_mim_train_and_test_run_from_the_installed_package(
         tmp_path, coco_mini):
+    cfg = small_config(tmp_path)
     mim = osp.join(osp.dirname(sys.executable), 'mim')
     if not osp.isfile(mim):
         pytest.fail(f'{mim} missing: openmim is part of the environment')
@@ -120,7 +125,7 @@ def test_mim_train_and_test_run_from_the_installed_package(
     env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
     res = subprocess.run(
         [
-            mim, 'train', 'blitznet_mm', CFG, '--work-dir',
+            mim, 'train', 'blitznet_mm', cfg, '--work-dir',
             str(tmp_path / 'w'), '--cfg-options'
         ] + _data_options(coco_mini) + _iters(1) +
         ['default_hooks.checkpoint.save_optimizer=False'],
@@ -135,7 +140,7 @@ def test_mim_train_and_test_run_from_the_installed_package(
     assert osp.isfile(ckpt)
     res = subprocess.run(
         [
-            mim, 'test', 'blitznet_mm', CFG, '--checkpoint',
+            mim, 'test', 'blitznet_mm', cfg, '--checkpoint',
             str(ckpt), '--work-dir',
             str(tmp_path / 't'), '--cfg-options'
         ] + _data_options(coco_mini),

@@ -167,16 +167,17 @@ def test_blur_check_two_iterations(tmp_path, coco_mini):
 @pytest.mark.slow
 def test_benchmark_quick_run_writes_consistent_report(tmp_path, coco_mini,
                                                       exported):
-    """Smoke run of tools/analysis/benchmark.py (one BlitzNet, a peer, the
+    """Smoke run of tools/analysis/benchmark.py (one BlitzNet, the
     trained-score post-processing path on the suite's trained model and its
-    export, and a training step): the report's numbers hang together.
+    export, and a training step of BlitzNet and a peer): the report's
+    numbers hang together.
     Speed targets are judged from `make bench`, not here (machines are
     noisy)."""
     import json
     res = subprocess.run([
         sys.executable,
         osp.join(REPO, 'tools', 'analysis', 'benchmark.py'), '--quick',
-        '--models', 'BlitzNet300 s8', 'SSD300 (mmdet)', '--out-dir',
+        '--models', 'BlitzNet300 s8', '--out-dir',
         str(tmp_path), '--checkpoint', exported['pth'], '--exported',
         exported['onnx']
     ],
@@ -188,10 +189,7 @@ def test_benchmark_quick_run_writes_consistent_report(tmp_path, coco_mini,
     rep = json.loads((tmp_path / 'benchmark.json').read_text())
     assert rep['peaks_gflops']['fp32'] > 0 and rep['peaks_gflops']['bf16'] > 0
     names = [r['model'] for r in rep['inference']]
-    assert names == [
-        'BlitzNet300 s8', 'SSD300 (mmdet)',
-        'BlitzNet300 s4 (COCO head, trained)'
-    ]
+    assert names == ['BlitzNet300 s8', 'BlitzNet300 s4 (COCO head, trained)']
     backends = {'fp32 onnxruntime', 'fp32 openvino', 'bf16 openvino'}
     for r in rep['inference']:
         runs_exported = backends if 'trained' in r['model'] else set()
@@ -219,7 +217,7 @@ def test_benchmark_quick_run_writes_consistent_report(tmp_path, coco_mini,
             # wrong clock) fails
             assert e['vs_floor'] > 0.3, (r['model'], e)
             assert 0 < e['stages_s']['decode+nms'] < e['median_s']
-    trained = rep['inference'][2]
+    trained = rep['inference'][1]
     # the suite's export of the suite's trained weights, run as it is
     assert trained['export'] == dict(reused=exported['onnx'])
     assert rep['trained_source'] == f"checkpoint {exported['pth']}"

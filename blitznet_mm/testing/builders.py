@@ -30,11 +30,19 @@ def load_cfg(name: str):
     return cfg
 
 
-def build_model(name: str = 'blitznet300_coco.py', **model_updates):
+def build_model(name: str = 'blitznet300_coco.py',
+                small: bool = False,
+                **model_updates):
+    """The config's model, randomly initialised (no ImageNet weights);
+    ``small``: with ``blitznet_mm.testing.runs.SMALL``'s ResNet-18 network;
+    ``model_updates`` replace top-level ``cfg.model`` keys."""
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
     register_all_modules()
     cfg = load_cfg(name)
+    if small:
+        from .runs import SMALL
+        cfg.merge_from_dict({f'model.{k}': v for k, v in SMALL.items()})
     cfg.model.update(model_updates)
     model = MODELS.build(cfg.model)
     return quiet_init_weights(model)

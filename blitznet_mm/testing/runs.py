@@ -8,16 +8,36 @@ from .builders import config_path
 # BlitzNet300 s4 on the real images of data/samples
 CFG = config_path('blitznet300_coco_mini.py')
 
-#: ``--cfg-options`` for a small BlitzNet (ResNet-18 trunk, 128-channel
-#: levels, 18.8 M parameters against 71.2 M): the single-process tests of
-#: the training machinery (kill and resume, determinism, non-finite
-#: losses), whose subject is not the network; a checkpoint with Adam's
-#: state is ~225 MB instead of ~855 MB, and a step ~3x cheaper
+#: A small BlitzNet (ResNet-18 trunk, 128-channel levels, 18.8 M
+#: parameters against 71.2 M) as ``cfg.model`` overrides: for the tests of
+#: the machinery around the network (training tools, kill and resume,
+#: determinism, analysis tools, the main job's chain of tools), whose
+#: subject is not the network's size; a checkpoint with Adam's state is
+#: ~225 MB instead of ~855 MB, and a step ~3x cheaper
+SMALL = {
+    'backbone.depth': 18,
+    'neck.in_channels': [64, 128, 256, 512],
+    'neck.out_channels': 128,
+    'neck.extra_mid_channels': 128,
+    'bbox_head.in_channels': 128,
+    'seg_head.in_channels': 128
+}
+#: the same as ``--cfg-options`` of tools/train.py and tools/test.py
 SMALL_MODEL = [
-    'model.backbone.depth=18', 'model.neck.in_channels=[64,128,256,512]',
-    'model.neck.out_channels=128', 'model.neck.extra_mid_channels=128',
-    'model.bbox_head.in_channels=128', 'model.seg_head.in_channels=128'
+    f"model.{k}={str(v).replace(' ', '')}" for k, v in SMALL.items()
 ]
+
+
+def small_config(folder, base: str = CFG) -> str:
+    """``base`` with the :data:`SMALL` network, written as a config file
+    into ``folder`` (for the tools that take no ``--cfg-options``, such as
+    demo/image_demo.py); returns its path."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(base)
+    cfg.merge_from_dict({f'model.{k}': v for k, v in SMALL.items()})
+    path = osp.join(str(folder), 'small_' + osp.basename(base))
+    cfg.dump(path)
+    return path
 
 
 def data_options(root: str) -> list:

@@ -36,7 +36,8 @@ def test_seg_set_model_exports_with_its_set(name, outputs, coco_mini,
                                             tmp_path):
     cfg = config_path(f'blitznet300_coco_{name}.py')
     torch.manual_seed(0)
-    model = build_model(f'blitznet300_coco_{name}.py').eval()
+    # the small network: the set's outputs and metadata are the subject
+    model = build_model(f'blitznet300_coco_{name}.py', small=True).eval()
     meta = _dataset_meta(name)
     model.dataset_meta = meta
     assert model.num_seg_outputs == outputs == len(meta['seg_classes'])

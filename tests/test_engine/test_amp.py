@@ -25,7 +25,8 @@ def test_configure_amp_picks_the_wrapper():
 def test_bf16_amp_trains_20_iterations_on_real_images(coco_mini):
     from mmdet.registry import OPTIM_WRAPPERS
     torch.manual_seed(0)
-    model = build_model().train()
+    # the small network: the subject is the precision of its op types
+    model = build_model(small=True).train()
     optim = OPTIM_WRAPPERS.build(
         configure_amp(
             dict(optimizer=torch.optim.Adam(model.parameters(), lr=1e-3)),
@@ -70,7 +71,7 @@ def test_fp16_autocast_losses_within_1e_2_of_fp32(coco_mini):
     The trunk and neck run fp32: CPU fp16 convolutions are emulated (~100x
     slower), and the heads hold the fp16-sensitive sums."""
     torch.manual_seed(0)
-    model = build_model().train()
+    model = build_model(small=True).train()  # 128-channel heads
     ds = coco_mini_dataset(coco_mini)
     data = model.data_preprocessor(pseudo_collate([ds[0], ds[3]]), True)
     with torch.no_grad():

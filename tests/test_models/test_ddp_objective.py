@@ -37,7 +37,8 @@ def _samples(root):
 
 def _model():
     torch.manual_seed(0)
-    model = build_model('blitznet300_coco.py').train()
+    # the small network: the normalisers, not the network, are the subject
+    model = build_model('blitznet300_coco.py', small=True).train()
     for m in model.modules():  # BN statistics are per process by design
         if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
             m.eval()
