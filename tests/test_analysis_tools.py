@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from blitznet_mm.testing.builders import REPO
-from blitznet_mm.testing.runs import SMALL
 from blitznet_mm.testing.runs import data_options as _data_options
 from blitznet_mm.testing.runs import iters as _iters
+from blitznet_mm.testing.runs import with_small_network
 
 CFG = osp.join(REPO, 'configs', 'blitznet300_coco_mini.py')
 TOOLS = osp.join(REPO, 'tools', 'analysis')
@@ -50,9 +50,7 @@ def run(tmp_path_factory, coco_mini):
     ann = root + 'annotations/instances_train2017.json'
     # the mini config with its test set as validation set, as one file
     from mmengine.config import Config
-    base = Config.fromfile(CFG)
-    # the small network: the tools, not the network, are the subject
-    base.merge_from_dict({f'model.{k}': v for k, v in SMALL.items()})
+    base = with_small_network(Config.fromfile(CFG))  # the tools' subject
     base.val_cfg = dict(type='ValLoop')
     base.val_dataloader = base.test_dataloader
     base.val_evaluator = base.test_evaluator

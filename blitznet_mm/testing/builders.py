@@ -41,8 +41,8 @@ def build_model(name: str = 'blitznet300_coco.py',
     register_all_modules()
     cfg = load_cfg(name)
     if small:
-        from .runs import SMALL
-        cfg.merge_from_dict({f'model.{k}': v for k, v in SMALL.items()})
+        from .runs import with_small_network
+        with_small_network(cfg)
     cfg.model.update(model_updates)
     model = MODELS.build(cfg.model)
     return quiet_init_weights(model)

@@ -28,13 +28,19 @@ SMALL_MODEL = [
 ]
 
 
+def with_small_network(cfg):
+    """``cfg`` (an mmengine ``Config``) with the :data:`SMALL` network
+    merged into its model, in place; returns it."""
+    cfg.merge_from_dict({f'model.{k}': v for k, v in SMALL.items()})
+    return cfg
+
+
 def small_config(folder, base: str = CFG) -> str:
     """``base`` with the :data:`SMALL` network, written as a config file
     into ``folder`` (for the tools that take no ``--cfg-options``, such as
     demo/image_demo.py); returns its path."""
     from mmengine.config import Config
-    cfg = Config.fromfile(base)
-    cfg.merge_from_dict({f'model.{k}': v for k, v in SMALL.items()})
+    cfg = with_small_network(Config.fromfile(base))
     path = osp.join(str(folder), 'small_' + osp.basename(base))
     cfg.dump(path)
     return path
