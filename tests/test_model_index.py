@@ -20,6 +20,9 @@ from blitznet_mm.testing.builders import REPO
 from blitznet_mm.testing.markdown import table_rows
 
 INDEX = osp.join(REPO, 'model-index.yml')
+# one xdist worker runs the module (make test: --dist loadgroup): its
+# module fixture is built once
+pytestmark = pytest.mark.xdist_group('model_index')
 
 
 def _models():

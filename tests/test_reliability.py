@@ -19,6 +19,9 @@ from blitznet_mm.utils import load_checkpoint_file
 
 TRAIN = osp.join(REPO, 'tools', 'train.py')
 ITERS = 4
+# one xdist worker runs the module (make test: --dist loadgroup), so its
+# reference runs are trained once, not once per worker
+pytestmark = pytest.mark.xdist_group('reliability')
 
 # Loaded at interpreter start-up (PYTHONPATH): the first time a file named
 # $KILL_DURING_SAVE is written, write half of it and SIGKILL the process -
@@ -67,8 +70,10 @@ def _train(work, opts, cwd, extra=(), env=None, check=True):
     return res
 
 
-def _losses(work):
-    run = sorted(d for d in os.listdir(work) if d[:2] == '20')[-1]
+def _losses(work, run=-1):
+    """(iteration, loss) logged by the run-th run in ``work`` (the runs'
+    folders are named by their start time)."""
+    run = sorted(d for d in os.listdir(work) if d[:2] == '20')[run]
     with open(osp.join(work, run, 'vis_data', 'scalars.json')) as f:
         return [(r['iter'], r['loss']) for r in map(json.loads, f)
                 if 'loss' in r]
@@ -115,25 +120,16 @@ def reference_workers(tmp_path_factory, coco_mini):
 
 
 @pytest.mark.slow
-def test_two_seeded_deterministic_runs_give_identical_losses(
-        reference, tmp_path, coco_mini):
-    _train(tmp_path, _opts(coco_mini), tmp_path)
-    first, second = _losses(reference), _losses(tmp_path)
-    assert len(first) == ITERS and first == second
-    _assert_same_state(
-        _ckpt(reference / f'iter_{ITERS}.pth'),
-        _ckpt(tmp_path / f'iter_{ITERS}.pth'))
-
-
-@pytest.mark.slow
 @pytest.mark.parametrize('workers', [0, 2])
 def test_sigkill_during_checkpoint_write_then_resume(request, tmp_path,
                                                      coco_mini, workers):
-    """SIGKILL while iter_4 is half written, with max_keep_ckpts=1 (the
-    stock hook would already have deleted iter_2): iter_2 stays the last
-    good checkpoint, and --resume reproduces the uninterrupted run
-    exactly: weights, optimizer, scheduler, iteration; also with 2
-    data-loader workers drawing the random augmentation."""
+    """Two seeded deterministic runs, the second SIGKILLed while iter_4 is
+    half written, with max_keep_ckpts=1 (the stock hook would already have
+    deleted iter_2): both log identical losses at every iteration; iter_2
+    stays the last good checkpoint, and --resume reproduces the
+    uninterrupted run exactly: losses, weights, optimizer, scheduler,
+    iteration; also with 2 data-loader workers drawing the random
+    augmentation."""
     reference = request.getfixturevalue(
         'reference_workers' if workers else 'reference')
     opts = _opts(coco_mini) + _workers(workers)
@@ -147,12 +143,15 @@ def test_sigkill_during_checkpoint_write_then_resume(request, tmp_path,
         KILL_DURING_SAVE=f'iter_{ITERS}.pth.tmp')
     res = _train(work, opts, tmp_path, env=env, check=False)
     assert res.returncode == -9, res.stderr[-2000:]  # SIGKILL
+    losses = _losses(reference)
+    assert len(losses) == ITERS and _losses(work) == losses
     assert (work / 'last_checkpoint').read_text() == str(work / 'iter_2.pth')
     assert not (work / f'iter_{ITERS}.pth').exists()
     assert _ckpt(work / 'iter_2.pth')['meta']['iter'] == 2  # loads
 
     res = _train(work, opts, tmp_path, extra=['--resume'])
     assert 'resumed epoch: 0, iter: 2' in res.stdout + res.stderr
+    assert _losses(work) == losses[2:]
     _assert_same_state(
         _ckpt(reference / f'iter_{ITERS}.pth'),
         _ckpt(work / f'iter_{ITERS}.pth'))

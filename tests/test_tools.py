@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from blitznet_mm.testing.builders import REPO
+from blitznet_mm.testing.builders import REPO, config_path
+from blitznet_mm.testing.runs import small_config
 from blitznet_mm.testing.scripts import load_script
 
 
@@ -52,10 +53,11 @@ def test_learning_check_two_iterations(tmp_path, coco_mini):
     out = tmp_path / 'report.md'
     res = subprocess.run([
         sys.executable,
-        osp.join(REPO, 'tools', 'analysis', 'learning_check.py'), '--name',
-        'ci', '--data-root', coco_mini, '--num-images', '2', '--iters', '2',
-        '--eval-interval', '2', '--batch-size', '2', '--augment', '--seg-init',
-        'kaiming', '--work-dir',
+        osp.join(REPO, 'tools', 'analysis',
+                 'learning_check.py'), '--name', 'ci', '--config',
+        small_config(tmp_path), '--data-root', coco_mini, '--num-images', '2',
+        '--iters', '2', '--eval-interval', '2', '--batch-size', '2',
+        '--augment', '--seg-init', 'kaiming', '--work-dir',
         str(tmp_path / 'w'), '--run-dir',
         str(tmp_path / 'runs'), '--out',
         str(out)
@@ -138,9 +140,11 @@ def test_blur_check_two_iterations(tmp_path, coco_mini):
     import math
     res = subprocess.run([
         sys.executable,
-        osp.join(REPO, 'tools', 'analysis', 'blur_check.py'), '--data-root',
-        coco_mini, '--iters', '2', '--eval-interval', '2', '--batch-size', '2',
-        '--per-image', '1', '--work-dir',
+        osp.join(REPO, 'tools', 'analysis', 'blur_check.py'), '--config',
+        small_config(
+            tmp_path, base=config_path('blur/blitznet300_blur_seg.py')),
+        '--data-root', coco_mini, '--iters', '2', '--eval-interval', '2',
+        '--batch-size', '2', '--per-image', '1', '--work-dir',
         str(tmp_path / 'w'), '--out',
         str(tmp_path / 'bc')
     ],

@@ -108,6 +108,9 @@ def test_video_demo_reads_a_stream_url(coco_mini, tmp_path):
         assert n == 4
     finally:
         server.shutdown()
+        # closed, the port refuses at once; left listening, the dead-URL
+        # open below would wait for FFmpeg's 30 s timeout
+        server.server_close()
     dead = f'http://127.0.0.1:{server.server_address[1]}/clip.avi'
     with pytest.raises(ValueError, match=f'stream {re.escape(dead)} cannot'):
         demo.open_source(dead)

@@ -30,8 +30,12 @@ SMALL_MODEL = [
 
 def with_small_network(cfg):
     """``cfg`` (an mmengine ``Config``) with the :data:`SMALL` network
-    merged into its model, in place; returns it."""
-    cfg.merge_from_dict({f'model.{k}': v for k, v in SMALL.items()})
+    merged into its model, in place; returns it. A part the model does not
+    have (``bbox_head=None`` of a segmentation-only config) stays absent."""
+    cfg.merge_from_dict({
+        f'model.{k}': v
+        for k, v in SMALL.items() if cfg.model.get(k.split('.')[0])
+    })
     return cfg
 
 

@@ -13,8 +13,14 @@ from blitznet_mm.deployment import (BackendSession, ExportGraph, export_onnx,
 from blitznet_mm.deployment.export import onnx_export_unavailable
 from blitznet_mm.testing.builders import build_model, load_cfg
 
-pytestmark = pytest.mark.skipif(
-    bool(onnx_export_unavailable()), reason=str(onnx_export_unavailable()))
+# one xdist worker runs the module (make test: --dist loadgroup): its
+# module fixture is built once
+pytestmark = [
+    pytest.mark.skipif(
+        bool(onnx_export_unavailable()),
+        reason=str(onnx_export_unavailable())),
+    pytest.mark.xdist_group('runtime_device')
+]
 
 SIZE = 160  # the graph is fully convolutional: a small input exports alike
 
