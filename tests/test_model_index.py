@@ -18,6 +18,7 @@ import yaml
 
 from blitznet_mm.testing.builders import REPO
 from blitznet_mm.testing.markdown import table_rows
+from blitznet_mm.testing.scripts import exit_message
 
 INDEX = osp.join(REPO, 'model-index.yml')
 # one xdist worker runs the module (make test: --dist loadgroup): its
@@ -274,27 +275,12 @@ def test_publish_model_keeps_weights_and_names_the_file_by_its_hash(tmp_path):
 
 
 def test_publish_model_errors_name_the_file(tmp_path):
-    tool = osp.join(REPO, 'tools', 'model_converters', 'publish_model.py')
-    res = subprocess.run([
-        sys.executable, tool,
-        str(tmp_path / 'nope.pth'),
-        str(tmp_path / 'out.pth')
-    ],
-                         capture_output=True,
-                         text=True,
-                         timeout=300)
-    assert res.returncode != 0 and 'nope.pth' in res.stderr
+    tool = 'tools/model_converters/publish_model.py'
+    stop = exit_message(tool, tmp_path / 'nope.pth', tmp_path / 'out.pth')
+    assert 'nope.pth' in stop
     _runner_like_checkpoint(tmp_path / 'in.pth')
-    res = subprocess.run([
-        sys.executable, tool,
-        str(tmp_path / 'in.pth'),
-        str(tmp_path / 'out.pt')
-    ],
-                         capture_output=True,
-                         text=True,
-                         timeout=300)
-    assert res.returncode != 0 and 'out.pt' in res.stderr
-    assert '.pth' in res.stderr
+    stop = exit_message(tool, tmp_path / 'in.pth', tmp_path / 'out.pt')
+    assert 'out.pt' in stop and '.pth' in stop
 
 
 def test_license_and_citation():

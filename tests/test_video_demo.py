@@ -10,7 +10,7 @@ import cv2
 import pytest
 
 from blitznet_mm.testing.builders import REPO, config_path
-from blitznet_mm.testing.scripts import load_script
+from blitznet_mm.testing.scripts import exit_message, load_script
 
 DEMO = osp.join(REPO, 'demo', 'video_demo.py')
 CFG = config_path('blitznet300_coco_mini.py')
@@ -61,15 +61,9 @@ def test_video_demo_names_a_missing_or_bad_source(tmp_path):
     bad.write_bytes(b'not a video')
     for source, msg in ((tmp_path / 'none.mp4', 'no such video file'),
                         (bad, 'cannot be decoded as a video')):
-        res = subprocess.run([
-            sys.executable, DEMO,
-            str(source), CFG, 'unused.pth', '--out',
-            str(tmp_path / 'o.mp4')
-        ],
-                             capture_output=True,
-                             text=True,
-                             timeout=300)
-        assert res.returncode != 0 and f'{source}: {msg}' in res.stderr
+        stop = exit_message('demo/video_demo.py', source, CFG, 'unused.pth',
+                            '--out', tmp_path / 'o.mp4')
+        assert stop == f'video_demo: {source}: {msg}'
 
 
 def _load_demo():

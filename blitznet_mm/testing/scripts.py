@@ -5,6 +5,7 @@ blitznet_mm). Nothing is put on ``sys.path``: the generic names of tool
 folders (``bench``, ``misc``) cannot shadow anything for later tests."""
 import importlib.util
 import os.path as osp
+import sys
 
 from .builders import REPO
 
@@ -25,3 +26,27 @@ def load_script(relpath: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def exit_message(relpath: str, *argv) -> str:
+    """Run ``main()`` of the script ``REPO/relpath`` in this process with
+    the command line ``argv`` and return the message it stops with: its
+    ``sys.exit(message)``, which its command line prints to stderr with
+    exit status 1. For the error paths, which stop before any model is
+    built (a new process would spend its seconds importing the stack).
+
+    Raises:
+        AssertionError: the script returned, or exited with status 0.
+    """
+    module = load_script(relpath)
+    saved = sys.argv
+    sys.argv = [osp.join(REPO, relpath), *map(str, argv)]
+    try:
+        module.main()
+    except SystemExit as e:
+        if e.code in (None, 0):
+            raise AssertionError(f'{relpath} exited with status 0')
+        return str(e.code)
+    finally:
+        sys.argv = saved
+    raise AssertionError(f'{relpath} returned without an error')

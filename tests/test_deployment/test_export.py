@@ -20,6 +20,7 @@ from blitznet_mm.deployment.export import onnx_export_unavailable
 from blitznet_mm.testing.builders import (REPO, build_model, config_path,
                                           mask_agreement, matched_detections)
 from blitznet_mm.testing.runs import data_options as _data_options
+from blitznet_mm.testing.scripts import exit_message
 
 CFG = config_path('blitznet300_coco_mini.py')
 NO_EXPORT = onnx_export_unavailable()  # None, or why (torch < 2.5)
@@ -213,17 +214,9 @@ def test_export_refuses_aspect_preserving_test_resize(tmp_path):
         "    dict(type='LoadImageFromFile'),\n"
         "    dict(type='Resize', scale=(300, 300), keep_ratio=True),\n"
         "    dict(type='PackDetInputs')]))\n")
-    res = subprocess.run([
-        sys.executable,
-        osp.join(REPO, 'tools', 'deployment', 'export.py'),
-        str(cfg), 'unused.pth', '--backend', 'onnxruntime', '--out-dir',
-        str(tmp_path)
-    ],
-                         capture_output=True,
-                         text=True,
-                         timeout=300)
-    assert res.returncode != 0
-    assert 'keep_ratio.py: export needs a fixed S x S input' in res.stderr
+    stop = exit_message('tools/deployment/export.py', cfg, 'unused.pth',
+                        '--backend', 'onnxruntime', '--out-dir', tmp_path)
+    assert 'keep_ratio.py: export needs a fixed S x S input' in stop
 
 
 @pytest.mark.slow

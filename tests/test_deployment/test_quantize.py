@@ -20,6 +20,7 @@ from blitznet_mm.deployment.quantize import (calibration_images,
 from blitznet_mm.testing.builders import (REPO, config_path, mask_agreement,
                                           matched_detections)
 from blitznet_mm.testing.runs import data_options
+from blitznet_mm.testing.scripts import exit_message
 
 pytest.importorskip('nncf')
 CFG = config_path('blitznet300_coco_mini.py')
@@ -127,28 +128,14 @@ def test_bad_calib_folder_stops_naming_it(tmp_path):
             'readable image'):
         calibration_inputs(Config.fromfile(CFG), str(fake))
     # the tool stops before loading the checkpoint, with the folder named
-    res = subprocess.run([
-        sys.executable,
-        osp.join(REPO, 'tools', 'deployment', 'export.py'), CFG, 'unused.pth',
-        '--backend', 'openvino', '--precision', 'int8', '--calib',
-        str(texts), '--out-dir',
-        str(tmp_path)
-    ],
-                         capture_output=True,
-                         text=True,
-                         timeout=300)
-    assert res.returncode != 0
-    assert f'export: --calib {texts}: no image files' in res.stderr
-    res = subprocess.run([
-        sys.executable,
-        osp.join(REPO, 'tools', 'deployment', 'export.py'), CFG, 'unused.pth',
-        '--backend', 'onnxruntime', '--precision', 'int8', '--out-dir',
-        str(tmp_path)
-    ],
-                         capture_output=True,
-                         text=True,
-                         timeout=300)
-    assert '--precision int8 needs --backend openvino' in res.stderr
+    stop = exit_message('tools/deployment/export.py', CFG, 'unused.pth',
+                        '--backend', 'openvino', '--precision', 'int8',
+                        '--calib', texts, '--out-dir', tmp_path)
+    assert stop.startswith(f'export: --calib {texts}: no image files')
+    stop = exit_message('tools/deployment/export.py', CFG, 'unused.pth',
+                        '--backend', 'onnxruntime', '--precision', 'int8',
+                        '--out-dir', tmp_path)
+    assert '--precision int8 needs --backend openvino' in stop
 
 
 @pytest.mark.slow
