@@ -62,17 +62,15 @@ $(VENV)/.project-stamp: $(VENV)/.stack-stamp $(PROJECT_FILES)
 
 # lint first (seconds; a finding stops the run), then the suite in
 # $(TEST_WORKERS) processes (pytest-xdist; the trained-model fixtures are
-# built once for all of them: blitznet_mm/testing/workers.py); a module
-# marked xdist_group runs on one worker, so its module fixtures are built once
+# built once for all of them: blitznet_mm/testing/workers.py)
 TEST_WORKERS ?= 2
-XDIST = -n $(TEST_WORKERS) --dist loadgroup
 test: install lint
-	$(PY) -m pytest -q $(XDIST) --durations=15
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --durations=15
 
 # the edit-test loop: the tests not marked slow (no training beyond a few
 # steps, no tool runs)
 test-fast: install
-	$(PY) -m pytest -q $(XDIST) -m 'not slow and not cuda' \
+	$(PY) -m pytest -q -n $(TEST_WORKERS) -m 'not slow and not cuda' \
 	  --durations=15
 
 # the embedded real images in data/samples are the default data of both;
@@ -145,7 +143,7 @@ $(COMPAT_VENV)/.project-stamp: $(COMPAT_VENV)/.stack-stamp $(PROJECT_FILES)
 	touch $@
 
 test-compat: $(COMPAT_VENV)/.project-stamp
-	$(COMPAT_PY) -m pytest -q $(XDIST) --durations=15 $(COMPAT_PYTEST_ARGS)
+	$(COMPAT_PY) -m pytest -q -n $(TEST_WORKERS) --durations=15 $(COMPAT_PYTEST_ARGS)
 
 clean-venv-compat:
 	rm -rf $(COMPAT_VENV)

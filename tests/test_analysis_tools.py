@@ -21,9 +21,7 @@ from blitznet_mm.testing.runs import with_small_network
 
 CFG = osp.join(REPO, 'configs', 'blitznet300_coco_mini.py')
 TOOLS = osp.join(REPO, 'tools', 'analysis')
-# one xdist worker runs the module (make test: --dist loadgroup): its
-# module fixture is built once
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group('analysis_tools')]
+pytestmark = pytest.mark.slow
 
 
 def _run(args, cwd, env=None):

@@ -16,9 +16,6 @@ from blitznet_mm.testing.builders import REPO, build_model
 
 CFG = osp.join(REPO, 'configs', 'blitznet300_coco_mini.py')
 DEMO = osp.join(REPO, 'demo', 'image_demo.py')
-# one xdist worker runs the module (make test: --dist loadgroup): its
-# module fixture is built once
-pytestmark = pytest.mark.xdist_group('demo_inputs')
 
 
 @pytest.fixture(scope='module')

@@ -21,9 +21,6 @@ from blitznet_mm.testing.markdown import table_rows
 from blitznet_mm.testing.scripts import exit_message
 
 INDEX = osp.join(REPO, 'model-index.yml')
-# one xdist worker runs the module (make test: --dist loadgroup): its
-# module fixture is built once
-pytestmark = pytest.mark.xdist_group('model_index')
 
 
 def _models():

@@ -19,9 +19,6 @@ from blitznet_mm.utils import load_checkpoint_file
 
 TRAIN = osp.join(REPO, 'tools', 'train.py')
 ITERS = 4
-# one xdist worker runs the module (make test: --dist loadgroup), so its
-# reference runs are trained once, not once per worker
-pytestmark = pytest.mark.xdist_group('reliability')
 
 # Loaded at interpreter start-up (PYTHONPATH): the first time a file named
 # $KILL_DURING_SAVE is written, write half of it and SIGKILL the process -

@@ -25,9 +25,6 @@ from blitznet_mm.testing.scripts import exit_message
 pytest.importorskip('nncf')
 CFG = config_path('blitznet300_coco_mini.py')
 IMAGES = osp.join(REPO, 'data', 'samples', 'train2017')
-# one xdist worker runs the module (make test: --dist loadgroup): its
-# module fixture is built once
-pytestmark = pytest.mark.xdist_group('quantize')
 
 
 @pytest.fixture(scope='module')

@@ -13,14 +13,8 @@ from blitznet_mm.deployment import (BackendSession, ExportGraph, export_onnx,
 from blitznet_mm.deployment.export import onnx_export_unavailable
 from blitznet_mm.testing.builders import build_model, load_cfg
 
-# one xdist worker runs the module (make test: --dist loadgroup): its
-# module fixture is built once
-pytestmark = [
-    pytest.mark.skipif(
-        bool(onnx_export_unavailable()),
-        reason=str(onnx_export_unavailable())),
-    pytest.mark.xdist_group('runtime_device')
-]
+pytestmark = pytest.mark.skipif(
+    bool(onnx_export_unavailable()), reason=str(onnx_export_unavailable()))
 
 SIZE = 160  # the graph is fully convolutional: a small input exports alike
 

@@ -16,9 +16,6 @@ import torch.multiprocessing as mp
 from blitznet_mm.testing.builders import build_model, coco_mini_dataset
 
 MODES = ('batch', 'image')
-# one xdist worker runs the module (make test: --dist loadgroup): its
-# module fixture is built once
-pytestmark = pytest.mark.xdist_group('ddp_objective')
 
 
 def _free_port() -> int:
