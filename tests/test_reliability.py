@@ -67,10 +67,10 @@ def _train(work, opts, cwd, extra=(), env=None, check=True):
     return res
 
 
-def _losses(work, run=-1):
-    """(iteration, loss) logged by the run-th run in ``work`` (the runs'
+def _losses(work):
+    """(iteration, loss) logged by the latest run in ``work`` (the runs'
     folders are named by their start time)."""
-    run = sorted(d for d in os.listdir(work) if d[:2] == '20')[run]
+    run = sorted(d for d in os.listdir(work) if d[:2] == '20')[-1]
     with open(osp.join(work, run, 'vis_data', 'scalars.json')) as f:
         return [(r['iter'], r['loss']) for r in map(json.loads, f)
                 if 'loss' in r]

@@ -6,6 +6,7 @@ folders (``bench``, ``misc``) cannot shadow anything for later tests."""
 import importlib.util
 import os.path as osp
 import sys
+from unittest import mock
 
 from .builders import REPO
 
@@ -39,14 +40,12 @@ def exit_message(relpath: str, *argv) -> str:
         AssertionError: the script returned, or exited with status 0.
     """
     module = load_script(relpath)
-    saved = sys.argv
-    sys.argv = [osp.join(REPO, relpath), *map(str, argv)]
     try:
-        module.main()
+        with mock.patch.object(sys, 'argv',
+                               [osp.join(REPO, relpath), *map(str, argv)]):
+            module.main()
     except SystemExit as e:
         if e.code in (None, 0):
             raise AssertionError(f'{relpath} exited with status 0')
         return str(e.code)
-    finally:
-        sys.argv = saved
     raise AssertionError(f'{relpath} returned without an error')
