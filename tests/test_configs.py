@@ -75,7 +75,7 @@ def small_run(cfg, work_dir: str):
         cfg.val_dataloader = cfg.test_dataloader
         cfg.val_evaluator = cfg.test_evaluator
         cfg.val_cfg = dict(type='ValLoop')
-    cfg.val_dataloader.dataset.indices = 2  # a validation pass, kept short
+    cfg.val_dataloader.dataset.indices = 1  # a validation pass, kept short
     if 'joint' in osp.normpath(cfg.filename).split(osp.sep):
         for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
             _halve_input(cfg[key].dataset.get('pipeline') or [])
