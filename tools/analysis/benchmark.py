@@ -1,11 +1,10 @@
 """BlitzNet beside its peers, measured in one run on one machine (issue 6).
 
     python tools/analysis/benchmark.py            # = make bench
+    # a smoke test: one timed run per path, the matmul peak once
     python tools/analysis/benchmark.py --quick --models "BlitzNet300 s8" \\
         --no-peers --no-train --no-postproc --out-dir /tmp/bench
-    # the trained row on given weights and their export (no export here;
-    # --quick: one timed run per path, the matmul peak once on its largest
-    # side)
+    # the trained row on given weights and their export (no export here)
     python tools/analysis/benchmark.py --checkpoint W.pth --exported W.onnx
 
 Writes ``<out-dir>/benchmark.md`` (tables, machine described) and
