@@ -12,6 +12,7 @@ import torch
 import blitznet_mm
 from blitznet_mm.testing.builders import (COCO_MINI, REPO, build_model,
                                           coco_mini_dataset, config_path)
+from blitznet_mm.testing.tool_runs import run_script
 from blitznet_mm.testing.workers import once_per_run, xdist_worker_count
 
 # the cores shared by the xdist workers (make test runs 2), at most 2 each;
@@ -131,8 +132,6 @@ def exported(trained_run, tmp_path_factory):
     """The ``trained_run`` checkpoint exported by tools/deployment/export.py
     (OpenVINO, which writes the ONNX file on the way). Returns dict(pth=...,
     onnx=..., xml=..., log=...)."""
-    import subprocess
-    import sys
 
     from blitznet_mm.deployment.export import onnx_export_unavailable
     if onnx_export_unavailable():
@@ -140,16 +139,13 @@ def exported(trained_run, tmp_path_factory):
     pth = trained_run['pth']
 
     def produce(out):
-        res = subprocess.run([
-            sys.executable,
+        res = run_script([
             osp.join(REPO, 'tools', 'deployment', 'export.py'),
             config_path('blitznet300_coco_mini.py'), pth, '--backend',
             'openvino', '--out-dir',
             str(out)
         ],
-                             capture_output=True,
-                             text=True,
-                             timeout=900)
+                         timeout=900)
         assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
         return dict(
             pth=pth,

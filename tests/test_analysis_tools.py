@@ -18,6 +18,7 @@ from blitznet_mm.testing.builders import REPO
 from blitznet_mm.testing.runs import data_options as _data_options
 from blitznet_mm.testing.runs import iters as _iters
 from blitznet_mm.testing.runs import with_small_network
+from blitznet_mm.testing.tool_runs import run_script
 
 CFG = osp.join(REPO, 'configs', 'blitznet300_coco_mini.py')
 TOOLS = osp.join(REPO, 'tools', 'analysis')
@@ -25,8 +26,10 @@ pytestmark = pytest.mark.slow
 
 
 def _run(args, cwd, env=None):
-    res = subprocess.run(
-        args, cwd=cwd, capture_output=True, text=True, timeout=900, env=env)
+    res = run_script(args[1:], cwd=cwd, env=env, timeout=900) \
+        if args[0] == sys.executable else subprocess.run(
+            args, cwd=cwd, capture_output=True, text=True, timeout=900,
+            env=env)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     return res.stdout + res.stderr
 
@@ -168,15 +171,12 @@ def test_mmdet_analyze_logs_cal_train_time_runs_unchanged(run):
 
 
 def test_a_missing_metric_names_the_log_and_what_it_has(run):
-    res = subprocess.run([
-        sys.executable,
+    res = run_script([
         osp.join(TOOLS, 'analyze_logs.py'), 'plot_curve', run['scalars'],
         '--keys', 'PQ', '--out',
         str(run['tmp'] / 'x.png')
     ],
-                         capture_output=True,
-                         text=True,
-                         timeout=300)
+                     timeout=300)
     assert res.returncode != 0
     assert run['scalars'] in res.stderr and "'PQ'" in res.stderr
     assert 'loss_seg' in res.stderr

@@ -3,8 +3,6 @@ or a clear error, a folder run skips bad files and finishes the rest."""
 import json
 import os
 import os.path as osp
-import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -13,6 +11,7 @@ import torch
 from PIL import Image
 
 from blitznet_mm.testing.builders import REPO, build_model
+from blitznet_mm.testing.tool_runs import run_script
 
 CFG = osp.join(REPO, 'configs', 'blitznet300_coco_mini.py')
 DEMO = osp.join(REPO, 'demo', 'image_demo.py')
@@ -29,14 +28,12 @@ def checkpoint(tmp_path_factory):
 
 
 def _demo(inputs, out, checkpoint, *extra):
-    return subprocess.run([
-        sys.executable, DEMO,
+    return run_script([
+        DEMO,
         str(inputs), CFG, checkpoint, '--out-dir',
         str(out), '--score-thr', '0.0', *extra
     ],
-                          capture_output=True,
-                          text=True,
-                          timeout=900)
+                      timeout=900)
 
 
 def _awkward_folder(folder, coco_mini):
@@ -222,15 +219,13 @@ def test_mmdet_style_arguments_batches_and_prediction_files(
     runs = {}
     for bs in (1, 2):
         out = tmp_path / f'bs{bs}'
-        res = subprocess.run([
-            sys.executable, DEMO,
+        res = run_script([
+            DEMO,
             str(folder), CFG, '--weights', checkpoint, '--out-dir',
             str(out), '--pred-score-thr', '0.05', '--batch-size',
             str(bs), '--no-save-vis', '--print-result'
         ],
-                             capture_output=True,
-                             text=True,
-                             timeout=900)
+                         timeout=900)
         assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
         assert 'older form' not in res.stderr
         assert "{'labels': [" in res.stdout  # --print-result

@@ -19,16 +19,12 @@ from blitznet_mm.testing.builders import REPO
 from blitznet_mm.testing.runs import data_options as _data_options
 from blitznet_mm.testing.runs import iters as _iters
 from blitznet_mm.testing.runs import small_config
+from blitznet_mm.testing.tool_runs import run_script
 from blitznet_mm.utils import default_dtype
 
 
 def _run(args, cwd):
-    res = subprocess.run(
-        [sys.executable] + args,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=900)
+    res = run_script(args, cwd=cwd, timeout=900)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     return res.stdout + res.stderr
 
@@ -91,17 +87,14 @@ def test_train_resume_test_and_demo(tmp_path, coco_mini):
         shutil.copy(osp.join(coco_mini, 'train2017', name), imgs / name)
     (imgs / 'broken.jpg').write_bytes(b'not an image')
     drawn = tmp_path / 'drawn'
-    res = subprocess.run([
-        sys.executable,
+    res = run_script([
         osp.join(REPO, 'demo', 'image_demo.py'),
         str(imgs), cfg,
         osp.join(work, 'iter_3.pth'), '--out-dir',
         str(drawn), '--score-thr', '0.0'
     ],
-                         cwd=tmp_path,
-                         capture_output=True,
-                         text=True,
-                         timeout=900)
+                     cwd=tmp_path,
+                     timeout=900)
     # the good images are drawn; the broken one fails the run, named
     assert res.returncode == 1 and 'broken.jpg' in res.stderr, res.stderr
     with open(drawn / 'results.json') as f:

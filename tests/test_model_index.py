@@ -19,6 +19,7 @@ import yaml
 from blitznet_mm.testing.builders import REPO
 from blitznet_mm.testing.markdown import table_rows
 from blitznet_mm.testing.scripts import exit_message
+from blitznet_mm.testing.tool_runs import run_script
 
 INDEX = osp.join(REPO, 'model-index.yml')
 
@@ -248,15 +249,12 @@ def _runner_like_checkpoint(path):
 
 def test_publish_model_keeps_weights_and_names_the_file_by_its_hash(tmp_path):
     ckpt = _runner_like_checkpoint(tmp_path / 'iter_3.pth')
-    res = subprocess.run([
-        sys.executable,
+    res = run_script([
         osp.join(REPO, 'tools', 'model_converters', 'publish_model.py'),
         str(tmp_path / 'iter_3.pth'),
         str(tmp_path / 'blitznet300_coco.pth')
     ],
-                         capture_output=True,
-                         text=True,
-                         timeout=300)
+                     timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     final, = glob.glob(str(tmp_path / 'blitznet300_coco-*.pth'))
     with open(final, 'rb') as f:

@@ -15,6 +15,7 @@ import torch
 from blitznet_mm.testing.builders import REPO
 from blitznet_mm.testing.runs import CFG, SMALL_MODEL
 from blitznet_mm.testing.runs import data_options as _data_options
+from blitznet_mm.testing.tool_runs import run_script
 from blitznet_mm.utils import load_checkpoint_file
 
 TRAIN = osp.join(REPO, 'tools', 'train.py')
@@ -53,15 +54,19 @@ def _opts(coco_mini, iters=ITERS, small=True):
 
 
 def _train(work, opts, cwd, extra=(), env=None, check=True):
-    res = subprocess.run([
-        sys.executable, TRAIN, CFG, '--work-dir',
+    args = [
+        TRAIN, CFG, '--work-dir',
         str(work), *extra, '--cfg-options', *opts
-    ],
-                         cwd=cwd,
-                         capture_output=True,
-                         text=True,
-                         timeout=900,
-                         env=dict(os.environ, **(env or {})))
+    ]
+    if env:  # its PYTHONPATH (sitecustomize) needs a new interpreter
+        res = subprocess.run([sys.executable, *args],
+                             cwd=cwd,
+                             capture_output=True,
+                             text=True,
+                             timeout=900,
+                             env=dict(os.environ, **env))
+    else:
+        res = run_script(args, cwd=cwd, timeout=900)
     if check:
         assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     return res

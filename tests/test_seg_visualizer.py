@@ -5,6 +5,8 @@ import pytest
 import torch
 from mmengine.structures import PixelData
 
+from blitznet_mm.testing.tool_runs import run_script
+
 
 def _draw(meta, labels):
     import blitznet_mm  # noqa: F401
@@ -165,8 +167,6 @@ def test_folder_run_shows_a_progress_bar_with_eta(tmp_path, coco_mini):
     import os
     import re
     import shutil
-    import subprocess
-    import sys
 
     from blitznet_mm.testing.builders import REPO
     folder = tmp_path / 'in'
@@ -175,16 +175,13 @@ def test_folder_run_shows_a_progress_bar_with_eta(tmp_path, coco_mini):
     names = sorted(os.listdir(src))[:2]
     for name in names:
         shutil.copy(os.path.join(src, name), folder / name)
-    res = subprocess.run([
-        sys.executable,
+    res = run_script([
         os.path.join(REPO, 'demo', 'image_demo.py'),
         str(folder),
         os.path.join(REPO, 'configs', 'blitznet300_coco_mini.py'), '--out-dir',
         str(tmp_path / 'out'), '--no-save-pred', '--pred-score-thr', '0.9'
     ],
-                         capture_output=True,
-                         text=True,
-                         timeout=900)
+                     timeout=900)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert re.search(r'\] 1/2, [\d.]+ task/s, elapsed: \d+s, ETA: +\d+s',
                      res.stdout), res.stdout

@@ -1,7 +1,6 @@
 """Command-line tools on real data."""
 import os
 import os.path as osp
-import subprocess
 import sys
 
 import pytest
@@ -9,34 +8,29 @@ import pytest
 from blitznet_mm.testing.builders import REPO, config_path
 from blitznet_mm.testing.runs import small_config
 from blitznet_mm.testing.scripts import load_script
+from blitznet_mm.testing.tool_runs import run_script
 
 
 def test_browse_dataset_draws_augmented_samples(tmp_path, coco_mini):
     root = osp.abspath(coco_mini) + '/'
-    res = subprocess.run([
-        sys.executable,
+    res = run_script([
         osp.join(REPO, 'tools', 'analysis', 'browse_dataset.py'),
         osp.join(REPO, 'configs', 'blitznet300_coco_mini.py'), '--output-dir',
         str(tmp_path / 'out'), '--num', '3', '--cfg-options',
         f'train_dataloader.dataset.data_root={root}'
     ],
-                         capture_output=True,
-                         text=True,
-                         timeout=300)
+                     timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     files = os.listdir(tmp_path / 'out')
     assert len(files) == 3 and all(f.endswith('.jpg') for f in files)
 
 
 def test_get_flops_reports_blitznet300(tmp_path):
-    res = subprocess.run([
-        sys.executable,
+    res = run_script([
         osp.join(REPO, 'tools', 'analysis', 'get_flops.py'),
         osp.join(REPO, 'configs', 'blitznet300_voc.py')
     ],
-                         capture_output=True,
-                         text=True,
-                         timeout=300)
+                     timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     row = [r for r in res.stdout.splitlines() if 'blitznet300_voc' in r][0]
     params, gflops = (float(v) for v in row.split('|')[3:5])
@@ -51,8 +45,7 @@ def test_learning_check_two_iterations(tmp_path, coco_mini):
     import json
     import math
     out = tmp_path / 'report.md'
-    res = subprocess.run([
-        sys.executable,
+    res = run_script([
         osp.join(REPO, 'tools', 'analysis',
                  'learning_check.py'), '--name', 'ci', '--config',
         small_config(tmp_path), '--data-root', coco_mini, '--num-images', '2',
@@ -62,9 +55,7 @@ def test_learning_check_two_iterations(tmp_path, coco_mini):
         str(tmp_path / 'runs'), '--out',
         str(out)
     ],
-                         capture_output=True,
-                         text=True,
-                         timeout=600)
+                     timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]
     run = json.loads((tmp_path / 'runs' / 'ci.json').read_text())
     assert run['args']['augment'] and run['args']['seg_init'] == 'kaiming'
@@ -138,8 +129,7 @@ def test_blur_check_two_iterations(tmp_path, coco_mini):
     blur config 2 iterations and scores the held-out split per class."""
     import json
     import math
-    res = subprocess.run([
-        sys.executable,
+    res = run_script([
         osp.join(REPO, 'tools', 'analysis', 'blur_check.py'), '--config',
         small_config(
             tmp_path, base=config_path('blur/blitznet300_blur_seg.py')),
@@ -148,9 +138,7 @@ def test_blur_check_two_iterations(tmp_path, coco_mini):
         str(tmp_path / 'w'), '--out',
         str(tmp_path / 'bc')
     ],
-                         capture_output=True,
-                         text=True,
-                         timeout=600)
+                     timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]
     run = json.loads((tmp_path / 'bc.json').read_text())
     n = len(os.listdir(osp.join(coco_mini, 'train2017')))
@@ -178,17 +166,14 @@ def test_benchmark_quick_run_writes_consistent_report(tmp_path, coco_mini,
     Speed targets are judged from `make bench`, not here (machines are
     noisy)."""
     import json
-    res = subprocess.run([
-        sys.executable,
+    res = run_script([
         osp.join(REPO, 'tools', 'analysis', 'benchmark.py'), '--quick',
         '--models', 'BlitzNet300 s8', '--out-dir',
         str(tmp_path), '--checkpoint', exported['pth'], '--exported',
         exported['onnx']
     ],
-                         capture_output=True,
-                         text=True,
-                         timeout=900,
-                         env=dict(os.environ, BLITZNET_COCO_MINI=coco_mini))
+                     timeout=900,
+                     env=dict(os.environ, BLITZNET_COCO_MINI=coco_mini))
     assert res.returncode == 0, res.stderr[-3000:]
     rep = json.loads((tmp_path / 'benchmark.json').read_text())
     assert rep['peaks_gflops']['fp32'] > 0 and rep['peaks_gflops']['bf16'] > 0
@@ -305,17 +290,14 @@ def test_gpu_check_dry_run_with_the_mmcv_stand_in(tmp_path, coco_mini):
     (the whole dry run is in docs/benchmark.md, "GPU")."""
     import json
     out = tmp_path / 'gc'
-    res = subprocess.run([
-        sys.executable,
+    res = run_script([
         osp.join(REPO, 'tools', 'analysis',
                  'gpu_check.py'), '--device', 'cpu', '--dry-run', '--mmcv-ext',
         'stub', '--sections', 'unit.mixed_batch', '--out',
         str(out)
     ],
-                         capture_output=True,
-                         text=True,
-                         timeout=600,
-                         env=dict(os.environ, BLITZNET_COCO_MINI=coco_mini))
+                     timeout=600,
+                     env=dict(os.environ, BLITZNET_COCO_MINI=coco_mini))
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     rep = json.loads((out / 'report.json').read_text())
     assert rep['dry_run'] and rep['env']['mmcv_ext'].startswith('stub')

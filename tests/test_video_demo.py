@@ -3,14 +3,13 @@ with an exported model and with the checkpoint."""
 import os
 import os.path as osp
 import re
-import subprocess
-import sys
 
 import cv2
 import pytest
 
 from blitznet_mm.testing.builders import REPO, config_path
 from blitznet_mm.testing.scripts import exit_message, load_script
+from blitznet_mm.testing.tool_runs import run_script
 
 DEMO = osp.join(REPO, 'demo', 'video_demo.py')
 CFG = config_path('blitznet300_coco_mini.py')
@@ -41,14 +40,12 @@ def test_video_demo_draws_every_frame(exported, coco_mini, tmp_path, backend):
     _write_video(coco_mini, video)
     assert _frames(video)[0] == 4
     out = tmp_path / 'out.mp4'
-    res = subprocess.run([
-        sys.executable, DEMO,
+    res = run_script([
+        DEMO,
         str(video), CFG, exported[backend], '--out',
         str(out), '--score-thr', '0.1'
     ],
-                         capture_output=True,
-                         text=True,
-                         timeout=600)
+                     timeout=600)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
     assert re.search(
         r'4 frames: model \d+\.\d\d FPS, with drawing and '

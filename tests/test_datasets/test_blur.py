@@ -3,8 +3,6 @@ maker tool, and the masks-only folder dataset with its errors."""
 import json
 import os
 import os.path as osp
-import subprocess
-import sys
 
 import cv2
 import mmcv
@@ -15,6 +13,7 @@ from blitznet_mm.datasets.blur_synthesis import (DEFOCUS, MOTION, blur,
                                                  compose, motion_kernel,
                                                  random_region, sample_regions)
 from blitznet_mm.testing.builders import REPO
+from blitznet_mm.testing.tool_runs import run_script
 
 TOOL = osp.join(REPO, 'tools', 'dataset_converters', 'make_blur_dataset.py')
 
@@ -107,14 +106,12 @@ def test_tool_writes_a_held_out_deterministic_set(tmp_path, coco_mini):
     outs = []
     for run in ('a', 'b'):
         out = tmp_path / run
-        proc = subprocess.run([
-            sys.executable, TOOL,
+        proc = run_script([
+            TOOL,
             osp.join(coco_mini, 'train2017'),
             str(out), '--ann', ann, '--per-image', '1'
         ],
-                              capture_output=True,
-                              text=True,
-                              cwd=REPO)
+                          cwd=REPO)
         assert proc.returncode == 0, proc.stderr
         outs.append(out)
     meta = json.load(open(outs[0] / 'samples.json'))

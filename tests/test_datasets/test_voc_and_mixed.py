@@ -2,14 +2,13 @@
 sets, converters and bad input."""
 import json
 import os.path as osp
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from mmengine.dataset import ConcatDataset
 
 from blitznet_mm.testing.builders import REPO, coco_mini_dataset
+from blitznet_mm.testing.tool_runs import run_script
 from blitznet_mm.testing.voc_layout import VOC_CLASSES, build_voc_fixture
 
 PIPE = [dict(type='LoadImageFromFile'), dict(type='LoadBlitzNetAnnotations')]
@@ -195,14 +194,11 @@ def test_coco_unknown_category_and_bad_boxes_are_counted(tmp_path, coco_mini):
 def test_voc_to_coco_converter_feeds_coco_metric(voc_root, tmp_path):
     root, info = voc_root
     out = tmp_path / 'voc.json'
-    res = subprocess.run([
-        sys.executable,
+    res = run_script([
         osp.join(REPO, 'tools', 'dataset_converters', 'voc_to_coco.py'), root,
         'VOC2012', 'ImageSets/Main/trainval.txt',
         str(out)
-    ],
-                         capture_output=True,
-                         text=True)
+    ])
     assert res.returncode == 0, res.stderr[-2000:]
     coco = json.loads(out.read_text())
     assert len(coco['images']) == len(info['ids'])
@@ -224,14 +220,11 @@ def test_sbd_converter_writes_palette_pngs(tmp_path):
                 'Segmentation': label,
                 'Boundaries': np.zeros(1)
             }})
-    res = subprocess.run([
-        sys.executable,
+    res = run_script([
         osp.join(REPO, 'tools', 'dataset_converters', 'sbd_to_png.py'),
         str(tmp_path),
         str(tmp_path / 'png')
-    ],
-                         capture_output=True,
-                         text=True)
+    ])
     assert res.returncode == 0, res.stderr[-2000:]
     png = Image.open(tmp_path / 'png' / 'a.png')
     assert png.mode == 'P' and np.array_equal(np.array(png), label)

@@ -6,8 +6,6 @@ import json
 import os
 import os.path as osp
 import re
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -21,6 +19,7 @@ from blitznet_mm.testing.builders import (REPO, build_model, config_path,
                                           mask_agreement, matched_detections)
 from blitznet_mm.testing.runs import data_options as _data_options
 from blitznet_mm.testing.scripts import exit_message
+from blitznet_mm.testing.tool_runs import run_script
 
 CFG = config_path('blitznet300_coco_mini.py')
 NO_EXPORT = onnx_export_unavailable()  # None, or why (torch < 2.5)
@@ -96,17 +95,14 @@ def test_openvino_bf16_keeps_top100_and_masks(trained, exported):
 
 def _test_tool(model_file, tmp_path, *extra):
     tmp_path.mkdir()
-    res = subprocess.run([
-        sys.executable,
+    res = run_script([
         osp.join(REPO, 'tools', 'test.py'), CFG, model_file, '--work-dir',
         str(tmp_path), *extra, '--cfg-options',
         *_data_options(osp.join(REPO, 'data', 'samples')),
         'test_dataloader.dataset.indices=4'
     ],
-                         cwd=tmp_path,
-                         capture_output=True,
-                         text=True,
-                         timeout=900)
+                     cwd=tmp_path,
+                     timeout=900)
     log = res.stdout + res.stderr
     assert res.returncode == 0, log[-3000:]
     return {
@@ -223,15 +219,12 @@ def test_export_refuses_aspect_preserving_test_resize(tmp_path):
 def test_image_demo_draws_with_an_exported_model(exported, tmp_path):
     folder = osp.join(REPO, 'data', 'samples', 'train2017')
     image = osp.join(folder, sorted(os.listdir(folder))[0])
-    res = subprocess.run([
-        sys.executable,
+    res = run_script([
         osp.join(REPO, 'demo', 'image_demo.py'), image, CFG, exported['xml'],
         '--out-dir',
         str(tmp_path), '--score-thr', '0.1'
     ],
-                         capture_output=True,
-                         text=True,
-                         timeout=600)
+                     timeout=600)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
     with open(tmp_path / 'results.json') as f:
         result = json.load(f)['results'][0]

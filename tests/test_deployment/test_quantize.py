@@ -4,8 +4,6 @@ real images, against the fp32 IR on real images (docs/deployment.md,
 "INT8")."""
 import os.path as osp
 import re
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -21,6 +19,7 @@ from blitznet_mm.testing.builders import (REPO, config_path, mask_agreement,
                                           matched_detections)
 from blitznet_mm.testing.runs import data_options
 from blitznet_mm.testing.scripts import exit_message
+from blitznet_mm.testing.tool_runs import run_script
 
 pytest.importorskip('nncf')
 CFG = config_path('blitznet300_coco_mini.py')
@@ -139,17 +138,14 @@ def test_bad_calib_folder_stops_naming_it(tmp_path):
 def test_tools_test_runs_the_int8_ir(int8, tmp_path):
     """tools/test.py CONFIG MODEL_int8.xml scores it as any exported model
     (its parity with fp32 is the test above)."""
-    res = subprocess.run([
-        sys.executable,
+    res = run_script([
         osp.join(REPO, 'tools', 'test.py'), CFG, int8, '--work-dir',
         str(tmp_path), '--cfg-options',
         *data_options(osp.join(REPO, 'data', 'samples')),
         'test_dataloader.dataset.indices=4'
     ],
-                         cwd=tmp_path,
-                         capture_output=True,
-                         text=True,
-                         timeout=900)
+                     cwd=tmp_path,
+                     timeout=900)
     log = res.stdout + res.stderr
     assert res.returncode == 0, log[-3000:]
     got = {
