@@ -12,7 +12,8 @@ standard streams and exit status, and runs the script as ``__main__``.
 What it cannot give is what a new interpreter does before ``__main__``:
 ``PYTHONPATH`` changes (``sitecustomize``), ``-X`` options, an import of
 another copy of the package. The tests whose subject that is (the installed
-package, a kill injected by ``sitecustomize``, another checkout,
+package, a kill injected by ``sitecustomize``, another checkout, the GPU
+check's stub of mmcv's ops (it must come before any import of mmcv.ops),
 ``torchrun``) start a new interpreter with :mod:`subprocess`.
 """
 import multiprocessing
