@@ -1,7 +1,8 @@
 """Per-class post-processing of paper Sec. 3.5 on mmcv's NMS."""
+import pytest
 import torch
 
-from blitznet_mm.models.heads import per_class_nms
+from blitznet_mm.models.heads import decode_boxes, per_class_nms
 
 
 def _boxes(n):
@@ -81,3 +82,31 @@ def test_matches_class_by_class_reference_on_peaked_scores():
         assert torch.allclose(s, torch.tensor([r[0] for r in ref]))
         assert lab.tolist() == [r[1] for r in ref]
         assert torch.allclose(b, torch.tensor([r[2] for r in ref]))
+
+
+@pytest.mark.parametrize('coder', [
+    dict(target_means=[0., 0., 0., 0.], target_stds=[0.1, 0.1, 0.2, 0.2]),
+    dict(
+        target_means=[0.1, -0.1, 0., 0.2],
+        target_stds=[1., 1., 1., 1.],
+        clip_border=False,
+        add_ctr_clamp=True,
+        ctr_clamp=8)
+])
+def test_decode_boxes_is_the_coders_decode(coder, monkeypatch):
+    """The same boxes as mmdet's ``DeltaXYWHBBoxCoder.decode`` (SSD's
+    settings and others), also while torch.onnx exports, where mmdet's
+    decode would take its ONNX branch."""
+    from mmdet.models.task_modules.coders import DeltaXYWHBBoxCoder
+    bbox_coder = DeltaXYWHBBoxCoder(**coder)
+    g = torch.Generator().manual_seed(0)
+    xy = torch.rand(500, 2, generator=g) * 250
+    priors = torch.cat([xy, xy + 5 + torch.rand(500, 2, generator=g) * 80], 1)
+    # large offsets too: the width/height clamp at log(1000 / 16)
+    deltas = torch.randn(500, 4, generator=g) * 3
+    expected = bbox_coder.decode(priors, deltas, max_shape=(300, 280))
+    assert torch.equal(
+        decode_boxes(bbox_coder, priors, deltas, (300, 280)), expected)
+    monkeypatch.setattr(torch.onnx, 'is_in_onnx_export', lambda: True)
+    assert torch.equal(
+        decode_boxes(bbox_coder, priors, deltas, (300, 280)), expected)

@@ -11,7 +11,7 @@ from torch import Tensor
 
 from ..utils.global_batch import global_normaliser
 from .hard_negative_mining import hard_negative_mask
-from .postprocess import detections_from_scores, flatten_levels
+from .postprocess import decode_boxes, detections_from_scores, flatten_levels
 
 
 @MODELS.register_module()
@@ -174,10 +174,10 @@ class BlitzNetDetHead(SSDHead):
         n = cls_scores[0].shape[0]
         scores = flatten_levels(cls_scores, self.cls_out_channels)
         deltas = flatten_levels(bbox_preds, 4).reshape(-1, 4)
-        boxes = self.bbox_coder.decode(
-            priors.expand(n, -1, -1).reshape(-1, 4),
-            deltas,
-            max_shape=tuple(input_size))
+        # repeat, not expand + reshape: the copy an expanded (n, A, 4) needs
+        # only for n > 1 would make torch.export guard on the batch size
+        boxes = decode_boxes(self.bbox_coder, priors.repeat(n, 1), deltas,
+                             tuple(input_size))
         return scores.softmax(-1)[..., :-1], boxes.reshape(n, -1, 4)
 
     def loss_by_feat(
