@@ -83,7 +83,8 @@ def trained_run(coco_mini, tmp_path_factory):
     """BlitzNet300 s4 (COCO head) trained for 24 Adam steps on 4 real
     images, once per run (all xdist workers share it): dict(pth=its
     checkpoint, samples=the 4 packed samples, ref=its fp32 predictions on
-    them)."""
+    them, losses=the loss terms logged at each step: images 0-1 at even
+    steps, 2-3 at odd ones)."""
 
     def produce(folder):
         from mmengine.dataset import pseudo_collate
@@ -94,8 +95,11 @@ def trained_run(coco_mini, tmp_path_factory):
         samples = [ds[i] for i in range(4)]
         optim = OptimWrapper(torch.optim.Adam(model.parameters(), lr=1e-3))
         model.train()
+        losses = []  # per step: the logged loss terms
         for it in range(24):
-            model.train_step(pseudo_collate(samples[it % 2 * 2:][:2]), optim)
+            log = model.train_step(
+                pseudo_collate(samples[it % 2 * 2:][:2]), optim)
+            losses.append({k: float(v) for k, v in log.items()})
         model.eval()
         model.dataset_meta = ds.metainfo
         with torch.no_grad():
@@ -107,7 +111,7 @@ def trained_run(coco_mini, tmp_path_factory):
             dict(
                 state_dict=model.state_dict(),
                 meta=dict(dataset_meta=ds.metainfo)), pth)
-        return dict(pth=str(pth), samples=samples, ref=ref)
+        return dict(pth=str(pth), samples=samples, ref=ref, losses=losses)
 
     return once_per_run(tmp_path_factory, 'trained', produce)
 

@@ -129,22 +129,15 @@ def test_batch_level_hard_negative_mining_switch(mixed_batch):
     assert per_mode['batch']['loss_cls'] != per_mode['image']['loss_cls']
 
 
-@pytest.mark.slow
-def test_loss_halves_when_overfitting_two_real_images(coco_mini):
-    torch.manual_seed(0)
-    ds = coco_mini_dataset(coco_mini)
-    batch = pseudo_collate([ds[0], ds[3]])
-    model = build_model().train()
-    optim = torch.optim.Adam(model.parameters(), lr=1e-4)
-    data = _data(model, batch)
-    totals = []
-    for _ in range(30):  # stops as soon as the loss has halved
-        losses = model(**data, mode='loss')
-        total = sum(losses.values())
-        totals.append(total.item())
-        if totals[-1] < 0.5 * totals[0]:
-            break
-        optim.zero_grad()
-        total.backward()
-        optim.step()
-    assert totals[-1] < 0.5 * totals[0], totals
+def test_loss_falls_when_overfitting_real_images(trained_run):
+    """The shared fixture's 24 Adam steps (lr 1e-3) on two pairs of real
+    images, each pair every other step: at each pair's last step every loss
+    term is under half its first value (the first steps of Adam at this
+    rate raise it: 34 -> 92 for the first pair, then down to ~7)."""
+    losses = trained_run['losses']
+    assert len(losses) == 24
+    for pair in (0, 1):
+        first, last = losses[pair], losses[22 + pair]
+        assert set(first) == {'loss', 'loss_cls', 'loss_bbox', 'loss_seg'}
+        for key, value in first.items():
+            assert 0 < last[key] < 0.5 * value, (pair, key, first, last)

@@ -11,9 +11,10 @@ import pytest
 from blitznet_mm.testing.tool_runs import run_script
 
 SCRIPT = '''
-import os, sys
+import multiprocessing, os, sys
 import torch
 print('argv', sys.argv[1:], 'cwd', os.getcwd(), 'env', os.environ.get('X'))
+print('start method', multiprocessing.get_start_method())
 print('threads', torch.get_num_threads(), 'path0', sys.path[0], __name__)
 print('to stderr', file=sys.stderr)
 how = sys.argv[1]
