@@ -75,6 +75,8 @@ def small_run(cfg, work_dir: str):
         cfg.val_dataloader = cfg.test_dataloader
         cfg.val_evaluator = cfg.test_evaluator
         cfg.val_cfg = dict(type='ValLoop')
+    # the test loader's batch: at most 2 images (the mini configs batch 4)
+    cfg.test_dataloader.dataset.indices = 2
     cfg.val_dataloader.dataset.indices = 1  # a validation pass, kept short
     if 'joint' in osp.normpath(cfg.filename).split(osp.sep):
         for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):

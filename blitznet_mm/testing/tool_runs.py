@@ -34,7 +34,12 @@ PRELOAD = ('torch', 'mmengine.runner', 'mmdet.apis', 'mmseg.models',
 _context = None
 
 
-def _fork_server():
+def fork_server():
+    """multiprocessing's ``forkserver`` context with :data:`PRELOAD` set:
+    the one fork server of this process, so processes started later with
+    ``start_method='forkserver'`` (``torch.multiprocessing.start_processes``
+    too) are forked from it with the stack imported, where ``'spawn'``
+    would start new interpreters."""
     global _context
     if _context is None:
         _context = multiprocessing.get_context('forkserver')
@@ -111,7 +116,7 @@ def run_script(args: Sequence[str],
         out, err = osp.join(tmp, 'stdout'), osp.join(tmp, 'stderr')
         for path in (out, err):
             open(path, 'w').close()
-        proc = _fork_server().Process(
+        proc = fork_server().Process(
             target=_child, args=(script, argv, cwd, env, out, err))
         # the child runs the script as __main__: multiprocessing must not
         # import this process's main module into it (pytest's, or none)

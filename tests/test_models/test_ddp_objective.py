@@ -14,6 +14,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from blitznet_mm.testing.builders import build_model, coco_mini_dataset
+from blitznet_mm.testing.tool_runs import fork_server
 
 MODES = ('batch', 'image')
 
@@ -84,11 +85,12 @@ def _worker(rank, world, port, root, out):
 @pytest.fixture(scope='module')
 def ddp_grads(coco_mini, tmp_path_factory):
     out = str(tmp_path_factory.mktemp('ddp') / 'rank0.pt')
+    fork_server()  # the ranks fork from it: no new interpreters
     mp.start_processes(
         _worker,
         args=(2, _free_port(), coco_mini, out),
         nprocs=2,
-        start_method='spawn')
+        start_method='forkserver')
     return torch.load(out)
 
 

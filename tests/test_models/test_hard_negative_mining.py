@@ -1,6 +1,7 @@
 import torch
 
 from blitznet_mm.models.heads import hard_negative_mask
+from blitznet_mm.testing.tool_runs import fork_server
 
 
 def test_per_image_mining_keeps_three_hardest_per_positive():
@@ -103,8 +104,12 @@ def test_batch_mining_over_two_processes_is_the_one_process_mining(tmp_path):
         s.bind(('127.0.0.1', 0))
         port = s.getsockname()[1]
     out = str(tmp_path / 'masks.pt')
+    fork_server()  # the ranks fork from it: no new interpreters
     mp.start_processes(
-        _mining_worker, args=(2, port, out), nprocs=2, start_method='spawn')
+        _mining_worker,
+        args=(2, port, out),
+        nprocs=2,
+        start_method='forkserver')
     (m0, _), (m1, _) = torch.load(out)
     for seed in range(20):
         loss, pos, neg = _problem(seed, ties=seed % 2 == 0)
