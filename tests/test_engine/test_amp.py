@@ -22,7 +22,9 @@ def test_configure_amp_picks_the_wrapper():
 
 
 @pytest.mark.slow
-def test_bf16_amp_trains_20_iterations_on_real_images(coco_mini):
+def test_bf16_amp_trains_10_iterations_on_real_images(coco_mini):
+    """Each loss term's last 3 iterations sum to < 0.7 of its first 3
+    (0.36, 0.29, 0.10 for cls, bbox, seg with seed 0)."""
     from mmdet.registry import OPTIM_WRAPPERS
     torch.manual_seed(0)
     # the small network: the subject is the precision of its op types
@@ -38,7 +40,7 @@ def test_bf16_amp_trains_20_iterations_on_real_images(coco_mini):
     ds = coco_mini_dataset(coco_mini)
     batch = pseudo_collate([ds[0], ds[3]])
     losses = []
-    for _ in range(20):
+    for _ in range(10):
         log = model.train_step(copy.deepcopy(batch), optim)
         losses.append({k: float(v.detach()) for k, v in log.items()})
     assert dtypes == {torch.bfloat16}
