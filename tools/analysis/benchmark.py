@@ -137,7 +137,7 @@ def parse_args(argv=None):
         args.batch_sizes = [1]
         args.overfit_iters = 2
         args.postproc_images = args.postproc_runs = 1
-        args.train_iters, args.train_batch = 1, 2
+        args.train_iters, args.train_batch = 1, 1
         args.compile = False
     if args.exported and not args.checkpoint:
         p.error('--exported is an export of --checkpoint: give both')

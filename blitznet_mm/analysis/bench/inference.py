@@ -229,7 +229,7 @@ def bench_inference(name,
     for pname in built:
         res['paths'][pname] = {}
     for bs in batch_sizes or args.batch_sizes:
-        runs = max(2, args.runs if bs == 1 else
+        runs = max(1, args.runs if bs == 1 else
                    (runs_batch or args.runs_batch))
         prepared = {
             pname:
